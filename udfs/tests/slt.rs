@@ -1,0 +1,2 @@
+//! sqllogictest runner (filled in below).
+fn main() {}
