@@ -38,6 +38,7 @@ async fn documented_examples_produce_documented_output() {
     let ctx = SessionContext::new();
     register_all(&ctx);
     let mut failures = Vec::new();
+    let mut checked = 0;
     let catalog = function_catalog();
     assert!(!catalog.is_empty());
     for f in &catalog {
@@ -68,6 +69,7 @@ async fn documented_examples_produce_documented_output() {
                 },
                 Err(e) => format!("error: {e}"),
             };
+            checked += 1;
             let actual: Vec<String> = actual.lines().map(|l| l.trim_end().to_string()).collect();
             if actual != expected {
                 failures.push(format!(

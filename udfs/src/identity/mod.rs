@@ -19,6 +19,7 @@ pub use id_invalid_reason::IdInvalidReasonFunc;
 pub use id_normalize::IdNormalizeFunc;
 pub use id_sex::{IdSexCodeFunc, IdSexFunc};
 pub use id_valid::IdValidFunc;
+pub(crate) use rules::is_province_prefix;
 pub use rules::{
     id_check_char, id_clean, id_is_valid, id_normalize_into, id_validate, IdBuf, IdInfo, IdInvalid,
     ID_WEIGHTS, MAX_BIRTH_YEAR, MIN_BIRTH_YEAR,
