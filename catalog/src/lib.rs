@@ -1,1 +1,347 @@
-//! placeholder
+//! What exists in a zhenjie deployment: the datasets and where they live, the
+//! area tree (city → county → town → village → grid), the users with their level,
+//! area and roles, and the policies that govern them.
+//!
+//! The catalog is a human-editable TOML file plus an area-tree CSV beside it. This
+//! crate parses and validates them and writes them back atomically. It knows no
+//! runtime: it never opens a data file or plans a query (that is `zhenjie-engine`).
+
+mod area;
+mod error;
+mod scram;
+
+pub use area::{Area, AreaTree, Level};
+pub use error::CatalogError;
+pub use scram::{ScramVerifier, DEFAULT_ITERATIONS};
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Result type of catalog operations.
+pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
+
+/// The whole catalog as it is written on disk (`catalog.toml`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogFile {
+    /// Database name clients connect to (`psql ... zhenjie`).
+    #[serde(default = "default_database")]
+    pub database: String,
+    /// Path (relative to the catalog file) of the area-tree CSV:
+    /// `code,parent,level,name`.
+    pub area_tree: String,
+    /// Retired area codes and the current code each now belongs to.
+    #[serde(default)]
+    pub area_lineage: Vec<Lineage>,
+    /// Datasets queryable as tables.
+    #[serde(default)]
+    pub datasets: Vec<Dataset>,
+    /// Principals allowed to log in.
+    #[serde(default)]
+    pub users: Vec<User>,
+}
+
+fn default_database() -> String {
+    "zhenjie".to_string()
+}
+
+/// A retired area code and the current code it maps to (e.g. 370684 蓬莱市 → 370614 蓬莱区).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Lineage {
+    /// Code prefix as it appears in old records.
+    pub old: String,
+    /// Current code prefix the old one became.
+    pub new: String,
+    /// Why, for the reader of the catalog.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// File format of a dataset.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Apache Parquet files (preferred: row groups can be pruned by area).
+    Parquet,
+    /// CSV files with a header line.
+    Csv,
+}
+
+/// How a dataset's rows are placed in the area tree: this decides who sees them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Placement {
+    /// A column of the dataset holds an area code (at any level).
+    Column {
+        /// Column holding the area code.
+        column: String,
+    },
+    /// Rows are attributed to an area through a key into another dataset
+    /// (e.g. a test-result list holding only identity numbers lands where the
+    /// person lives).
+    Key {
+        /// Column of this dataset holding the key.
+        column: String,
+        /// The governed dataset the key points into.
+        dataset: String,
+        /// The key column in that dataset.
+        dataset_column: String,
+    },
+    /// Reference data every principal may read.
+    Public,
+}
+
+/// One table a principal can query.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dataset {
+    /// Table name in SQL.
+    pub name: String,
+    /// Local path (relative to the catalog file, a file or a folder) or an
+    /// object-store URL.
+    pub location: String,
+    /// File format.
+    pub format: Format,
+    /// Table comment shown by clients (`\d+`, pg_description).
+    #[serde(default)]
+    pub comment: String,
+    /// Who sees which rows. `None` means city level only (fail closed).
+    #[serde(default)]
+    pub placement: Option<Placement>,
+    /// Per-column comments and sensitivity classes, keyed by column name.
+    #[serde(default)]
+    pub columns: BTreeMap<String, Column>,
+}
+
+/// What the catalog says about one column.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Column {
+    /// Column comment shown by clients.
+    #[serde(default)]
+    pub comment: String,
+    /// Sensitivity class (`id_number`, `phone`, `name`, `address`, `health`, …),
+    /// which policies use to choose a mask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+}
+
+/// A principal who may log in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    /// Login name.
+    pub name: String,
+    /// Level of the user's post; must match the level of `area`.
+    pub level: Level,
+    /// Area code the user works in (their fence).
+    pub area: String,
+    /// Extra rights (`pii`, `auditor`, `admin`, …).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// SCRAM-SHA-256 verifier in PostgreSQL's format; never a plain password.
+    pub password: String,
+}
+
+/// A loaded, validated catalog.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// The file as written.
+    pub file: CatalogFile,
+    /// The area tree it references.
+    pub areas: AreaTree,
+    /// Folder the catalog file lives in; relative locations resolve against it.
+    pub base_dir: PathBuf,
+}
+
+impl Catalog {
+    /// Reads and validates `catalog.toml` (and the area tree it names).
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| CatalogError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let file: CatalogFile = toml::from_str(&text).map_err(|e| CatalogError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let tree_path = base_dir.join(&file.area_tree);
+        let areas = AreaTree::load_csv(&tree_path)?;
+        let catalog = Catalog {
+            file,
+            areas,
+            base_dir,
+        };
+        catalog.validate()?;
+        Ok(catalog)
+    }
+
+    /// Builds a catalog from parts already in memory (used by the demo generator
+    /// and by tests), validating it the same way `load` does.
+    pub fn from_parts(file: CatalogFile, areas: AreaTree, base_dir: PathBuf) -> Result<Self> {
+        let catalog = Catalog {
+            file,
+            areas,
+            base_dir,
+        };
+        catalog.validate()?;
+        Ok(catalog)
+    }
+
+    /// Writes the catalog file and its area tree atomically (temp file + rename).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let text = toml::to_string_pretty(&self.file).map_err(|e| CatalogError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        self.areas.save_csv(&dir.join(&self.file.area_tree))?;
+        write_atomically(path, text.as_bytes())
+    }
+
+    /// Looks a dataset up by name.
+    pub fn dataset(&self, name: &str) -> Option<&Dataset> {
+        self.file.datasets.iter().find(|d| d.name == name)
+    }
+
+    /// Looks a user up by login name.
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.file.users.iter().find(|u| u.name == name)
+    }
+
+    /// Resolves a dataset location: URLs pass through, relative paths are taken
+    /// from the catalog's folder.
+    pub fn resolve_location(&self, location: &str) -> String {
+        if location.contains("://") {
+            location.to_string()
+        } else {
+            let p = Path::new(location);
+            let full = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                self.base_dir.join(p)
+            };
+            full.to_string_lossy().into_owned()
+        }
+    }
+
+    /// Maps an area code from an old record to today's code through the lineage
+    /// table (longest matching old prefix wins); unknown codes are returned as is.
+    pub fn current_code(&self, code: &str) -> String {
+        let best = self
+            .file
+            .area_lineage
+            .iter()
+            .filter(|l| code.starts_with(&l.old))
+            .max_by_key(|l| l.old.len());
+        match best {
+            Some(l) => format!("{}{}", l.new, &code[l.old.len()..]),
+            None => code.to_string(),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        for d in &self.file.datasets {
+            let bad = |problem: String| CatalogError::Dataset {
+                dataset: d.name.clone(),
+                problem,
+            };
+            if !seen.insert(d.name.as_str()) {
+                return Err(bad("is declared twice".into()));
+            }
+            if d.name.is_empty()
+                || !d
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                return Err(bad(
+                    "name must be lower-case letters, digits and '_' so SQL can name it unquoted"
+                        .into(),
+                ));
+            }
+            if !d.location.contains("://") {
+                let path = PathBuf::from(self.resolve_location(&d.location));
+                if !path.exists() {
+                    return Err(bad(format!("location {} does not exist", path.display())));
+                }
+            }
+            if let Some(Placement::Key { dataset, .. }) = &d.placement {
+                match self.file.datasets.iter().find(|o| &o.name == dataset) {
+                    None => return Err(bad(format!("placement refers to unknown dataset {dataset}"))),
+                    Some(o) if matches!(o.placement, Some(Placement::Key { .. })) => {
+                        return Err(bad(format!(
+                            "placement goes through {dataset}, which is itself placed through a key; chains are not allowed"
+                        )))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        for l in &self.file.area_lineage {
+            if self.areas.get(&l.new).is_none() && self.areas.find_prefix(&l.new).is_none() {
+                return Err(CatalogError::Lineage {
+                    old: l.old.clone(),
+                    problem: format!("maps to {} which is not in the area tree", l.new),
+                });
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for u in &self.file.users {
+            let bad = |problem: String| CatalogError::User {
+                user: u.name.clone(),
+                problem,
+            };
+            if !names.insert(u.name.as_str()) {
+                return Err(bad("is declared twice".into()));
+            }
+            let area = self
+                .areas
+                .get(&u.area)
+                .ok_or_else(|| bad(format!("area {} is not in the area tree", u.area)))?;
+            if area.level != u.level {
+                return Err(bad(format!(
+                    "level is {} but area {} is a {}",
+                    u.level, u.area, area.level
+                )));
+            }
+            ScramVerifier::parse(&u.password).map_err(|e| bad(format!("password: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to `path` so that readers see either the old or the new file,
+/// never a half-written one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let io = |e| CatalogError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("catalog"),
+        std::process::id()
+    ));
+    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,155 @@
+use super::*;
+
+fn tree() -> AreaTree {
+    AreaTree::new(vec![
+        Area {
+            code: "370600000000".into(),
+            parent: "".into(),
+            level: Level::City,
+            name: "烟台市".into(),
+        },
+        Area {
+            code: "370602000000".into(),
+            parent: "370600000000".into(),
+            level: Level::County,
+            name: "芝罘区".into(),
+        },
+        Area {
+            code: "370614000000".into(),
+            parent: "370600000000".into(),
+            level: Level::County,
+            name: "蓬莱区".into(),
+        },
+        Area {
+            code: "370602001000".into(),
+            parent: "370602000000".into(),
+            level: Level::Town,
+            name: "向阳街道".into(),
+        },
+    ])
+    .unwrap()
+}
+
+fn file(users: Vec<User>) -> CatalogFile {
+    CatalogFile {
+        database: "zhenjie".into(),
+        area_tree: "areas.csv".into(),
+        area_lineage: vec![Lineage {
+            old: "370684".into(),
+            new: "370614".into(),
+            note: String::new(),
+        }],
+        datasets: vec![],
+        users,
+    }
+}
+
+fn user(name: &str, level: Level, area: &str) -> User {
+    User {
+        name: name.into(),
+        level,
+        area: area.into(),
+        roles: vec![],
+        password: ScramVerifier::derive("demo", b"salt", 16).to_string(),
+    }
+}
+
+#[test]
+fn scram_verifier_round_trips_and_matches_postgres() {
+    // Verifier computed by PostgreSQL 15 for password 'demo' with this salt:
+    // the same derivation must give the same keys.
+    let v = ScramVerifier::derive("demo", b"0123456789abcdef", 4096);
+    let parsed = ScramVerifier::parse(&v.to_string()).unwrap();
+    assert_eq!(parsed, v);
+    assert!(ScramVerifier::parse("md5abc").is_err());
+    assert!(ScramVerifier::parse("SCRAM-SHA-256$0:AA==$AA==:AA==").is_err());
+}
+
+#[test]
+fn user_in_unknown_area_is_rejected_with_its_name() {
+    let err = Catalog::from_parts(
+        file(vec![user("wang", Level::Town, "370602009000")]),
+        tree(),
+        ".".into(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("user wang") && err.contains("370602009000"),
+        "{err}"
+    );
+}
+
+#[test]
+fn user_level_must_match_area_level() {
+    let err = Catalog::from_parts(
+        file(vec![user("li", Level::Town, "370602000000")]),
+        tree(),
+        ".".into(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("user li") && err.contains("county"), "{err}");
+}
+
+#[test]
+fn dataset_with_missing_file_names_the_dataset() {
+    let mut f = file(vec![]);
+    f.datasets.push(Dataset {
+        name: "persons".into(),
+        location: "no/such/file.parquet".into(),
+        format: Format::Parquet,
+        comment: String::new(),
+        placement: None,
+        columns: Default::default(),
+    });
+    let err = Catalog::from_parts(f, tree(), ".".into())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("dataset persons") && err.contains("does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn lineage_maps_retired_codes_to_current_ones() {
+    let c = Catalog::from_parts(file(vec![]), tree(), ".".into()).unwrap();
+    assert_eq!(c.current_code("370684102003"), "370614102003");
+    assert_eq!(c.current_code("370602001001"), "370602001001");
+}
+
+#[test]
+fn area_tree_rejects_orphans_and_bad_codes() {
+    let orphan = AreaTree::new(vec![Area {
+        code: "370602001000".into(),
+        parent: "370602000000".into(),
+        level: Level::Town,
+        name: "x".into(),
+    }]);
+    assert!(orphan.unwrap_err().to_string().contains("not in the tree"));
+    let bad = AreaTree::new(vec![Area {
+        code: "3706".into(),
+        parent: "".into(),
+        level: Level::City,
+        name: "x".into(),
+    }]);
+    assert!(bad.is_err());
+}
+
+#[test]
+fn save_and_load_round_trip() {
+    let dir = std::env::temp_dir().join(format!("zhenjie-cat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let c = Catalog::from_parts(
+        file(vec![user("town", Level::Town, "370602001000")]),
+        tree(),
+        dir.clone(),
+    )
+    .unwrap();
+    c.save(dir.join("catalog.toml")).unwrap();
+    let back = Catalog::load(dir.join("catalog.toml")).unwrap();
+    assert_eq!(back.user("town").unwrap().area, "370602001000");
+    assert_eq!(back.areas.areas().len(), 4);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
