@@ -1,1 +1,115 @@
-//! placeholder
+//! How a query runs for one principal: the embeddable API of zhenjie.
+//!
+//! [`Engine::open`] turns a [`zhenjie_catalog::Catalog`] into queryable tables;
+//! [`Engine::session`] gives a principal a [`Session`] (one DataFusion
+//! `SessionContext` of their own, with only the tables their fence lets them
+//! see); [`Session::execute`] runs one SQL statement and streams Arrow record
+//! batches back. Governance is one seam: [`governance`] decides, per principal,
+//! what each scan of a dataset becomes.
+//!
+//! This crate knows nothing of the PostgreSQL wire protocol: `zhenjie-server`
+//! is one front end over it; an embedding program is another.
+
+mod error;
+pub mod governance;
+mod principal;
+pub mod session;
+mod settings;
+mod tables;
+
+pub use error::{sqlstate, EngineError, Result};
+pub use principal::Principal;
+pub use session::{Output, RowStream, Session};
+pub use settings::{Settings, SERVER_VERSION, SERVER_VERSION_NUM};
+
+use datafusion::catalog::TableProvider;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use zhenjie_catalog::Catalog;
+
+/// Resource settings shared by every session of an engine.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Memory all running queries together may use; a query that needs more
+    /// fails with SQLSTATE 53200 instead of taking the server down.
+    pub memory_limit: usize,
+    /// Parallelism of one query (DataFusion target partitions).
+    pub target_partitions: usize,
+    /// Rows per record batch.
+    pub batch_size: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            memory_limit: 4 << 30,
+            target_partitions: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            batch_size: 8192,
+        }
+    }
+}
+
+/// An opened catalog: the shared, principal-independent part of query
+/// execution. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
+    catalog: Catalog,
+    tables: BTreeMap<String, Arc<dyn TableProvider>>,
+    runtime: Arc<RuntimeEnv>,
+    options: EngineOptions,
+}
+
+impl Engine {
+    /// Opens every dataset of the catalog, checking that its files can be read
+    /// and that the columns the catalog names exist. Errors name the dataset.
+    pub async fn open(catalog: Catalog, options: EngineOptions) -> Result<Engine> {
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(FairSpillPool::new(options.memory_limit)))
+            .build_arc()
+            .map_err(EngineError::from)?;
+        let tables = tables::open_all(&catalog, &runtime, &options).await?;
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                catalog,
+                tables,
+                runtime,
+                options,
+            }),
+        })
+    }
+
+    /// The catalog this engine serves.
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    /// The principal a catalog user logs in as, if the user exists.
+    pub fn principal(&self, user: &str) -> Option<Principal> {
+        Principal::from_catalog(&self.inner.catalog, user)
+    }
+
+    /// A new session for `principal`, seeing only what their fence allows.
+    pub async fn session(&self, principal: Principal) -> Result<Session> {
+        Session::new(self.clone(), principal).await
+    }
+
+    pub(crate) fn table(&self, name: &str) -> Option<&Arc<dyn TableProvider>> {
+        self.inner.tables.get(name)
+    }
+
+    pub(crate) fn runtime(&self) -> &Arc<RuntimeEnv> {
+        &self.inner.runtime
+    }
+
+    pub(crate) fn options(&self) -> &EngineOptions {
+        &self.inner.options
+    }
+}

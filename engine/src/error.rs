@@ -1,0 +1,197 @@
+use datafusion::arrow::error::ArrowError;
+use datafusion::error::DataFusionError;
+use std::fmt;
+
+/// Result type of the engine.
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// An error with the PostgreSQL SQLSTATE a client should see for it, so every
+/// front end reports the same condition the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineError {
+    /// Five-character SQLSTATE.
+    pub code: &'static str,
+    /// Message for the user; never contains values from rows they may not see.
+    pub message: String,
+}
+
+/// SQLSTATE codes the engine raises.
+pub mod sqlstate {
+    /// syntax_error
+    pub const SYNTAX_ERROR: &str = "42601";
+    /// undefined_table
+    pub const UNDEFINED_TABLE: &str = "42P01";
+    /// undefined_column
+    pub const UNDEFINED_COLUMN: &str = "42703";
+    /// undefined_function
+    pub const UNDEFINED_FUNCTION: &str = "42883";
+    /// insufficient_privilege
+    pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
+    /// feature_not_supported
+    pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
+    /// division_by_zero
+    pub const DIVISION_BY_ZERO: &str = "22012";
+    /// invalid_text_representation (failed casts)
+    pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
+    /// numeric_value_out_of_range
+    pub const NUMERIC_VALUE_OUT_OF_RANGE: &str = "22003";
+    /// query_canceled (cancel request or statement_timeout)
+    pub const QUERY_CANCELED: &str = "57014";
+    /// out_of_memory / resource limits
+    pub const OUT_OF_MEMORY: &str = "53200";
+    /// invalid_parameter_value (bad SET)
+    pub const INVALID_PARAMETER_VALUE: &str = "22023";
+    /// undefined_object (unknown setting)
+    pub const UNDEFINED_OBJECT: &str = "42704";
+    /// datatype_mismatch
+    pub const DATATYPE_MISMATCH: &str = "42804";
+    /// internal_error
+    pub const INTERNAL_ERROR: &str = "XX000";
+    /// data_exception
+    pub const DATA_EXCEPTION: &str = "22000";
+    /// undefined_file / unreadable data
+    pub const IO_ERROR: &str = "58030";
+}
+
+impl EngineError {
+    /// An error with an explicit SQLSTATE.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        EngineError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The principal may not do this.
+    pub fn denied(message: impl Into<String>) -> Self {
+        Self::new(sqlstate::INSUFFICIENT_PRIVILEGE, message)
+    }
+
+    /// The statement was cancelled by request or by `statement_timeout`.
+    pub fn canceled(reason: &str) -> Self {
+        Self::new(
+            sqlstate::QUERY_CANCELED,
+            format!("canceling statement due to {reason}"),
+        )
+    }
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (SQLSTATE {})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+impl From<DataFusionError> for EngineError {
+    fn from(e: DataFusionError) -> Self {
+        classify(&e)
+    }
+}
+
+impl From<ArrowError> for EngineError {
+    fn from(e: ArrowError) -> Self {
+        classify(&DataFusionError::ArrowError(Box::new(e), None))
+    }
+}
+
+impl From<datafusion::sql::sqlparser::parser::ParserError> for EngineError {
+    fn from(e: datafusion::sql::sqlparser::parser::ParserError) -> Self {
+        EngineError::new(sqlstate::SYNTAX_ERROR, e.to_string())
+    }
+}
+
+/// Maps a DataFusion error to the SQLSTATE PostgreSQL would use for the same
+/// condition. Unknown conditions are internal errors, never silence.
+fn classify(e: &DataFusionError) -> EngineError {
+    use sqlstate::*;
+    let root = e.find_root();
+    if let DataFusionError::External(inner) = root {
+        if let Some(engine_error) = inner.downcast_ref::<EngineError>() {
+            return engine_error.clone();
+        }
+    }
+    let text = root.to_string();
+    let message = clean_message(&text);
+    let code = match root {
+        DataFusionError::SQL(..) => SYNTAX_ERROR,
+        DataFusionError::SchemaError(se, _) => match se.as_ref() {
+            datafusion::common::SchemaError::FieldNotFound { .. } => UNDEFINED_COLUMN,
+            _ => UNDEFINED_COLUMN,
+        },
+        DataFusionError::ResourcesExhausted(_) => OUT_OF_MEMORY,
+        DataFusionError::NotImplemented(_) => FEATURE_NOT_SUPPORTED,
+        DataFusionError::ArrowError(ae, _) => match ae.as_ref() {
+            ArrowError::DivideByZero => DIVISION_BY_ZERO,
+            ArrowError::CastError(_) | ArrowError::ParseError(_) => INVALID_TEXT_REPRESENTATION,
+            ArrowError::ArithmeticOverflow(_) => NUMERIC_VALUE_OUT_OF_RANGE,
+            ArrowError::ComputeError(m) if m.contains("Overflow") || m.contains("overflow") => {
+                NUMERIC_VALUE_OUT_OF_RANGE
+            }
+            ArrowError::IoError(..) | ArrowError::ParquetError(_) => IO_ERROR,
+            _ => DATA_EXCEPTION,
+        },
+        DataFusionError::ParquetError(_)
+        | DataFusionError::IoError(_)
+        | DataFusionError::ObjectStore(_) => IO_ERROR,
+        DataFusionError::Plan(m) => {
+            if m.contains("table") && m.contains("not found") {
+                UNDEFINED_TABLE
+            } else if m.contains("Invalid function")
+                || m.contains("function") && m.contains("not found")
+            {
+                UNDEFINED_FUNCTION
+            } else if m.contains("No field named") {
+                UNDEFINED_COLUMN
+            } else if m.contains("Cannot infer common")
+                || m.contains("type") && m.contains("coercion")
+            {
+                DATATYPE_MISMATCH
+            } else {
+                SYNTAX_ERROR
+            }
+        }
+        DataFusionError::Execution(m) => {
+            if m.contains("Divide by zero") || m.contains("division by zero") {
+                DIVISION_BY_ZERO
+            } else if m.contains("Cannot cast") || m.contains("cast") {
+                INVALID_TEXT_REPRESENTATION
+            } else if m.contains("overflow") {
+                NUMERIC_VALUE_OUT_OF_RANGE
+            } else {
+                DATA_EXCEPTION
+            }
+        }
+        _ => INTERNAL_ERROR,
+    };
+    EngineError::new(code, message)
+}
+
+/// DataFusion prefixes messages with its error kind ("Error during planning: …");
+/// clients expect PostgreSQL-like sentences.
+fn clean_message(text: &str) -> String {
+    const PREFIXES: [&str; 8] = [
+        "Error during planning: ",
+        "Execution error: ",
+        "Arrow error: ",
+        "SQL error: ",
+        "Schema error: ",
+        "This feature is not implemented: ",
+        "Resources exhausted: ",
+        "Invalid argument error: ",
+    ];
+    let mut s = text.trim();
+    loop {
+        let before = s;
+        for p in PREFIXES {
+            if let Some(rest) = s.strip_prefix(p) {
+                s = rest.trim();
+            }
+        }
+        if s == before {
+            break;
+        }
+    }
+    s.to_string()
+}

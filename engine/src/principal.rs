@@ -1,0 +1,39 @@
+use zhenjie_catalog::{Area, Catalog, Level};
+
+/// Who is asking: a user at one level and one area, with roles. Every session,
+/// plan and audit record belongs to exactly one principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Login name.
+    pub user: String,
+    /// Level of the user's post.
+    pub level: Level,
+    /// The area the user works in: the work fence.
+    pub area: Area,
+    /// Extra rights (`pii`, `auditor`, `admin`).
+    pub roles: Vec<String>,
+}
+
+impl Principal {
+    /// Builds the principal for a catalog user.
+    pub fn from_catalog(catalog: &Catalog, user: &str) -> Option<Principal> {
+        let u = catalog.user(user)?;
+        let area = catalog.areas.get(&u.area)?.clone();
+        Some(Principal {
+            user: u.name.clone(),
+            level: u.level,
+            area,
+            roles: u.roles.clone(),
+        })
+    }
+
+    /// Whether the principal holds a role.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// Administrators may change engine settings; nobody may write data.
+    pub fn is_admin(&self) -> bool {
+        self.has_role("admin")
+    }
+}

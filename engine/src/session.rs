@@ -1,0 +1,470 @@
+//! One principal's session: their own DataFusion context, settings and
+//! statement handling. Front ends (the wire server, an embedding program) call
+//! [`Session::prepare`] and [`Session::run`], or [`Session::sql`] for both.
+
+use crate::error::sqlstate;
+use crate::settings::Settings;
+use crate::{governance, Engine, EngineError, Principal, Result};
+use datafusion::arrow::array::{RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::ParamValues;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::{self, Statement};
+use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
+use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
+use futures::StreamExt;
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+
+/// The name of the catalog (database) and schema every table lives in.
+pub const SCHEMA: &str = "public";
+
+/// A statement ready to run: planned once, run any number of times (the
+/// extended protocol's prepared statements are these).
+#[derive(Debug, Clone)]
+pub enum Prepared {
+    /// A query with a logical plan (parameters still unbound).
+    Query(LogicalPlan),
+    /// A session command (SET, SHOW, BEGIN, …) handled without DataFusion.
+    Command(Command),
+    /// Nothing to do (an empty statement).
+    Empty,
+}
+
+/// Session commands understood without planning a query.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// `SET name = value`.
+    Set(String, String),
+    /// `RESET name` / `RESET ALL`.
+    Reset(Option<String>),
+    /// `SHOW name` / `SHOW ALL`.
+    Show(Option<String>),
+    /// `BEGIN` / `START TRANSACTION`: accepted for read-only work.
+    Begin,
+    /// `COMMIT` / `END`.
+    Commit,
+    /// `ROLLBACK` / `ABORT`.
+    Rollback,
+    /// Statements that change nothing here (`DISCARD ALL`, `DEALLOCATE`, …),
+    /// answered with their command tag.
+    NoOp(&'static str),
+}
+
+/// What running a statement produced.
+pub enum Output {
+    /// Rows, streamed batch by batch.
+    Rows(RowStream),
+    /// A command completed; the PostgreSQL command tag (`SET`, `BEGIN`, …).
+    Command(&'static str),
+    /// The statement was empty.
+    Empty,
+}
+
+/// A result set: its schema and a stream of batches that stops with an error
+/// when the query is cancelled or times out.
+pub struct RowStream {
+    /// Column names and types.
+    pub schema: SchemaRef,
+    /// The batches, produced as the client consumes them (back-pressure).
+    pub stream: SendableRecordBatchStream,
+}
+
+/// One principal's connection to the engine.
+pub struct Session {
+    engine: Engine,
+    principal: Principal,
+    ctx: SessionContext,
+    parser: PostgresCompatibilityParser,
+    settings: Mutex<Settings>,
+    cancel: Mutex<CancellationToken>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("principal", &self.principal.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    pub(crate) async fn new(engine: Engine, principal: Principal) -> Result<Session> {
+        let database = engine.catalog().file.database.clone();
+        let opts = engine.options();
+        let config = SessionConfig::new()
+            .with_default_catalog_and_schema(&database, SCHEMA)
+            .with_create_default_catalog_and_schema(true)
+            .with_information_schema(true)
+            .with_target_partitions(opts.target_partitions)
+            .with_batch_size(opts.batch_size);
+        let ctx = SessionContext::new_with_config_rt(config, engine.runtime().clone());
+        for dataset in &engine.catalog().file.datasets {
+            if let Some(table) = governance::govern(&engine, dataset, &principal)? {
+                ctx.register_table(dataset.name.as_str(), table)?;
+            }
+        }
+        zhenjie_udfs::register_all(&ctx);
+        datafusion_pg_catalog::setup_pg_catalog(&ctx, &database, EmptyContextProvider)
+            .map_err(|e| EngineError::from(*e))?;
+        Ok(Session {
+            settings: Mutex::new(Settings::new(&principal.user)),
+            engine,
+            principal,
+            ctx,
+            parser: PostgresCompatibilityParser::new(),
+            cancel: Mutex::new(CancellationToken::new()),
+        })
+    }
+
+    /// Who this session belongs to.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// The engine it runs on.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// A copy of the session's settings.
+    pub fn settings(&self) -> Settings {
+        self.settings.lock().expect("settings lock").clone()
+    }
+
+    /// Cancels whatever statement is running now (a PostgreSQL cancel request).
+    pub fn cancel(&self) {
+        self.cancel.lock().expect("cancel lock").cancel();
+    }
+
+    /// Splits SQL text into statements, with PostgreSQL-compatibility rewrites
+    /// of the catalog queries clients send.
+    pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
+        Ok(self.parser.parse(sql)?)
+    }
+
+    /// Plans one statement for this principal. Only reads are allowed.
+    pub async fn prepare(&self, statement: &Statement) -> Result<Prepared> {
+        if let Some(cmd) = command_of(statement)? {
+            return Ok(Prepared::Command(cmd));
+        }
+        match statement {
+            Statement::Query(_) => {}
+            Statement::Explain { analyze, .. } => {
+                if *analyze && self.principal.level != zhenjie_catalog::Level::City {
+                    return Err(EngineError::denied(
+                        "permission denied: EXPLAIN ANALYZE is only available at city level",
+                    ));
+                }
+            }
+            other => return Err(refuse(other)),
+        }
+        let plan = self
+            .ctx
+            .state()
+            .statement_to_plan(DfStatement::Statement(Box::new(statement.clone())))
+            .await?;
+        if matches!(
+            plan,
+            LogicalPlan::Dml(_)
+                | LogicalPlan::Ddl(_)
+                | LogicalPlan::Copy(_)
+                | LogicalPlan::Statement(_)
+        ) {
+            return Err(EngineError::denied(
+                "permission denied: zhenjie serves governed data read-only",
+            ));
+        }
+        Ok(Prepared::Query(plan))
+    }
+
+    /// Runs a prepared statement with bound parameters.
+    pub async fn run(&self, prepared: &Prepared, params: Option<ParamValues>) -> Result<Output> {
+        match prepared {
+            Prepared::Empty => Ok(Output::Empty),
+            Prepared::Command(cmd) => self.run_command(cmd),
+            Prepared::Query(plan) => {
+                let plan = match params {
+                    Some(p) => plan.clone().replace_params_with_values(&p)?,
+                    None => plan.clone(),
+                };
+                let token = {
+                    let mut guard = self.cancel.lock().expect("cancel lock");
+                    if guard.is_cancelled() {
+                        *guard = CancellationToken::new();
+                    }
+                    guard.clone()
+                };
+                let timeout = self.settings().statement_timeout();
+                let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+                let start = async {
+                    let df = self.ctx.execute_logical_plan(plan).await?;
+                    df.execute_stream().await
+                };
+                let stream = tokio::select! {
+                    s = start => s?,
+                    _ = token.cancelled() => return Err(EngineError::canceled("user request")),
+                    _ = sleep_until(deadline) => return Err(EngineError::canceled("statement timeout")),
+                };
+                Ok(Output::Rows(guard_stream(stream, token, deadline)))
+            }
+        }
+    }
+
+    /// Parses, plans and runs every statement of `sql`, for embedding programs
+    /// and tests; collects nothing, each result is a stream.
+    pub async fn sql(&self, sql: &str) -> Result<Vec<Output>> {
+        let mut out = Vec::new();
+        for st in self.parse(sql)? {
+            let prepared = self.prepare(&st).await?;
+            out.push(self.run(&prepared, None).await?);
+        }
+        Ok(out)
+    }
+
+    /// Runs one query and collects its batches (convenience for embedding).
+    pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        let mut outputs = self.sql(sql).await?;
+        match outputs.pop() {
+            Some(Output::Rows(rows)) => {
+                let mut batches = Vec::new();
+                let mut s = rows.stream;
+                while let Some(b) = s.next().await {
+                    batches.push(b?);
+                }
+                Ok(batches)
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    fn run_command(&self, cmd: &Command) -> Result<Output> {
+        let mut settings = self.settings.lock().expect("settings lock");
+        match cmd {
+            Command::Set(name, value) => {
+                if name.starts_with("datafusion.") {
+                    if !self.principal.is_admin() {
+                        return Err(EngineError::denied(format!(
+                            "permission denied to set parameter \"{name}\""
+                        )));
+                    }
+                    let state = self.ctx.state_ref();
+                    state.write().config_mut().options_mut().set(name, value)?;
+                    return Ok(Output::Command("SET"));
+                }
+                if name.starts_with("zhenjie.") {
+                    return Err(EngineError::denied(format!(
+                        "permission denied to set parameter \"{name}\""
+                    )));
+                }
+                settings
+                    .set(name, value)
+                    .map_err(|(code, m)| EngineError::new(code, m))?;
+                Ok(Output::Command("SET"))
+            }
+            Command::Reset(name) => {
+                let fresh = Settings::new(&self.principal.user);
+                match name {
+                    None => *settings = fresh,
+                    Some(n) => {
+                        if let Some(v) = fresh.get(n) {
+                            let _ = settings.set(n, v);
+                        }
+                    }
+                }
+                Ok(Output::Command("RESET"))
+            }
+            Command::Show(name) => {
+                let (cols, rows): (Vec<&str>, Vec<Vec<String>>) = match name {
+                    None => (
+                        vec!["name", "setting"],
+                        settings
+                            .all()
+                            .map(|(k, v)| vec![k.to_string(), v.to_string()])
+                            .collect(),
+                    ),
+                    Some(n) => {
+                        let v = settings.get(n).ok_or_else(|| {
+                            EngineError::new(
+                                sqlstate::UNDEFINED_OBJECT,
+                                format!("unrecognized configuration parameter \"{n}\""),
+                            )
+                        })?;
+                        (vec![n.as_str()], vec![vec![v.to_string()]])
+                    }
+                };
+                Ok(Output::Rows(text_rows(&cols, rows)?))
+            }
+            Command::Begin => Ok(Output::Command("BEGIN")),
+            Command::Commit => Ok(Output::Command("COMMIT")),
+            Command::Rollback => Ok(Output::Command("ROLLBACK")),
+            Command::NoOp(tag) => Ok(Output::Command(tag)),
+        }
+    }
+}
+
+/// A small all-text result (SHOW and friends).
+fn text_rows(cols: &[&str], rows: Vec<Vec<String>>) -> Result<RowStream> {
+    let schema = Arc::new(Schema::new(
+        cols.iter()
+            .map(|c| Field::new(*c, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let arrays = (0..cols.len())
+        .map(|i| {
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r[i].as_str()),
+            )) as datafusion::arrow::array::ArrayRef
+        })
+        .collect();
+    let batch = RecordBatch::try_new(schema.clone(), arrays)?;
+    let stream = futures::stream::iter(vec![Ok(batch)]);
+    Ok(RowStream {
+        schema: schema.clone(),
+        stream: Box::pin(RecordBatchStreamAdapter::new(schema, stream)),
+    })
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Wraps a running query's stream so a cancel request or the statement timeout
+/// ends it with SQLSTATE 57014, even between batches of a slow query.
+fn guard_stream(
+    inner: SendableRecordBatchStream,
+    token: CancellationToken,
+    deadline: Option<tokio::time::Instant>,
+) -> RowStream {
+    let schema = inner.schema();
+    let stream = futures::stream::unfold(Some(inner), move |state| {
+        let token = token.clone();
+        async move {
+            let mut inner = state?;
+            let next = tokio::select! {
+                b = inner.next() => b,
+                _ = token.cancelled() => Some(Err(cancel_error("user request"))),
+                _ = sleep_until(deadline) => Some(Err(cancel_error("statement timeout"))),
+            };
+            match next {
+                None => None,
+                Some(Err(e)) => Some((Err(e), None)),
+                Some(Ok(b)) => Some((Ok(b), Some(inner))),
+            }
+        }
+    });
+    RowStream {
+        schema: schema.clone(),
+        stream: Box::pin(RecordBatchStreamAdapter::new(schema, stream)),
+    }
+}
+
+/// Cancellation travels inside the batch stream as a DataFusion error whose
+/// message the front end recognises (see [`EngineError::from`]).
+fn cancel_error(reason: &str) -> datafusion::error::DataFusionError {
+    datafusion::error::DataFusionError::External(Box::new(EngineError::canceled(reason)))
+}
+
+fn refuse(statement: &Statement) -> EngineError {
+    match statement {
+        Statement::Copy { to: false, .. } => {
+            EngineError::denied("permission denied: COPY FROM is not allowed; zhenjie is read-only")
+        }
+        Statement::Insert(_)
+        | Statement::Update { .. }
+        | Statement::Delete(_)
+        | Statement::Merge { .. }
+        | Statement::Truncate { .. }
+        | Statement::CreateTable(_)
+        | Statement::CreateView { .. }
+        | Statement::CreateIndex(_)
+        | Statement::CreateSchema { .. }
+        | Statement::CreateDatabase { .. }
+        | Statement::CreateFunction(_)
+        | Statement::AlterTable { .. }
+        | Statement::Drop { .. }
+        | Statement::Grant { .. }
+        | Statement::Revoke { .. } => {
+            EngineError::denied("permission denied: zhenjie serves governed data read-only")
+        }
+        _ => EngineError::new(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "this statement is not supported by zhenjie",
+        ),
+    }
+}
+
+/// Recognises the session commands; `Ok(None)` for everything else.
+fn command_of(statement: &Statement) -> Result<Option<Command>> {
+    use ast::Set;
+    let value_text = |e: &ast::Expr| -> String {
+        match e {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
+                other => other.to_string(),
+            },
+            ast::Expr::Identifier(i) => i.value.clone(),
+            other => other.to_string(),
+        }
+    };
+    Ok(Some(match statement {
+        Statement::Set(Set::SingleAssignment {
+            variable, values, ..
+        }) => {
+            let name = variable.to_string().trim_matches('"').to_ascii_lowercase();
+            let value = values.iter().map(value_text).collect::<Vec<_>>().join(", ");
+            Command::Set(name, value)
+        }
+        Statement::Set(Set::SetTimeZone { value, .. }) => {
+            Command::Set("timezone".into(), value_text(value))
+        }
+        Statement::Set(Set::SetNames { charset_name, .. }) => {
+            Command::Set("client_encoding".into(), charset_name.value.clone())
+        }
+        Statement::Set(Set::SetTransaction { .. }) => Command::NoOp("SET"),
+        Statement::Set(Set::SetSessionAuthorization(_)) | Statement::Set(Set::SetRole { .. }) => {
+            return Err(EngineError::denied(
+                "permission denied: the session's principal cannot be changed",
+            ))
+        }
+        Statement::ShowVariable { variable } => {
+            let name = variable
+                .iter()
+                .map(|i| i.value.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+                .join(" ");
+            match name.as_str() {
+                "all" => Command::Show(None),
+                "time zone" => Command::Show(Some("timezone".into())),
+                "transaction isolation level" => {
+                    Command::Show(Some("transaction_isolation".into()))
+                }
+                _ => Command::Show(Some(name)),
+            }
+        }
+        Statement::StartTransaction { .. } => Command::Begin,
+        Statement::Commit { .. } => Command::Commit,
+        Statement::Rollback {
+            savepoint: None, ..
+        } => Command::Rollback,
+        Statement::Discard { .. } => Command::NoOp("DISCARD ALL"),
+        Statement::Deallocate { .. } => Command::NoOp("DEALLOCATE"),
+        _ => {
+            let text = statement.to_string();
+            let upper = text.trim().to_ascii_uppercase();
+            if let Some(rest) = upper.strip_prefix("RESET ") {
+                let name = rest.trim().to_ascii_lowercase();
+                Command::Reset((name != "all").then_some(name))
+            } else {
+                return Ok(None);
+            }
+        }
+    }))
+}

@@ -1,0 +1,163 @@
+//! PostgreSQL session settings (`SET`/`SHOW`), as clients expect to find them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The version zhenjie reports, so clients pick their PostgreSQL 16 queries.
+pub const SERVER_VERSION: &str = "16.0";
+/// `server_version_num` matching [`SERVER_VERSION`].
+pub const SERVER_VERSION_NUM: &str = "160000";
+
+/// One connection's settings. Read-only ones (server_version, …) can be shown
+/// but not set.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    values: BTreeMap<String, String>,
+}
+
+const READ_ONLY: &[&str] = &[
+    "server_version",
+    "server_version_num",
+    "server_encoding",
+    "integer_datetimes",
+    "max_identifier_length",
+    "is_superuser",
+    "lc_collate",
+    "lc_ctype",
+    "session_authorization",
+    "transaction_read_only",
+    "default_transaction_read_only",
+];
+
+impl Settings {
+    /// Defaults for a new session of `user`.
+    pub fn new(user: &str) -> Self {
+        let mut values = BTreeMap::new();
+        for (k, v) in [
+            ("application_name", ""),
+            ("bytea_output", "hex"),
+            ("client_encoding", "UTF8"),
+            ("client_min_messages", "notice"),
+            ("datestyle", "ISO, MDY"),
+            ("default_transaction_isolation", "read committed"),
+            ("default_transaction_read_only", "on"),
+            ("extra_float_digits", "1"),
+            ("idle_in_transaction_session_timeout", "0"),
+            ("integer_datetimes", "on"),
+            ("intervalstyle", "postgres"),
+            ("is_superuser", "off"),
+            ("lc_collate", "C.UTF-8"),
+            ("lc_ctype", "C.UTF-8"),
+            ("lc_messages", "C.UTF-8"),
+            ("lc_monetary", "C.UTF-8"),
+            ("lc_numeric", "C.UTF-8"),
+            ("lc_time", "C.UTF-8"),
+            ("lock_timeout", "0"),
+            ("max_identifier_length", "63"),
+            ("search_path", "\"$user\", public"),
+            ("server_encoding", "UTF8"),
+            ("server_version", SERVER_VERSION),
+            ("server_version_num", SERVER_VERSION_NUM),
+            ("standard_conforming_strings", "on"),
+            ("statement_timeout", "0"),
+            ("timezone", "Asia/Shanghai"),
+            ("transaction_isolation", "read committed"),
+            ("transaction_read_only", "on"),
+        ] {
+            values.insert(k.to_string(), v.to_string());
+        }
+        values.insert("session_authorization".into(), user.to_string());
+        Settings { values }
+    }
+
+    /// The value of a setting (names are case-insensitive, as in PostgreSQL).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
+    /// All settings, sorted by name (`SHOW ALL`).
+    pub fn all(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Sets a setting. Unknown names without a dot are rejected like PostgreSQL
+    /// does; dotted names are custom placeholders.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), (&'static str, String)> {
+        let name = name.to_ascii_lowercase();
+        if READ_ONLY.contains(&name.as_str()) {
+            return Err(("55P02", format!("parameter \"{name}\" cannot be changed")));
+        }
+        if !self.values.contains_key(&name) && !name.contains('.') {
+            return Err((
+                "42704",
+                format!("unrecognized configuration parameter \"{name}\""),
+            ));
+        }
+        if name == "statement_timeout" {
+            parse_duration_ms(value).ok_or_else(|| {
+                (
+                    "22023",
+                    format!("invalid value for parameter \"statement_timeout\": \"{value}\""),
+                )
+            })?;
+        }
+        self.values.insert(name, value.to_string());
+        Ok(())
+    }
+
+    /// `statement_timeout`, or `None` when it is 0 (no limit).
+    pub fn statement_timeout(&self) -> Option<Duration> {
+        let ms = parse_duration_ms(self.get("statement_timeout").unwrap_or("0"))?;
+        (ms > 0).then(|| Duration::from_millis(ms))
+    }
+}
+
+/// Parses PostgreSQL time values: a bare number is milliseconds; units
+/// us/ms/s/min/h/d are accepted.
+fn parse_duration_ms(v: &str) -> Option<u64> {
+    let v = v.trim().trim_matches('\'').trim();
+    let split = v
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let factor = match unit.trim() {
+        "" | "ms" => 1.0,
+        "us" => 0.001,
+        "s" => 1000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => return None,
+    };
+    (n >= 0.0).then(|| (n * factor) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statement_timeout_units() {
+        let mut s = Settings::new("u");
+        s.set("statement_timeout", "1500").unwrap();
+        assert_eq!(s.statement_timeout(), Some(Duration::from_millis(1500)));
+        s.set("statement_timeout", "2s").unwrap();
+        assert_eq!(s.statement_timeout(), Some(Duration::from_secs(2)));
+        s.set("statement_timeout", "0").unwrap();
+        assert_eq!(s.statement_timeout(), None);
+        assert!(s.set("statement_timeout", "soon").is_err());
+    }
+
+    #[test]
+    fn unknown_and_read_only_settings_are_refused() {
+        let mut s = Settings::new("u");
+        assert_eq!(s.set("no_such_thing", "1").unwrap_err().0, "42704");
+        assert_eq!(s.set("server_version", "1").unwrap_err().0, "55P02");
+        assert!(s.set("myapp.flag", "1").is_ok());
+        assert!(s.set("DateStyle", "ISO, DMY").is_ok());
+        assert_eq!(s.get("datestyle"), Some("ISO, DMY"));
+    }
+}

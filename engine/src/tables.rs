@@ -1,0 +1,101 @@
+//! Opening the catalog's datasets as DataFusion tables, once per engine.
+
+use crate::{EngineError, EngineOptions, Result};
+use datafusion::catalog::TableProvider;
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use zhenjie_catalog::{Catalog, Dataset, Format, Placement};
+
+/// Opens every dataset; the first one that fails stops the engine with a message
+/// naming it.
+pub(crate) async fn open_all(
+    catalog: &Catalog,
+    runtime: &Arc<RuntimeEnv>,
+    options: &EngineOptions,
+) -> Result<BTreeMap<String, Arc<dyn TableProvider>>> {
+    let ctx = SessionContext::new_with_config_rt(
+        SessionConfig::new().with_target_partitions(options.target_partitions),
+        runtime.clone(),
+    );
+    let state = ctx.state();
+    let mut tables = BTreeMap::new();
+    for d in &catalog.file.datasets {
+        let table = open_one(catalog, d, &state)
+            .await
+            .map_err(|e| EngineError::new(e.code, format!("dataset {}: {}", d.name, e.message)))?;
+        tables.insert(d.name.clone(), table);
+    }
+    for d in &catalog.file.datasets {
+        check_columns(d, &tables).map_err(|m| {
+            EngineError::new(
+                crate::error::sqlstate::UNDEFINED_COLUMN,
+                format!("dataset {}: {m}", d.name),
+            )
+        })?;
+    }
+    Ok(tables)
+}
+
+async fn open_one(
+    catalog: &Catalog,
+    d: &Dataset,
+    state: &datafusion::execution::SessionState,
+) -> Result<Arc<dyn TableProvider>> {
+    let location = catalog.resolve_location(&d.location);
+    let url = ListingTableUrl::parse(&location)?;
+    let (format, ext): (Arc<dyn FileFormat>, &str) = match d.format {
+        Format::Parquet => (Arc::new(ParquetFormat::default()), ".parquet"),
+        Format::Csv => (Arc::new(CsvFormat::default().with_has_header(true)), ".csv"),
+    };
+    let listing = ListingOptions::new(format).with_file_extension(ext);
+    let schema = listing.infer_schema(state, &url).await?;
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(listing)
+        .with_schema(schema);
+    Ok(Arc::new(ListingTable::try_new(config)?))
+}
+
+fn check_columns(
+    d: &Dataset,
+    tables: &BTreeMap<String, Arc<dyn TableProvider>>,
+) -> std::result::Result<(), String> {
+    let schema = tables[&d.name].schema();
+    let has = |c: &str| schema.field_with_name(c).is_ok();
+    for c in d.columns.keys() {
+        if !has(c) {
+            return Err(format!(
+                "column {c} is described in the catalog but not in the data"
+            ));
+        }
+    }
+    match &d.placement {
+        Some(Placement::Column { column }) if !has(column) => {
+            Err(format!("placement column {column} is not in the data"))
+        }
+        Some(Placement::Key {
+            column,
+            dataset,
+            dataset_column,
+        }) => {
+            if !has(column) {
+                return Err(format!("placement key column {column} is not in the data"));
+            }
+            let other = tables[dataset].schema();
+            if other.field_with_name(dataset_column).is_err() {
+                return Err(format!(
+                    "placement key {dataset}.{dataset_column} does not exist"
+                ));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
