@@ -1,1 +1,134 @@
-//! placeholder
+//! The PostgreSQL front end of zhenjie: accepts connections, authenticates them
+//! with SCRAM-SHA-256 against the catalog's verifiers, and runs each
+//! connection's statements in its own engine [`Session`].
+//!
+//! Composed like pgwire's examples: one factory ([`ConnectionHandlers`]) per
+//! connection hands out a handler for each protocol concern — startup/auth
+//! ([`auth`]), simple and extended queries ([`query`]), cancel ([`cancel`]).
+//! This crate holds no query logic and no governance: both live in
+//! `zhenjie-engine`, so the wire adds nothing a principal could bypass.
+
+pub mod auth;
+pub mod cancel;
+mod errors;
+pub mod query;
+
+use pgwire::api::PgWireServerHandlers;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, Weak};
+use tokio::net::TcpListener;
+use zhenjie_engine::{Engine, Session};
+
+/// State shared by all connections of one server.
+pub struct Shared {
+    /// The engine every session runs on.
+    pub engine: Engine,
+    /// Running connections, for cancel requests.
+    pub cancels: cancel::CancelRegistry,
+}
+
+/// One connection's state: its session once authentication succeeded.
+pub struct Connection {
+    me: Weak<Connection>,
+    shared: Arc<Shared>,
+    session: Mutex<Option<Arc<Session>>>,
+    auth: tokio::sync::Mutex<auth::ScramState>,
+}
+
+impl Connection {
+    fn new(shared: Arc<Shared>) -> Arc<Self> {
+        Arc::new_cyclic(|me| Connection {
+            me: me.clone(),
+            shared,
+            session: Mutex::new(None),
+            auth: tokio::sync::Mutex::new(auth::ScramState::Initial),
+        })
+    }
+
+    pub(crate) fn self_arc(&self) -> Arc<Connection> {
+        self.me
+            .upgrade()
+            .expect("a connection outlives its handlers")
+    }
+
+    /// The authenticated session; an error if a query arrives before login
+    /// finished (a malformed client).
+    pub(crate) fn session(&self) -> pgwire::error::PgWireResult<Arc<Session>> {
+        self.session
+            .lock()
+            .expect("session lock")
+            .clone()
+            .ok_or_else(|| errors::user_error("08P01", "query before authentication completed"))
+    }
+}
+
+/// The per-connection factory pgwire asks for each protocol concern's handler.
+pub struct ConnectionHandlers {
+    conn: Arc<Connection>,
+}
+
+impl PgWireServerHandlers for ConnectionHandlers {
+    fn simple_query_handler(&self) -> Arc<impl pgwire::api::query::SimpleQueryHandler> {
+        self.conn.clone()
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl pgwire::api::query::ExtendedQueryHandler> {
+        self.conn.clone()
+    }
+
+    fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
+        self.conn.clone()
+    }
+
+    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
+        self.conn.clone()
+    }
+}
+
+/// A zhenjie server bound to a listener.
+pub struct Server {
+    shared: Arc<Shared>,
+    listener: TcpListener,
+}
+
+impl Server {
+    /// Binds `addr` (use port 0 for an ephemeral port in tests).
+    pub async fn bind(engine: Engine, addr: &str) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Server {
+            shared: Arc::new(Shared {
+                engine,
+                cancels: cancel::CancelRegistry::default(),
+            }),
+            listener,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves connections until the task is dropped. Each connection runs in its
+    /// own task; a failing connection never affects the others.
+    pub async fn run(self) -> std::io::Result<()> {
+        loop {
+            let (socket, peer) = match self.listener.accept().await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    continue;
+                }
+            };
+            let _ = socket.set_nodelay(true);
+            let handlers = Arc::new(ConnectionHandlers {
+                conn: Connection::new(self.shared.clone()),
+            });
+            tokio::spawn(async move {
+                if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+                    tracing::debug!("connection from {peer} ended: {e}");
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! Simple and extended query protocol: statements go to the connection's engine
+//! session; rows come back batch by batch, encoded in text or binary.
+
+use crate::errors::{from_datafusion, from_engine, user_error};
+use crate::Connection;
+use arrow_pg::datatypes::df::deserialize_parameters_with_server_types;
+use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch, into_pg_type};
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::common::{ParamValues, ScalarValue};
+use datafusion::sql::sqlparser::ast::Statement;
+use futures::{stream, Sink, StreamExt};
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::stmt::QueryParser;
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore, Type};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::types::format::FormatOptions;
+use std::fmt::Debug;
+use std::sync::Arc;
+use zhenjie_engine::session::{Command, Prepared};
+use zhenjie_engine::{Output, RowStream};
+
+/// A statement parsed and planned by the extended protocol's Parse message,
+/// bound to the connection (and so the principal) that parsed it.
+#[derive(Debug, Clone)]
+pub struct PreparedStatement {
+    /// What was prepared.
+    pub prepared: Prepared,
+    /// Parameter types inferred from the plan, in $1..$n order.
+    pub param_types: Vec<Option<DataType>>,
+}
+
+fn command_tag(prepared: &Prepared, output: &Output) -> Option<Response> {
+    let Output::Command(tag) = output else {
+        return None;
+    };
+    Some(match prepared {
+        Prepared::Command(Command::Begin) => Response::TransactionStart(Tag::new(tag)),
+        Prepared::Command(Command::Commit) | Prepared::Command(Command::Rollback) => {
+            Response::TransactionEnd(Tag::new(tag))
+        }
+        _ => Response::Execution(Tag::new(tag)),
+    })
+}
+
+/// Turns engine output into a pgwire response, streaming rows.
+fn respond<C: ClientInfo>(
+    client: &C,
+    prepared: &Prepared,
+    output: Output,
+    format: &Format,
+) -> PgWireResult<Response> {
+    if let Some(r) = command_tag(prepared, &output) {
+        return Ok(r);
+    }
+    match output {
+        Output::Empty => Ok(Response::EmptyQuery),
+        Output::Command(_) => unreachable!("handled by command_tag"),
+        Output::Rows(rows) => Ok(Response::Query(encode_rows(client, rows, format)?)),
+    }
+}
+
+fn encode_rows<C: ClientInfo>(
+    client: &C,
+    rows: RowStream,
+    format: &Format,
+) -> PgWireResult<QueryResponse> {
+    let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+    let fields = Arc::new(arrow_schema_to_pg_fields(
+        &rows.schema,
+        format,
+        Some(options),
+    )?);
+    let fields_ref = fields.clone();
+    let data = rows
+        .stream
+        .map(move |batch| match batch {
+            Ok(b) => stream::iter(encode_recordbatch(fields_ref.clone(), b)).left_stream(),
+            Err(e) => stream::iter(std::iter::once(Err(from_datafusion(e)))).right_stream(),
+        })
+        .flatten();
+    Ok(QueryResponse::new(fields, data))
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Connection {
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = self.session()?;
+        let statements = session.parse(query).map_err(from_engine)?;
+        let mut responses = Vec::with_capacity(statements.len());
+        for st in statements {
+            // PostgreSQL stops a multi-statement query at the first error.
+            let result = async {
+                let prepared = session.prepare(&st).await?;
+                let output = session.run(&prepared, None).await?;
+                Ok::<_, zhenjie_engine::EngineError>((prepared, output))
+            }
+            .await;
+            match result {
+                Ok((prepared, output)) => {
+                    responses.push(respond(client, &prepared, output, &Format::UnifiedText)?)
+                }
+                Err(e) => {
+                    responses.push(Response::Error(Box::new(pgwire::error::ErrorInfo::new(
+                        "ERROR".into(),
+                        e.code.into(),
+                        e.message,
+                    ))));
+                    break;
+                }
+            }
+        }
+        if responses.is_empty() {
+            responses.push(Response::EmptyQuery);
+        }
+        Ok(responses)
+    }
+}
+
+#[async_trait]
+impl QueryParser for Connection {
+    type Statement = PreparedStatement;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        _types: &[Option<Type>],
+    ) -> PgWireResult<Option<Self::Statement>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let session = self.session()?;
+        let mut statements = session.parse(sql).map_err(from_engine)?;
+        if statements.len() > 1 {
+            return Err(user_error(
+                "42601",
+                "cannot insert multiple commands into a prepared statement",
+            ));
+        }
+        let Some(st): Option<Statement> = statements.pop() else {
+            return Ok(None);
+        };
+        let prepared = session.prepare(&st).await.map_err(from_engine)?;
+        let param_types = match &prepared {
+            Prepared::Query(plan) => {
+                let types = plan.get_parameter_types().map_err(from_datafusion)?;
+                let mut ordered: Vec<(usize, Option<DataType>)> = types
+                    .into_iter()
+                    .filter_map(|(k, v)| {
+                        k.trim_start_matches('$')
+                            .parse::<usize>()
+                            .ok()
+                            .map(|i| (i, v))
+                    })
+                    .collect();
+                ordered.sort_by_key(|(i, _)| *i);
+                let n = ordered.last().map(|(i, _)| *i).unwrap_or(0);
+                let mut out = vec![None; n];
+                for (i, t) in ordered {
+                    out[i - 1] = t;
+                }
+                out
+            }
+            _ => Vec::new(),
+        };
+        Ok(Some(PreparedStatement {
+            prepared,
+            param_types,
+        }))
+    }
+
+    fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
+        stmt.param_types
+            .iter()
+            .map(|t| match t {
+                Some(t) => into_pg_type(t),
+                None => Ok(Type::TEXT),
+            })
+            .collect()
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &Self::Statement,
+        column_format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        let format = column_format.unwrap_or(&Format::UnifiedText);
+        match &stmt.prepared {
+            Prepared::Query(plan) => {
+                arrow_schema_to_pg_fields(plan.schema().as_arrow(), format, None)
+            }
+            Prepared::Command(Command::Show(name)) => {
+                let name = name.clone().unwrap_or_else(|| "setting".into());
+                let schema = Schema::new(vec![datafusion::arrow::datatypes::Field::new(
+                    name,
+                    DataType::Utf8,
+                    true,
+                )]);
+                arrow_schema_to_pg_fields(&schema, format, None)
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Connection {
+    type Statement = PreparedStatement;
+    type QueryParser = Connection;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        // The connection parses for itself: statements are planned by, and
+        // bound to, its own principal.
+        self.self_arc()
+    }
+
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Self::Statement>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = self.session()?;
+        let stmt = &portal.statement.statement;
+        let params = if stmt.param_types.is_empty() {
+            None
+        } else {
+            Some(bind_parameters(portal, &stmt.param_types)?)
+        };
+        let output = session
+            .run(&stmt.prepared, params)
+            .await
+            .map_err(from_engine)?;
+        respond(client, &stmt.prepared, output, &portal.result_column_format)
+    }
+}
+
+/// Decodes the Bind message's values and casts each to the type the plan
+/// expects, so `WHERE age > $1` works whatever integer width the client sent.
+fn bind_parameters(
+    portal: &Portal<PreparedStatement>,
+    types: &[Option<DataType>],
+) -> PgWireResult<ParamValues> {
+    let wire: Vec<Option<Type>> = types
+        .iter()
+        .map(|t| {
+            t.as_ref()
+                .and_then(|t| into_pg_type(t).ok())
+                .or(Some(Type::TEXT))
+        })
+        .collect();
+    let wire_refs: Vec<Option<&Type>> = wire.iter().map(Option::as_ref).collect();
+    let inferred: Vec<Option<&DataType>> = types.iter().map(Option::as_ref).collect();
+    let values = deserialize_parameters_with_server_types(portal, &inferred, &wire_refs)?;
+    let ParamValues::List(list) = values else {
+        return Ok(values);
+    };
+    let mut cast = Vec::with_capacity(list.len());
+    for (i, v) in list.into_iter().enumerate() {
+        let value: ScalarValue = v.value;
+        let value = match types.get(i).and_then(Option::as_ref) {
+            Some(t) if value.data_type() != *t => value.cast_to(t).map_err(|_| {
+                user_error(
+                    "22P02",
+                    format!("invalid input for parameter ${}: expected {t}", i + 1),
+                )
+            })?,
+            _ => value,
+        };
+        cast.push(value);
+    }
+    Ok(ParamValues::from(cast))
+}
