@@ -55,12 +55,15 @@ fn user(name: &str, level: Level, area: &str) -> User {
 }
 
 #[test]
-fn scram_verifier_round_trips_and_matches_postgres() {
-    // Verifier computed by PostgreSQL 15 for password 'demo' with this salt:
-    // the same derivation must give the same keys.
-    let v = ScramVerifier::derive("demo", b"0123456789abcdef", 4096);
-    let parsed = ScramVerifier::parse(&v.to_string()).unwrap();
-    assert_eq!(parsed, v);
+fn scram_verifier_matches_postgres() {
+    // Made by PostgreSQL 15: CREATE ROLE zj PASSWORD 'demo' with
+    // password_encryption = 'scram-sha-256'; read back from pg_authid.
+    let pg = "SCRAM-SHA-256$4096:5vO8RqayBUQwxjYXzDmC1A==$QTZwtOQLpHHmOD7wHbWlkR2IWgkRvVM4OlK7/zSsx0M=:lChzZEde6SqCsr+xiIEt8dgzlGE2Xq0/sjqMz9thIm8=";
+    let parsed = ScramVerifier::parse(pg).unwrap();
+    let ours = ScramVerifier::derive("demo", &parsed.salt, parsed.iterations);
+    assert_eq!(ours, parsed);
+    assert_eq!(ours.to_string(), pg);
+    assert_ne!(ScramVerifier::derive("demo2", &parsed.salt, 4096), parsed);
     assert!(ScramVerifier::parse("md5abc").is_err());
     assert!(ScramVerifier::parse("SCRAM-SHA-256$0:AA==$AA==:AA==").is_err());
 }
