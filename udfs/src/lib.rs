@@ -12,6 +12,7 @@
 mod common;
 pub mod enterprise;
 pub mod identity;
+pub mod masking;
 
 pub use common::text;
 
@@ -22,6 +23,7 @@ use datafusion::prelude::SessionContext;
 pub fn all_scalar_udfs() -> Vec<ScalarUDF> {
     let mut v = identity::functions();
     v.extend(enterprise::functions());
+    v.extend(masking::functions());
     v
 }
 
