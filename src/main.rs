@@ -1,1 +1,149 @@
-fn main() {}
+//! `zhenjie`: a thin command line over the library crates — serve a catalog
+//! over the PostgreSQL protocol, generate the demo city, make password
+//! verifiers.
+
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use zhenjie_catalog::{Catalog, ScramVerifier, DEFAULT_ITERATIONS};
+use zhenjie_engine::{Engine, EngineOptions};
+
+#[derive(Parser)]
+#[command(name = "zhenjie", version, about = "A governed PostgreSQL-compatible SQL layer for a city's data")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve a catalog over the PostgreSQL wire protocol.
+    Serve {
+        /// The catalog file to serve.
+        #[arg(long, conflicts_with = "demo")]
+        catalog: Option<PathBuf>,
+        /// Serve the demo city, generating it into --data first if it is not there.
+        #[arg(long)]
+        demo: bool,
+        /// Folder of the demo city.
+        #[arg(long, default_value = "data/demo")]
+        data: PathBuf,
+        /// Persons in the demo city when it has to be generated.
+        #[arg(long, default_value_t = 1_000_000)]
+        persons: usize,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:5433")]
+        listen: String,
+        /// Memory all queries together may use, in MiB.
+        #[arg(long, default_value_t = 4096)]
+        memory_mb: usize,
+    },
+    /// Generate the demo city: Parquet files plus its catalog.
+    Demo {
+        /// Number of persons.
+        #[arg(long, default_value_t = 1_000_000)]
+        persons: usize,
+        /// Output folder.
+        #[arg(long, default_value = "data/demo")]
+        out: PathBuf,
+        /// Random seed; the same seed gives the same city.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Print the SCRAM-SHA-256 verifier of a password (read from stdin) for a
+    /// catalog's `password` field.
+    Verifier,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("zhenjie: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Cmd::Demo { persons, out, seed } => {
+            generate_demo(&out, persons, seed)?;
+            eprintln!("demo city written to {}", out.display());
+            Ok(())
+        }
+        Cmd::Verifier => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .map_err(|e| e.to_string())?;
+            let salt: [u8; 16] = rand_salt();
+            println!(
+                "{}",
+                ScramVerifier::derive(password.trim_end_matches(['\n', '\r']), &salt, DEFAULT_ITERATIONS)
+            );
+            Ok(())
+        }
+        Cmd::Serve {
+            catalog,
+            demo,
+            data,
+            persons,
+            listen,
+            memory_mb,
+        } => {
+            let catalog = match (catalog, demo) {
+                (Some(path), _) => Catalog::load(&path).map_err(|e| e.to_string())?,
+                (None, true) => {
+                    let path = data.join("catalog.toml");
+                    if !path.exists() {
+                        generate_demo(&data, persons, 42)?;
+                    }
+                    Catalog::load(&path).map_err(|e| e.to_string())?
+                }
+                (None, false) => return Err("give --catalog FILE or --demo".into()),
+            };
+            let options = EngineOptions {
+                memory_limit: memory_mb << 20,
+                ..EngineOptions::default()
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            rt.block_on(async move {
+                let engine = Engine::open(catalog, options)
+                    .await
+                    .map_err(|e| e.message)?;
+                let server = zhenjie_server::Server::bind(engine, &listen)
+                    .await
+                    .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+                let addr = server.local_addr().map_err(|e| e.to_string())?;
+                eprintln!("zhenjie listening on {addr}; try: psql -h {} -p {} -U town zhenjie", addr.ip(), addr.port());
+                tokio::select! {
+                    r = server.run() => r.map_err(|e| e.to_string()),
+                    _ = tokio::signal::ctrl_c() => Ok(()),
+                }
+            })
+        }
+    }
+}
+
+fn generate_demo(out: &Path, persons: usize, seed: u64) -> Result<(), String> {
+    let opts = zhenjie_demo::DemoOptions { persons, seed };
+    zhenjie_demo::generate(out, &opts, true)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn rand_salt() -> [u8; 16] {
+    rand::random()
+}

@@ -307,6 +307,36 @@ impl Session {
     }
 }
 
+/// The types of a plan's parameters in `$1..$n` order (`None` where nothing
+/// fixes a type). Parameters of LIMIT and OFFSET are bigints, as in PostgreSQL.
+pub fn parameter_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::logical_expr::Expr;
+    let mut types = plan.get_parameter_types()?;
+    plan.apply(|node| {
+        if let LogicalPlan::Limit(limit) = node {
+            for e in [limit.skip.as_deref(), limit.fetch.as_deref()].into_iter().flatten() {
+                if let Expr::Placeholder(p) = e {
+                    types.insert(p.id.clone(), Some(DataType::Int64));
+                }
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    let mut ordered: Vec<(usize, Option<DataType>)> = types
+        .into_iter()
+        .filter_map(|(k, v)| k.trim_start_matches('$').parse::<usize>().ok().map(|i| (i, v)))
+        .filter(|(i, _)| *i > 0)
+        .collect();
+    ordered.sort_by_key(|(i, _)| *i);
+    let n = ordered.last().map(|(i, _)| *i).unwrap_or(0);
+    let mut out = vec![None; n];
+    for (i, t) in ordered {
+        out[i - 1] = t;
+    }
+    Ok(out)
+}
+
 /// A small all-text result (SHOW and friends).
 fn text_rows(cols: &[&str], rows: Vec<Vec<String>>) -> Result<RowStream> {
     let schema = Arc::new(Schema::new(

@@ -154,23 +154,7 @@ impl QueryParser for Connection {
         let prepared = session.prepare(&st).await.map_err(from_engine)?;
         let param_types = match &prepared {
             Prepared::Query(plan) => {
-                let types = plan.get_parameter_types().map_err(from_datafusion)?;
-                let mut ordered: Vec<(usize, Option<DataType>)> = types
-                    .into_iter()
-                    .filter_map(|(k, v)| {
-                        k.trim_start_matches('$')
-                            .parse::<usize>()
-                            .ok()
-                            .map(|i| (i, v))
-                    })
-                    .collect();
-                ordered.sort_by_key(|(i, _)| *i);
-                let n = ordered.last().map(|(i, _)| *i).unwrap_or(0);
-                let mut out = vec![None; n];
-                for (i, t) in ordered {
-                    out[i - 1] = t;
-                }
-                out
+                zhenjie_engine::session::parameter_types(plan).map_err(from_engine)?
             }
             _ => Vec::new(),
         };

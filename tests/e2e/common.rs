@@ -1,0 +1,63 @@
+//! The shared fixture: one small demo city per test binary, one server per test.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use tokio_postgres::{Client, Config, NoTls};
+use zhenjie_engine::{Engine, EngineOptions};
+
+/// Persons in the test city: enough that a full scan spans several batches.
+pub const PERSONS: usize = 20_000;
+
+/// The generated test city (made once per test binary).
+pub fn city_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("zhenjie-e2e-{}", std::process::id()));
+        let opts = zhenjie_demo::DemoOptions { persons: PERSONS, seed: 7 };
+        zhenjie_demo::generate(&dir, &opts, false).expect("generate test city");
+        dir
+    })
+}
+
+/// Starts a server over the test city on 127.0.0.1:0 and returns its address.
+pub async fn start_server() -> SocketAddr {
+    start_server_with(EngineOptions { target_partitions: 2, ..EngineOptions::default() }).await
+}
+
+/// Starts a server with explicit engine options.
+pub async fn start_server_with(options: EngineOptions) -> SocketAddr {
+    let catalog = zhenjie_catalog::Catalog::load(city_dir().join("catalog.toml")).expect("catalog");
+    let engine = Engine::open(catalog, options).await.expect("engine");
+    let server = zhenjie_server::Server::bind(engine, "127.0.0.1:0").await.expect("bind");
+    let addr = server.local_addr().unwrap();
+    tokio::spawn(server.run());
+    addr
+}
+
+/// Connection settings for a demo user.
+pub fn config(addr: SocketAddr, user: &str, password: &str) -> Config {
+    let mut c = Config::new();
+    c.host(addr.ip().to_string())
+        .port(addr.port())
+        .user(user)
+        .password(password)
+        .dbname("zhenjie");
+    c
+}
+
+/// Connects as a demo user (password `demo`), driving the connection in the background.
+pub async fn connect(addr: SocketAddr, user: &str) -> Client {
+    let (client, conn) = config(addr, user, "demo").connect(NoTls).await.expect("connect");
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+/// The SQLSTATE of a failed statement.
+pub fn sqlstate(e: &tokio_postgres::Error) -> String {
+    e.as_db_error()
+        .map(|d| d.code().code().to_string())
+        .unwrap_or_else(|| format!("not a server error: {e}"))
+}

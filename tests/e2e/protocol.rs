@@ -1,0 +1,210 @@
+//! Wire-protocol behaviour through tokio-postgres: login, simple and extended
+//! queries, streaming, errors, cancel, timeouts, misbehaving clients.
+
+use crate::common::*;
+use futures::{pin_mut, StreamExt};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_postgres::NoTls;
+
+#[tokio::test]
+async fn login_with_right_password_and_query() {
+    let addr = start_server().await;
+    let client = connect(addr, "city").await;
+    let row = client.query_one("SELECT 1 + 1", &[]).await.unwrap();
+    assert_eq!(row.get::<_, i64>(0), 2);
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_fail_alike() {
+    let addr = start_server().await;
+    let wrong = config(addr, "city", "not-demo").connect(NoTls).await.err().expect("must fail");
+    assert_eq!(sqlstate(&wrong), "28P01");
+    let unknown = config(addr, "nobody", "demo").connect(NoTls).await.err().expect("must fail");
+    assert_eq!(sqlstate(&unknown), "28P01");
+    assert_eq!(
+        wrong.as_db_error().unwrap().message().replace("city", "X"),
+        unknown.as_db_error().unwrap().message().replace("nobody", "X"),
+        "messages must not tell which users exist"
+    );
+    // The server is still there for a good login.
+    let client = connect(addr, "city").await;
+    assert_eq!(client.query_one("SELECT 1", &[]).await.unwrap().get::<_, i64>(0), 1);
+}
+
+#[tokio::test]
+async fn wrong_database_is_refused() {
+    let addr = start_server().await;
+    let mut c = config(addr, "city", "demo");
+    c.dbname("postgres");
+    let err = c.connect(NoTls).await.err().expect("must fail");
+    assert_eq!(sqlstate(&err), "3D000");
+}
+
+#[tokio::test]
+async fn simple_and_extended_queries_with_parameters_agree() {
+    let addr = start_server().await;
+    let client = connect(addr, "city").await;
+    let simple = client
+        .simple_query("SELECT count(*) FROM persons WHERE sex = '女'")
+        .await
+        .unwrap();
+    let simple_count: i64 = simple
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(|v| v.parse().unwrap()),
+            _ => None,
+        })
+        .unwrap();
+    let extended: i64 = client
+        .query_one("SELECT count(*) FROM persons WHERE sex = $1", &[&"女"])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(simple_count, extended);
+    assert!(extended > 0 && extended < PERSONS as i64);
+    // Integer and date parameters, binary results of several types.
+    let rows = client
+        .query(
+            "SELECT id_number, CAST(birth_date AS VARCHAR) FROM persons WHERE birth_date >= CAST($1 AS DATE) ORDER BY id_number LIMIT $2",
+            &[&"1990-01-01", &5i64],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 5);
+    for r in &rows {
+        let id: String = r.get(0);
+        let birth: String = r.get(1);
+        assert_eq!(id.len(), 18);
+        assert!(birth.as_str() >= "1990-01-01", "{birth}");
+        assert_eq!(&id[6..10], &birth[..4], "the ID encodes the birth year");
+    }
+}
+
+#[tokio::test]
+async fn result_larger_than_one_batch_streams_completely() {
+    let addr = start_server().await;
+    let client = connect(addr, "city").await;
+    let stream = client
+        .query_raw("SELECT id_number FROM persons", std::iter::empty::<i32>())
+        .await
+        .unwrap();
+    pin_mut!(stream);
+    let mut n = 0usize;
+    while let Some(row) = stream.next().await {
+        let row = row.unwrap();
+        let id: &str = row.get(0);
+        assert_eq!(id.len(), 18);
+        n += 1;
+    }
+    let expected: i64 = client.query_one("SELECT count(*) FROM persons", &[]).await.unwrap().get(0);
+    assert_eq!(n as i64, expected);
+    assert!(n > 8192, "the test city must span several batches, has {n} persons");
+}
+
+#[tokio::test]
+async fn errors_carry_their_sqlstate_and_the_connection_survives() {
+    let addr = start_server().await;
+    let client = connect(addr, "city").await;
+    for (sql, code) in [
+        ("SELEC 1", "42601"),
+        ("SELECT * FROM no_such_table", "42P01"),
+        ("SELECT no_such_column FROM persons", "42703"),
+        ("SELECT 1 / 0", "22012"),
+        ("SELECT CAST('abc' AS INTEGER)", "22P02"),
+        ("CREATE TABLE t (a int)", "42501"),
+        ("INSERT INTO persons (name) VALUES ('x')", "42501"),
+        ("SET no_such_setting = 1", "42704"),
+    ] {
+        let err = client.simple_query(sql).await.err().unwrap_or_else(|| panic!("{sql} must fail"));
+        assert_eq!(sqlstate(&err), code, "{sql}: {err:?}");
+        let err = client.query(sql, &[]).await.err().unwrap_or_else(|| panic!("{sql} must fail"));
+        assert_eq!(sqlstate(&err), code, "extended {sql}: {err:?}");
+    }
+    assert_eq!(client.query_one("SELECT 42", &[]).await.unwrap().get::<_, i64>(0), 42);
+}
+
+#[tokio::test]
+async fn set_show_and_transactions() {
+    let addr = start_server().await;
+    let client = connect(addr, "city").await;
+    client.batch_execute("SET application_name = 'zj-test'").await.unwrap();
+    let v: String = client.query_one("SHOW application_name", &[]).await.unwrap().get(0);
+    assert_eq!(v, "zj-test");
+    let v: String = client.query_one("SHOW server_version_num", &[]).await.unwrap().get(0);
+    assert_eq!(v, "160000");
+    client.batch_execute("BEGIN; SELECT 1; COMMIT").await.unwrap();
+    client.batch_execute("BEGIN READ ONLY").await.unwrap();
+    client.batch_execute("ROLLBACK").await.unwrap();
+    let err = client.batch_execute("SET datafusion.execution.batch_size = 1").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42501");
+}
+
+const LONG_QUERY: &str = "SELECT count(*) FROM range(1000000000) a WHERE a.value % 7 = 3";
+
+#[tokio::test]
+async fn cancel_request_stops_a_long_query() {
+    let addr = start_server().await;
+    let client = connect(addr, "city").await;
+    let token = client.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        token.cancel_query(NoTls).await.unwrap();
+    });
+    let started = std::time::Instant::now();
+    let err = client.simple_query(LONG_QUERY).await.err().expect("cancelled");
+    assert_eq!(sqlstate(&err), "57014", "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    canceller.await.unwrap();
+    assert_eq!(client.query_one("SELECT 7", &[]).await.unwrap().get::<_, i64>(0), 7);
+}
+
+#[tokio::test]
+async fn statement_timeout_stops_a_long_query() {
+    let addr = start_server().await;
+    let client = connect(addr, "city").await;
+    client.batch_execute("SET statement_timeout = '300ms'").await.unwrap();
+    let err = client.query(LONG_QUERY, &[]).await.err().expect("timed out");
+    assert_eq!(sqlstate(&err), "57014");
+    assert!(err.as_db_error().unwrap().message().contains("statement timeout"));
+    client.batch_execute("SET statement_timeout = 0").await.unwrap();
+    assert_eq!(client.query_one("SELECT 3", &[]).await.unwrap().get::<_, i64>(0), 3);
+}
+
+#[tokio::test]
+async fn client_vanishing_mid_result_does_not_hurt_the_next() {
+    let addr = start_server().await;
+    {
+        let client = connect(addr, "city").await;
+        let stream = client
+            .query_raw("SELECT * FROM persons CROSS JOIN range(50)", std::iter::empty::<i32>())
+            .await
+            .unwrap();
+        pin_mut!(stream);
+        for _ in 0..10 {
+            stream.next().await.unwrap().unwrap();
+        }
+        // dropped here, mid-result
+    }
+    let client = connect(addr, "county").await;
+    let n: i64 = client.query_one("SELECT count(*) FROM persons", &[]).await.unwrap().get(0);
+    assert!(n > 0);
+}
+
+#[tokio::test]
+async fn malformed_startup_packets_do_not_take_the_server_down() {
+    let addr = start_server().await;
+    for garbage in [
+        vec![0u8, 0, 0, 3],                                  // length shorter than itself
+        vec![0, 0, 0, 8, 0xde, 0xad, 0xbe, 0xef],            // unknown protocol version
+        vec![0xff; 64],                                      // absurd length
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),       // wrong protocol
+    ] {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let _ = s.write_all(&garbage).await;
+        let mut buf = [0u8; 256];
+        let _ = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await;
+    }
+    let client = connect(addr, "city").await;
+    assert_eq!(client.query_one("SELECT 5", &[]).await.unwrap().get::<_, i64>(0), 5);
+}

@@ -1,0 +1,77 @@
+//! The real psql binary against the server: meta-commands users type.
+
+use crate::common::*;
+use std::process::Command;
+
+fn psql(addr: std::net::SocketAddr, user: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new("psql")
+        .args(["-h", &addr.ip().to_string(), "-p", &addr.port().to_string(), "-U", user, "-d", "zhenjie", "-X", "-v", "ON_ERROR_STOP=1"])
+        .args(args)
+        .env("PGPASSWORD", "demo")
+        .env("PGCONNECT_TIMEOUT", "10")
+        .output()
+        .expect("psql must be installed (apt-get install postgresql-client)");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn run(addr: std::net::SocketAddr, user: &'static str, args: Vec<&'static str>) -> (bool, String, String) {
+    tokio::task::spawn_blocking(move || psql(addr, user, &args)).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backslash_dt_lists_the_tables() {
+    let addr = start_server().await;
+    let (ok, out, err) = run(addr, "city", vec!["-c", "\\dt"]).await;
+    assert!(ok, "{err}");
+    for t in ["persons", "households", "enterprises", "safety_inspections", "dept_list"] {
+        assert!(out.contains(t), "\\dt must list {t}:\n{out}");
+    }
+    assert!(out.contains("public"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backslash_d_describes_persons() {
+    let addr = start_server().await;
+    let (ok, out, err) = run(addr, "city", vec!["-c", "\\d persons"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("Table \"public.persons\""), "{out}");
+    for c in ["id_number", "name", "birth_date", "grid_code"] {
+        assert!(out.contains(c), "\\d persons must show {c}:\n{out}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_reports_errors_with_their_sqlstate() {
+    let addr = start_server().await;
+    let (ok, _out, err) = run(addr, "city", vec!["-v", "VERBOSITY=verbose", "-c", "SELECT 1/0"]).await;
+    assert!(!ok);
+    assert!(err.contains("22012"), "{err}");
+    let (ok, out, err) = run(addr, "city", vec!["-At", "-c", "SELECT count(*) FROM persons"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim().parse::<usize>().unwrap(), PERSONS_IN_FILE());
+}
+
+#[allow(non_snake_case)]
+fn PERSONS_IN_FILE() -> usize {
+    crate::governance_smoke::parquet_count("persons", None)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_wrong_password_is_refused() {
+    let addr = start_server().await;
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("psql")
+            .args(["-h", &addr.ip().to_string(), "-p", &addr.port().to_string(), "-U", "town", "-d", "zhenjie", "-c", "SELECT 1"])
+            .env("PGPASSWORD", "wrong")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("password authentication failed"));
+}
