@@ -1,0 +1,1435 @@
+//! Grid-by-grid generation of residents, households and everything hanging off
+//! them (certificates, benefits, payments, enterprises, inspections, vehicles,
+//! land, cards, the province list). One grid is built in memory, written to all
+//! sinks, and dropped, so memory does not grow with the city.
+
+use crate::areas::{GridPlan, COUNTIES};
+use crate::codes::{self, IdAlloc, OrgAlloc, PlateAlloc, OUTSIDE_CODES, RETIRED_CODES};
+use crate::dates::{
+    add_years, age_on, civil_from_days, days_from_civil, month_index, month_start, today,
+};
+use crate::names::{self, one, Weighted};
+use crate::sink::{od, os, Sink, V};
+use crate::tables;
+use crate::DemoError;
+use rand::seq::SliceRandom;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::path::Path;
+
+/// The open output files, one per generated table (areas are written apart).
+pub(crate) struct Sinks {
+    pub persons: Sink,
+    pub households: Sink,
+    pub disability: Sink,
+    pub special: Sink,
+    pub payments: Sink,
+    pub enterprises: Sink,
+    pub inspections: Sink,
+    pub vehicles: Sink,
+    pub farmland: Sink,
+    pub agri: Sink,
+    pub cards: Sink,
+    pub dept: Sink,
+}
+
+impl Sinks {
+    /// Opens all temp files in `dir`. On failure the files opened so far are
+    /// listed in `created` so the caller can remove them.
+    pub(crate) fn create(
+        dir: &Path,
+        created: &mut Vec<std::path::PathBuf>,
+    ) -> Result<Self, DemoError> {
+        let mut open = |spec: &'static crate::sink::TableSpec| -> Result<Sink, DemoError> {
+            created.push(dir.join(format!(".{}.tmp", spec.file_name())));
+            Sink::create(dir, spec)
+        };
+        Ok(Sinks {
+            persons: open(&tables::PERSONS)?,
+            households: open(&tables::HOUSEHOLDS)?,
+            disability: open(&tables::DISABILITY_CERTS)?,
+            special: open(&tables::SPECIAL_GROUPS)?,
+            payments: open(&tables::SUBSIDY_PAYMENTS)?,
+            enterprises: open(&tables::ENTERPRISES)?,
+            inspections: open(&tables::SAFETY_INSPECTIONS)?,
+            vehicles: open(&tables::VEHICLES)?,
+            farmland: open(&tables::FARMLAND)?,
+            agri: open(&tables::AGRI_SUBSIDIES)?,
+            cards: open(&tables::SOCIAL_SECURITY_CARDS)?,
+            dept: open(&tables::DEPT_LIST)?,
+        })
+    }
+
+    /// All sinks, for finishing and renaming.
+    pub(crate) fn all_mut(&mut self) -> [&mut Sink; 12] {
+        [
+            &mut self.persons,
+            &mut self.households,
+            &mut self.disability,
+            &mut self.special,
+            &mut self.payments,
+            &mut self.enterprises,
+            &mut self.inspections,
+            &mut self.vehicles,
+            &mut self.farmland,
+            &mut self.agri,
+            &mut self.cards,
+            &mut self.dept,
+        ]
+    }
+}
+
+struct Person {
+    id: String,
+    name: String,
+    male: bool,
+    birth: i32,
+    age: i32,
+    phone: Option<String>,
+    relation: &'static str,
+    marital: &'static str,
+    death: Option<i32>,
+    ethnicity: &'static str,
+    household: usize,
+}
+
+struct Household {
+    no: String,
+    address: String,
+    first: usize,
+    len: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sur {
+    Head,
+    Spouse,
+    Child,
+    Own,
+}
+
+struct Member {
+    rel: &'static str,
+    male: bool,
+    age: i32,
+    marital: &'static str,
+    sur: Sur,
+}
+
+struct Benefit {
+    person: usize,
+    group: &'static str,
+    since: i32,
+    exit: Option<i32>,
+    pay: Option<(&'static str, i64)>,
+    leak: i32,
+}
+
+struct DeptRow {
+    id: Option<String>,
+    name: String,
+    phone: Option<String>,
+    dept: &'static str,
+    item: &'static str,
+    reported_on: i32,
+}
+
+const MOBILE_PREFIXES: &[&str] = &[
+    "130", "131", "132", "133", "134", "135", "136", "137", "138", "139", "150", "151", "152",
+    "153", "155", "156", "157", "158", "159", "166", "176", "177", "178", "180", "181", "182",
+    "183", "184", "185", "186", "187", "188", "189", "191", "198", "199",
+];
+
+const DISABILITY_TYPES: &[(&str, u32)] = &[
+    ("视力", 12),
+    ("听力", 12),
+    ("言语", 2),
+    ("肢体", 45),
+    ("智力", 9),
+    ("精神", 12),
+    ("多重", 8),
+];
+
+const DEPT_ITEMS: &[(&str, &str)] = &[
+    ("省卫生健康委员会", "健康体检异常结果"),
+    ("省卫生健康委员会", "慢性病随访名单"),
+    ("省人力资源和社会保障厅", "失业保险金领取人员"),
+    ("省医疗保障局", "城乡居民医保未参保人员"),
+    ("省公安厅", "驾驶证逾期未审验人员"),
+    ("省民政厅", "跨部门低保核对疑点"),
+    ("省教育厅", "学生资助对象"),
+    ("省退役军人事务厅", "退役军人信息核对"),
+];
+
+/// The state of a generation run.
+pub(crate) struct Gen {
+    rng: ChaCha8Rng,
+    ids: IdAlloc,
+    orgs: OrgAlloc,
+    plates: PlateAlloc,
+    surnames: Weighted<&'static str>,
+    disability_types: Weighted<&'static str>,
+    county_id_index: Vec<usize>,
+    /// The output files.
+    pub sinks: Sinks,
+    dept: Vec<DeptRow>,
+    next_payment: i64,
+    next_inspection: u64,
+    today: i32,
+    first_month: i32,
+    last_month: i32,
+}
+
+fn pick<T: Copy>(rng: &mut impl Rng, pairs: &[(T, u32)]) -> T {
+    let total: u32 = pairs.iter().map(|p| p.1).sum();
+    let mut x = rng.random_range(0..total.max(1));
+    for &(item, w) in pairs {
+        if x < w {
+            return item;
+        }
+        x -= w;
+    }
+    pairs[pairs.len() - 1].0
+}
+
+fn day_between(rng: &mut impl Rng, lo: i32, hi: i32) -> i32 {
+    if hi <= lo {
+        lo
+    } else {
+        rng.random_range(lo..=hi)
+    }
+}
+
+fn yuan(y: f64) -> i64 {
+    (y * 100.0).round() as i64
+}
+
+impl Gen {
+    /// A generator writing to `sinks`, with its own seeded random stream.
+    pub(crate) fn new(mut rng: ChaCha8Rng, sinks: Sinks) -> Self {
+        let county_codes: Vec<&'static str> = COUNTIES.iter().map(|c| c.code6).collect();
+        let salt = rng.random();
+        let ids = IdAlloc::new(&county_codes, salt);
+        let county_id_index = (0..COUNTIES.len()).collect();
+        let orgs = OrgAlloc::new(&mut rng);
+        let plates = PlateAlloc::new(&mut rng);
+        Gen {
+            rng,
+            ids,
+            orgs,
+            plates,
+            surnames: Weighted::new(names::SURNAMES),
+            disability_types: Weighted::new(DISABILITY_TYPES),
+            county_id_index,
+            sinks,
+            dept: Vec::new(),
+            next_payment: 1,
+            next_inspection: 1,
+            today: today(),
+            first_month: 2023 * 12,
+            last_month: 2024 * 12 + 5,
+        }
+    }
+
+    fn kids(&mut self, parent_age: i32, n: usize) -> Vec<Member> {
+        let mut kids: Vec<(bool, i32)> = (0..n)
+            .map(|_| {
+                let age = (parent_age - self.rng.random_range(22..=34)).max(0);
+                (self.rng.random_bool(0.51), age)
+            })
+            .collect();
+        kids.sort_by(|a, b| b.1.cmp(&a.1));
+        let only = kids.len() == 1;
+        let (mut sons, mut daughters) = (0, 0);
+        kids.into_iter()
+            .map(|(male, age)| {
+                let rel = if only {
+                    if male {
+                        "21"
+                    } else {
+                        "31"
+                    }
+                } else if male {
+                    sons += 1;
+                    ["22", "23", "24", "25", "26", "29"][(sons - 1).min(5)]
+                } else {
+                    daughters += 1;
+                    ["32", "33", "34", "35", "36", "39"][(daughters - 1).min(5)]
+                };
+                let marital = if age >= 22 {
+                    pick(&mut self.rng, &[("未婚", 70), ("已婚", 25), ("离婚", 5)])
+                } else {
+                    "未婚"
+                };
+                Member {
+                    rel,
+                    male,
+                    age,
+                    marital,
+                    sur: Sur::Child,
+                }
+            })
+            .collect()
+    }
+
+    fn spouse(&mut self, head_male: bool, head_age: i32) -> Member {
+        let d = if head_male { -2 } else { 2 } + self.rng.random_range(-3..=3);
+        Member {
+            rel: "10",
+            male: !head_male,
+            age: (head_age + d).clamp(20, 104),
+            marital: "已婚",
+            sur: Sur::Spouse,
+        }
+    }
+
+    /// The members of one household, head first.
+    fn household_template(&mut self, rural: bool) -> Vec<Member> {
+        let weights: [u32; 7] = if rural {
+            [14, 24, 22, 8, 18, 8, 6]
+        } else {
+            [8, 14, 34, 10, 12, 14, 8]
+        };
+        let kinds: Vec<(usize, u32)> = weights.iter().copied().enumerate().collect();
+        let kind = pick(&mut self.rng, &kinds);
+        let head = |rel_male: bool, age: i32, marital: &'static str| Member {
+            rel: "02",
+            male: rel_male,
+            age: age.clamp(16, 104),
+            marital,
+            sur: Sur::Head,
+        };
+        let mut m = Vec::with_capacity(6);
+        match kind {
+            // An old person living alone.
+            0 => {
+                let age = 65 + (33.0 * self.rng.random::<f64>().powf(1.6)) as i32;
+                let male = self.rng.random_bool(0.35);
+                let marital = pick(
+                    &mut self.rng,
+                    &[("丧偶", 70), ("离婚", 8), ("未婚", 7), ("已婚", 15)],
+                );
+                m.push(head(male, age, marital));
+            }
+            // An old couple, sometimes with an unmarried middle-aged child.
+            1 => {
+                let age = 60 + (32.0 * self.rng.random::<f64>().powf(1.3)) as i32;
+                let male = self.rng.random_bool(0.9);
+                m.push(head(male, age, "已婚"));
+                let s = self.spouse(male, age);
+                m.push(s);
+                if self.rng.random_bool(0.1) {
+                    let child_male = self.rng.random_bool(0.6);
+                    let child_age = (age - self.rng.random_range(24..=32)).max(18);
+                    m.push(Member {
+                        rel: if child_male { "21" } else { "31" },
+                        male: child_male,
+                        age: child_age,
+                        marital: pick(&mut self.rng, &[("未婚", 60), ("离婚", 40)]),
+                        sur: Sur::Child,
+                    });
+                }
+            }
+            // Parents with children.
+            2 => {
+                let age = self.rng.random_range(28..=55);
+                let male = self.rng.random_bool(0.85);
+                m.push(head(male, age, "已婚"));
+                let s = self.spouse(male, age);
+                m.push(s);
+                let n = pick(&mut self.rng, &[(1, 55), (2, 38), (3, 7)]);
+                let kids = self.kids(age, n);
+                m.extend(kids);
+            }
+            // A couple without children at home.
+            3 => {
+                let age = self.rng.random_range(23..=60);
+                let male = self.rng.random_bool(0.8);
+                m.push(head(male, age, "已婚"));
+                let s = self.spouse(male, age);
+                m.push(s);
+            }
+            // Three generations.
+            4 => {
+                let age = self.rng.random_range(35..=60);
+                let male = self.rng.random_bool(0.85);
+                let married = self.rng.random_bool(0.85);
+                m.push(head(
+                    male,
+                    age,
+                    if married {
+                        "已婚"
+                    } else {
+                        pick(&mut self.rng, &[("离婚", 60), ("丧偶", 40)])
+                    },
+                ));
+                if married {
+                    let s = self.spouse(male, age);
+                    m.push(s);
+                }
+                let both = self.rng.random_bool(0.4);
+                let father_age = (age + self.rng.random_range(22..=34)).min(104);
+                let mother_age = (father_age - self.rng.random_range(0..=4)).min(104);
+                let parent_marital = if both { "已婚" } else { "丧偶" };
+                if both || self.rng.random_bool(0.35) {
+                    m.push(Member {
+                        rel: "51",
+                        male: true,
+                        age: father_age,
+                        marital: parent_marital,
+                        sur: Sur::Head,
+                    });
+                }
+                if both || m.last().map(|x| x.rel) != Some("51") {
+                    m.push(Member {
+                        rel: "52",
+                        male: false,
+                        age: mother_age,
+                        marital: parent_marital,
+                        sur: Sur::Own,
+                    });
+                }
+                let n = pick(&mut self.rng, &[(1, 60), (2, 40)]);
+                let mut kids = self.kids(age, n);
+                let married_son = kids
+                    .iter()
+                    .position(|k| k.male && k.age >= 25 && k.rel.starts_with('2'));
+                let mut extra = Vec::new();
+                if let Some(i) = married_son {
+                    if age >= 50 && self.rng.random_bool(0.4) {
+                        kids[i].marital = "已婚";
+                        let son_age = kids[i].age;
+                        extra.push(Member {
+                            rel: "38",
+                            male: false,
+                            age: (son_age + self.rng.random_range(-3..=2)).max(20),
+                            marital: "已婚",
+                            sur: Sur::Own,
+                        });
+                        let gc_age = son_age - self.rng.random_range(22..=32);
+                        if gc_age >= 0 {
+                            let gm = self.rng.random_bool(0.51);
+                            extra.push(Member {
+                                rel: if gm { "41" } else { "42" },
+                                male: gm,
+                                age: gc_age,
+                                marital: "未婚",
+                                sur: Sur::Child,
+                            });
+                        }
+                    }
+                }
+                m.extend(kids);
+                m.extend(extra);
+            }
+            // A single adult.
+            5 => {
+                let age = self.rng.random_range(20..=60);
+                let male = self.rng.random_bool(0.55);
+                let marital = pick(&mut self.rng, &[("未婚", 70), ("离婚", 30)]);
+                m.push(head(male, age, marital));
+            }
+            // A single parent.
+            _ => {
+                let age = self.rng.random_range(30..=55);
+                let male = self.rng.random_bool(0.4);
+                let marital = pick(&mut self.rng, &[("离婚", 70), ("丧偶", 30)]);
+                m.push(head(male, age, marital));
+                let n = pick(&mut self.rng, &[(1, 70), (2, 30)]);
+                let kids = self.kids(age, n);
+                m.extend(kids);
+            }
+        }
+        m
+    }
+
+    fn birth_for_age(&mut self, age: i32) -> i32 {
+        let (ty, _, _) = crate::dates::TODAY;
+        let lo = days_from_civil(ty - age - 1, 7, 1);
+        let hi = days_from_civil(ty - age, 6, 30).min(self.today);
+        day_between(&mut self.rng, lo, hi).max(codes::min_birth())
+    }
+
+    fn phone(&mut self, age: i32) -> Option<String> {
+        let p_none = match age {
+            ..=11 => 1.0,
+            12..=15 => 0.5,
+            80.. => 0.4,
+            _ => 0.05,
+        };
+        if self.rng.random_bool(p_none) {
+            return None;
+        }
+        let prefix = one(&mut self.rng, MOBILE_PREFIXES);
+        Some(format!(
+            "{prefix}{:08}",
+            self.rng.random_range(0..100_000_000u32)
+        ))
+    }
+
+    /// Address code index for a resident of county `ci`: mostly their own
+    /// county, ~1% another county, ~1% a retired code.
+    fn id_code_index(&mut self, ci: usize) -> usize {
+        let r: f64 = self.rng.random();
+        if r < 0.98 {
+            self.county_id_index[ci]
+        } else if r < 0.99 {
+            self.rng.random_range(0..COUNTIES.len())
+        } else {
+            let code = *one(&mut self.rng, RETIRED_CODES);
+            self.ids
+                .code_index(code)
+                .unwrap_or(self.county_id_index[ci])
+        }
+    }
+
+    fn make_people(&mut self, g: &GridPlan) -> Result<(Vec<Person>, Vec<Household>), DemoError> {
+        let rural = !g.community;
+        let mut persons: Vec<Person> = Vec::with_capacity(g.persons + 8);
+        let mut households: Vec<Household> = Vec::with_capacity(g.persons / 2 + 1);
+        let window_start = days_from_civil(2022, 7, 1);
+        while persons.len() < g.persons {
+            let mut members = self.household_template(rural);
+            members.truncate(g.persons - persons.len());
+            let hidx = households.len();
+            let no = format!("{}{:04}", g.code, hidx + 1);
+            let address = if g.community {
+                format!(
+                    "{}{}{}号{}单元{}{:02}室",
+                    g.address_prefix,
+                    g.roads[self.rng.random_range(0..2)],
+                    self.rng.random_range(1..=160),
+                    self.rng.random_range(1..=6),
+                    self.rng.random_range(1..=18),
+                    self.rng.random_range(1..=4)
+                )
+            } else {
+                format!("{}{}号", g.address_prefix, self.rng.random_range(1..=420))
+            };
+            let head_s = self.surnames.pick(&mut self.rng);
+            let spouse_s = self.surnames.pick(&mut self.rng);
+            let head_male = members[0].male;
+            let has_male_spouse = members.iter().any(|x| x.rel == "10" && x.male);
+            let child_s = if head_male || !has_male_spouse {
+                head_s
+            } else {
+                spouse_s
+            };
+            let first = persons.len();
+            for mem in &members {
+                let surname = match mem.sur {
+                    Sur::Head => head_s,
+                    Sur::Spouse => spouse_s,
+                    Sur::Child => child_s,
+                    Sur::Own => self.surnames.pick(&mut self.rng),
+                };
+                let birth = self.birth_for_age(mem.age);
+                let code_index = self.id_code_index(g.county);
+                let (id, birth) = self.ids.issue(code_index, birth, mem.male)?;
+                let age = age_on(birth, self.today);
+                let year = civil_from_days(birth).0;
+                let name = format!(
+                    "{surname}{}",
+                    names::given_name(&mut self.rng, mem.male, year)
+                );
+                let p_death = match age {
+                    ..=59 => 0.003,
+                    60..=79 => 0.02,
+                    _ => 0.08,
+                };
+                let death = if birth < self.today && self.rng.random_bool(p_death) {
+                    Some(day_between(
+                        &mut self.rng,
+                        birth.max(window_start),
+                        self.today - 1,
+                    ))
+                } else {
+                    None
+                };
+                let ethnicity = if surname == "朴" && self.rng.random_bool(0.8) {
+                    "朝鲜族"
+                } else {
+                    pick(
+                        &mut self.rng,
+                        &[
+                            ("汉族", 9930),
+                            ("回族", 30),
+                            ("满族", 20),
+                            ("朝鲜族", 10),
+                            ("蒙古族", 5),
+                            ("壮族", 5),
+                        ],
+                    )
+                };
+                let phone = self.phone(age);
+                persons.push(Person {
+                    id,
+                    name,
+                    male: mem.male,
+                    birth,
+                    age,
+                    phone,
+                    relation: mem.rel,
+                    marital: mem.marital,
+                    death,
+                    ethnicity,
+                    household: hidx,
+                });
+            }
+            households.push(Household {
+                no,
+                address,
+                first,
+                len: persons.len() - first,
+            });
+        }
+        Ok((persons, households))
+    }
+
+    /// Generates one grid and writes it to every sink.
+    pub(crate) fn grid(&mut self, g: &GridPlan) -> Result<(), DemoError> {
+        let (persons, households) = self.make_people(g)?;
+        for p in &persons {
+            let h = &households[p.household];
+            self.sinks.persons.push(&[
+                V::S(&p.id),
+                V::S(&p.name),
+                V::S(if p.male { "男" } else { "女" }),
+                V::D(p.birth),
+                V::S(p.ethnicity),
+                os(p.phone.as_deref()),
+                V::S(&h.no),
+                V::S(p.relation),
+                V::S(p.marital),
+                V::S(&h.address),
+                V::S(&g.code),
+                V::S(&g.village_code),
+                V::S(&g.town_code),
+                V::S(&g.county_code),
+                V::B(p.death.is_none()),
+                od(p.death),
+            ])?;
+        }
+        for h in &households {
+            self.sinks.households.push(&[
+                V::S(&h.no),
+                V::S(&persons[h.first].id),
+                V::S(&h.address),
+                V::I(h.len as i32),
+                V::S(&g.code),
+            ])?;
+        }
+        let disabilities = self.disabilities(g, &persons)?;
+        self.benefits(g, &persons, &households, &disabilities)?;
+        self.enterprises(g, &persons)?;
+        self.vehicles(g, &persons)?;
+        if !g.community {
+            self.farmland(g, &persons, &households)?;
+        }
+        self.cards(&persons)?;
+        self.province_list(&persons)?;
+        Ok(())
+    }
+
+    fn disabilities(
+        &mut self,
+        g: &GridPlan,
+        persons: &[Person],
+    ) -> Result<Vec<Option<(i32, i32)>>, DemoError> {
+        let mut out = Vec::with_capacity(persons.len());
+        for p in persons {
+            let rate = match p.age {
+                ..=17 => 0.005,
+                18..=59 => 0.018,
+                60..=79 => 0.04,
+                _ => 0.08,
+            };
+            if !self.rng.random_bool(rate) {
+                out.push(None);
+                continue;
+            }
+            let kind = self.disability_types.pick(&mut self.rng);
+            let type_no = DISABILITY_TYPES
+                .iter()
+                .position(|t| t.0 == kind)
+                .unwrap_or(3) as i32
+                + 1;
+            let grade = pick(&mut self.rng, &[(1, 12), (2, 22), (3, 30), (4, 36)]);
+            let lo = days_from_civil(2008, 1, 1).max(p.birth + 30);
+            let hi = p.death.unwrap_or(self.today);
+            let issued = day_between(&mut self.rng, lo, hi.max(lo));
+            let cert_no = format!("{}{type_no}{grade}", p.id);
+            self.sinks.disability.push(&[
+                V::S(&cert_no),
+                V::S(&p.id),
+                V::S(kind),
+                V::I(grade),
+                V::D(issued),
+                V::S(&g.code),
+            ])?;
+            out.push(Some((grade, issued)));
+        }
+        Ok(out)
+    }
+
+    fn benefit(
+        &mut self,
+        persons: &[Person],
+        person: usize,
+        group: &'static str,
+        since: i32,
+        pay: Option<(&'static str, i64)>,
+    ) -> Benefit {
+        let p = &persons[person];
+        let since = since.clamp(p.birth, self.today);
+        let (exit, leak) = match p.death {
+            // Civil affairs learnt of the death and closed the record…
+            Some(d) if self.rng.random_bool(0.4) => (Some(d.max(since)), 0),
+            // …or did not, and payments ran on for a few months.
+            Some(_) => (None, self.rng.random_range(1..=6)),
+            None if self.rng.random_bool(0.06) => {
+                (Some(day_between(&mut self.rng, since, self.today)), 0)
+            }
+            None => (None, 0),
+        };
+        Benefit {
+            person,
+            group,
+            since,
+            exit,
+            pay,
+            leak,
+        }
+    }
+
+    fn benefits(
+        &mut self,
+        g: &GridPlan,
+        persons: &[Person],
+        households: &[Household],
+        disabilities: &[Option<(i32, i32)>],
+    ) -> Result<(), DemoError> {
+        let rural = !g.community;
+        let mut list: Vec<Benefit> = Vec::new();
+        let mut on_dibao = vec![false; persons.len()];
+        for h in households {
+            let p_dibao = if rural { 0.025 } else { 0.01 };
+            if self.rng.random_bool(p_dibao) {
+                let since =
+                    day_between(&mut self.rng, days_from_civil(2012, 1, 1), self.today - 30);
+                let per_head = if rural {
+                    self.rng.random_range(200..=700)
+                } else {
+                    self.rng.random_range(300..=900)
+                };
+                for i in h.first..h.first + h.len {
+                    on_dibao[i] = true;
+                    let pay =
+                        (i == h.first).then(|| ("低保金", yuan((per_head * h.len as i32) as f64)));
+                    let b = self.benefit(persons, i, "低保", since, pay);
+                    list.push(b);
+                }
+            }
+            let head = &persons[h.first];
+            if h.len == 1 && head.age >= 60 {
+                if self.rng.random_bool(if rural { 0.12 } else { 0.08 }) {
+                    let since = day_between(&mut self.rng, days_from_civil(2012, 1, 1), self.today);
+                    let amount = yuan(self.rng.random_range(1100..=1400) as f64);
+                    let b = self.benefit(
+                        persons,
+                        h.first,
+                        "特困",
+                        since,
+                        Some(("特困供养金", amount)),
+                    );
+                    list.push(b);
+                }
+                if rural && head.age >= 65 && self.rng.random_bool(0.5) {
+                    let since = day_between(&mut self.rng, days_from_civil(2018, 1, 1), self.today);
+                    let b = self.benefit(persons, h.first, "留守老人", since, None);
+                    list.push(b);
+                }
+            }
+        }
+        for (i, p) in persons.iter().enumerate() {
+            let eligible_old = p.age >= 80;
+            // Most of the very old are enrolled; a few in their seventies are
+            // enrolled by mistake ("served but not eligible").
+            let enrolled = if eligible_old {
+                self.rng.random_bool(0.92)
+            } else {
+                p.age >= 70 && self.rng.random_bool(0.005)
+            };
+            if enrolled {
+                let eightieth = add_years(p.birth, 80);
+                let since = if eightieth <= self.today {
+                    eightieth.max(days_from_civil(2014, 1, 1))
+                } else {
+                    day_between(&mut self.rng, days_from_civil(2020, 1, 1), self.today)
+                };
+                let amount = match p.age {
+                    100.. => 500.0,
+                    90..=99 => 200.0,
+                    _ => 100.0,
+                };
+                let b = self.benefit(persons, i, "高龄", since, Some(("高龄津贴", yuan(amount))));
+                list.push(b);
+            }
+            if let Some((grade, issued)) = disabilities[i] {
+                if grade <= 2 && self.rng.random_bool(0.95) {
+                    let amount = if grade == 1 { 160.0 } else { 120.0 };
+                    let b = self.benefit(
+                        persons,
+                        i,
+                        "残疾",
+                        issued,
+                        Some(("重度残疾人护理补贴", yuan(amount))),
+                    );
+                    list.push(b);
+                }
+                if on_dibao[i] {
+                    let b = self.benefit(
+                        persons,
+                        i,
+                        "残疾",
+                        issued,
+                        Some(("困难残疾人生活补贴", yuan(100.0))),
+                    );
+                    list.push(b);
+                }
+            }
+            if p.male && p.age >= 55 && self.rng.random_bool(0.006) {
+                let since = day_between(&mut self.rng, days_from_civil(2000, 1, 1), self.today);
+                let amount = yuan(self.rng.random_range(1500..=2600) as f64);
+                let b = self.benefit(persons, i, "优抚", since, Some(("优抚金", amount)));
+                list.push(b);
+            }
+        }
+        for b in &list {
+            let p = &persons[b.person];
+            self.sinks.special.push(&[
+                V::S(&p.id),
+                V::S(b.group),
+                V::S(if b.exit.is_some() {
+                    "已退出"
+                } else {
+                    "在册"
+                }),
+                V::D(b.since),
+                od(b.exit),
+                V::S(&g.code),
+            ])?;
+        }
+        for b in &list {
+            let Some((subsidy, cents)) = b.pay else {
+                continue;
+            };
+            let p = &persons[b.person];
+            let first = month_index(b.since).max(self.first_month);
+            let mut last = self.last_month;
+            if let Some(e) = b.exit {
+                last = last.min(month_index(e));
+            }
+            if let Some(d) = p.death {
+                last = last.min(month_index(d) + b.leak);
+            }
+            for m in first..=last {
+                let id = self.next_payment;
+                self.next_payment += 1;
+                self.sinks.payments.push(&[
+                    V::L(id),
+                    V::S(&p.id),
+                    V::S(subsidy),
+                    V::D(month_start(m)),
+                    V::M(cents),
+                    V::S(&g.code),
+                ])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn enterprises(&mut self, g: &GridPlan, persons: &[Person]) -> Result<(), DemoError> {
+        let county = &COUNTIES[g.county];
+        let candidates: Vec<usize> = persons
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| (20..=75).contains(&p.age))
+            .map(|(i, _)| i)
+            .collect();
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        let rate = if g.community { 0.08 } else { 0.045 };
+        let n = (candidates.len() as f64 * rate * self.rng.random_range(0.6..1.4)).round() as usize;
+        for _ in 0..n {
+            let rep = &persons[*one(&mut self.rng, &candidates)];
+            let kind = if g.community {
+                pick(&mut self.rng, &[('1', 1090), ('2', 900), ('3', 10)])
+            } else {
+                pick(&mut self.rng, &[('1', 45), ('2', 45), ('3', 10)])
+            };
+            let years_ago = 29.0 * self.rng.random::<f64>().powi(2);
+            let established =
+                (self.today - (years_ago * 365.25) as i32 - self.rng.random_range(0..30))
+                    .max(days_from_civil(1995, 1, 1));
+            let modern = established >= days_from_civil(2015, 10, 1);
+            let org = self.orgs.issue(modern)?;
+            let admin6 = match county.code6 {
+                "370614" if established < days_from_civil(2020, 6, 1) => {
+                    if self.rng.random_bool(0.9) {
+                        "370684"
+                    } else {
+                        "370634"
+                    }
+                }
+                "370676" if established < days_from_civil(2021, 1, 1) => "370672",
+                c => c,
+            };
+            let credit = codes::credit_code(kind, admin6, &org)?;
+            let industry = match kind {
+                '2' => pick(
+                    &mut self.rng,
+                    &[
+                        ("批发和零售业", 45),
+                        ("住宿和餐饮业", 30),
+                        ("居民服务、修理和其他服务业", 20),
+                        ("制造业", 5),
+                    ],
+                ),
+                '3' => "农、林、牧、渔业",
+                _ => pick(
+                    &mut self.rng,
+                    &[
+                        ("制造业", 25),
+                        ("批发和零售业", 25),
+                        ("建筑业", 10),
+                        ("交通运输、仓储和邮政业", 8),
+                        ("信息传输、软件和信息技术服务业", 6),
+                        ("租赁和商务服务业", 10),
+                        ("房地产业", 4),
+                        ("住宿和餐饮业", 6),
+                        ("农、林、牧、渔业", if g.community { 2 } else { 10 }),
+                    ],
+                ),
+            };
+            let trade = *one(&mut self.rng, names::TRADE_NAMES);
+            let name = match kind {
+                '2' => {
+                    let shop = match industry {
+                        "批发和零售业" => *one(
+                            &mut self.rng,
+                            &["超市", "便利店", "五金店", "水果店", "烟酒店", "建材商店"],
+                        ),
+                        "住宿和餐饮业" => *one(
+                            &mut self.rng,
+                            &["饭店", "小吃店", "水饺馆", "烧烤店", "快餐店", "海鲜酒楼"],
+                        ),
+                        "制造业" => *one(&mut self.rng, &["面粉加工坊", "豆腐坊", "木器加工厂"]),
+                        _ => *one(
+                            &mut self.rng,
+                            &["理发店", "洗车行", "家电维修部", "家政服务部", "裁缝店"],
+                        ),
+                    };
+                    if self.rng.random_bool(0.4) {
+                        let s: String = rep.name.chars().take(1).collect();
+                        format!("{}{s}记{shop}", county.name)
+                    } else {
+                        format!("{}{trade}{shop}", county.name)
+                    }
+                }
+                '3' => {
+                    let product = if county.orchards {
+                        *one(
+                            &mut self.rng,
+                            &["苹果种植", "大樱桃种植", "葡萄种植", "果品", "农机服务"],
+                        )
+                    } else {
+                        *one(
+                            &mut self.rng,
+                            &["蔬菜种植", "海参养殖", "粮食种植", "畜禽养殖", "农机服务"],
+                        )
+                    };
+                    format!(
+                        "{}{}{trade}{product}专业合作社",
+                        county.name,
+                        g.village_name
+                            .trim_end_matches("社区")
+                            .trim_end_matches('村')
+                    )
+                }
+                _ => {
+                    let business = match industry {
+                        "制造业" => *one(
+                            &mut self.rng,
+                            &[
+                                "机械制造",
+                                "食品",
+                                "塑料制品",
+                                "电子科技",
+                                "五金制品",
+                                "化工",
+                                "汽车零部件",
+                                "水产食品",
+                            ],
+                        ),
+                        "批发和零售业" => *one(
+                            &mut self.rng,
+                            &["商贸", "贸易", "石油销售", "医药连锁", "果品批发"],
+                        ),
+                        "建筑业" => *one(
+                            &mut self.rng,
+                            &["建筑工程", "建设工程", "装饰工程", "市政工程"],
+                        ),
+                        "交通运输、仓储和邮政业" => {
+                            *one(&mut self.rng, &["物流", "运输", "冷链物流", "仓储"])
+                        }
+                        "信息传输、软件和信息技术服务业" => {
+                            *one(&mut self.rng, &["网络科技", "信息技术", "软件"])
+                        }
+                        "租赁和商务服务业" => *one(
+                            &mut self.rng,
+                            &["企业管理咨询", "广告", "人力资源", "会展服务"],
+                        ),
+                        "房地产业" => *one(&mut self.rng, &["房地产开发", "物业管理"]),
+                        "住宿和餐饮业" => *one(&mut self.rng, &["餐饮管理", "酒店管理"]),
+                        _ => *one(&mut self.rng, &["农业科技", "果业", "水产养殖", "生态农业"]),
+                    };
+                    if self.rng.random_bool(0.6) {
+                        format!("烟台市{}{trade}{business}有限公司", county.name)
+                    } else {
+                        format!("烟台{trade}{business}有限公司")
+                    }
+                }
+            };
+            let org_type = match kind {
+                '1' => "企业",
+                '2' => "个体工商户",
+                _ => "农民专业合作社",
+            };
+            let employees = match kind {
+                '2' => self.rng.random_range(1..=5),
+                '3' => self.rng.random_range(5..=60),
+                _ if self.rng.random_bool(0.01) => self.rng.random_range(300..=3000),
+                _ => 1 + (self.rng.random::<f64>() * 5.3).exp() as i32,
+            };
+            let status = pick(
+                &mut self.rng,
+                &[("存续", 55), ("在业", 25), ("注销", 13), ("吊销", 7)],
+            );
+            let address = if g.community {
+                format!(
+                    "{}{}{}号",
+                    g.address_prefix,
+                    g.roads[self.rng.random_range(0..2)],
+                    self.rng.random_range(1..=300)
+                )
+            } else {
+                format!("{}{}号", g.address_prefix, self.rng.random_range(1..=420))
+            };
+            let lng = ((g.center.0 + self.rng.random_range(-0.002..0.002)) * 1e5).round() / 1e5;
+            let lat = ((g.center.1 + self.rng.random_range(-0.002..0.002)) * 1e5).round() / 1e5;
+            self.sinks.enterprises.push(&[
+                V::S(&credit),
+                V::S(&name),
+                V::S(org_type),
+                V::S(&rep.id),
+                V::S(industry),
+                V::I(employees),
+                V::S(status),
+                V::D(established),
+                V::S(&address),
+                V::F(lng),
+                V::F(lat),
+                V::S(&g.code),
+            ])?;
+            if matches!(status, "存续" | "在业") {
+                self.inspections(g, &credit, industry, established)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn inspections(
+        &mut self,
+        g: &GridPlan,
+        credit: &str,
+        industry: &str,
+        established: i32,
+    ) -> Result<(), DemoError> {
+        let (p, sites): (f64, &[&str]) = match industry {
+            "制造业" => (
+                0.7,
+                &[
+                    "工贸企业",
+                    "粉尘涉爆企业",
+                    "涉氨制冷企业",
+                    "有限空间作业场所",
+                    "危险化学品生产企业",
+                    "冶金企业",
+                ],
+            ),
+            "建筑业" => (0.8, &["建筑施工工地"]),
+            "交通运输、仓储和邮政业" => {
+                (0.6, &["道路运输企业", "仓储物流企业", "港口码头"])
+            }
+            "住宿和餐饮业" => (0.35, &["餐饮燃气使用场所", "人员密集场所"]),
+            "批发和零售业" => (
+                0.2,
+                &[
+                    "危险化学品经营单位",
+                    "加油站",
+                    "烟花爆竹经营单位",
+                    "人员密集场所",
+                ],
+            ),
+            "农、林、牧、渔业" => (0.3, &["渔业船舶", "农业机械"]),
+            "房地产业" => (0.5, &["物业小区", "电梯等特种设备"]),
+            _ => (0.1, &["消防重点单位", "人员密集场所"]),
+        };
+        if !self.rng.random_bool(p) {
+            return Ok(());
+        }
+        let site = *one(&mut self.rng, sites);
+        let n = self.rng.random_range(1..=6);
+        let lo = days_from_civil(2022, 1, 1).max(established);
+        let mut days: Vec<i32> = (0..n)
+            .map(|_| day_between(&mut self.rng, lo, self.today))
+            .collect();
+        days.sort_unstable();
+        for day in days {
+            let result = pick(
+                &mut self.rng,
+                &[("合格", 70), ("一般隐患", 25), ("重大隐患", 5)],
+            );
+            let (status, due) = match result {
+                "合格" => ("无需整改", None),
+                _ => {
+                    let due = day + if result == "重大隐患" { 60 } else { 30 };
+                    let status = if due > self.today {
+                        pick(&mut self.rng, &[("整改中", 70), ("已整改", 30)])
+                    } else {
+                        pick(&mut self.rng, &[("已整改", 85), ("逾期未整改", 15)])
+                    };
+                    (status, Some(due))
+                }
+            };
+            let id = format!("AJ{:010}", self.next_inspection);
+            self.next_inspection += 1;
+            self.sinks.inspections.push(&[
+                V::S(&id),
+                V::S(credit),
+                V::S(site),
+                V::D(day),
+                V::S(result),
+                V::S(status),
+                od(due),
+                V::S(&g.code),
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn vehicles(&mut self, g: &GridPlan, persons: &[Person]) -> Result<(), DemoError> {
+        for p in persons {
+            if !(20..=80).contains(&p.age) || !self.rng.random_bool(0.36) {
+                continue;
+            }
+            let n = if self.rng.random_bool(0.1) { 2 } else { 1 };
+            for _ in 0..n {
+                let lo = add_years(p.birth, 18).max(days_from_civil(2000, 1, 1));
+                let hi = p.death.unwrap_or(self.today);
+                if lo > hi {
+                    continue;
+                }
+                let registered = day_between(&mut self.rng, lo, hi);
+                let mut types: Vec<(&str, u32)> = vec![
+                    ("小型轿车", 50),
+                    ("小型普通客车", 22),
+                    ("小型越野客车", 10),
+                    ("轻型普通货车", 6),
+                    ("重型半挂牵引车", 1),
+                    ("普通二轮摩托车", 7),
+                ];
+                if !g.community {
+                    types.push(("三轮汽车", 6));
+                }
+                let vtype = pick(&mut self.rng, &types);
+                let nev = vtype.starts_with("小型")
+                    && registered >= days_from_civil(2018, 1, 1)
+                    && self.rng.random_bool(0.3);
+                let brands: &[&str] = match vtype {
+                    _ if nev => &[
+                        "比亚迪",
+                        "特斯拉",
+                        "理想",
+                        "蔚来",
+                        "小鹏",
+                        "五菱",
+                        "吉利",
+                        "问界",
+                    ],
+                    "轻型普通货车" => &["福田", "江淮", "解放", "东风", "五征"],
+                    "重型半挂牵引车" => &["重汽", "解放", "陕汽", "东风"],
+                    "普通二轮摩托车" => &["豪爵", "五羊-本田", "雅马哈", "宗申"],
+                    "三轮汽车" => &["五征", "时风", "巨力"],
+                    _ => &[
+                        "大众", "丰田", "本田", "日产", "别克", "吉利", "长安", "哈弗", "奇瑞",
+                        "宝马", "奔驰", "奥迪", "现代", "福特",
+                    ],
+                };
+                let brand = *one(&mut self.rng, brands);
+                let plate = self.plates.issue(&mut self.rng, nev)?;
+                self.sinks.vehicles.push(&[
+                    V::S(&plate),
+                    V::S(&p.id),
+                    V::S(vtype),
+                    V::S(brand),
+                    V::D(registered),
+                    V::S(&g.code),
+                ])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn farmland(
+        &mut self,
+        g: &GridPlan,
+        persons: &[Person],
+        households: &[Household],
+    ) -> Result<(), DemoError> {
+        let county = &COUNTIES[g.county];
+        for h in households {
+            if !self.rng.random_bool(0.85) {
+                continue;
+            }
+            let head = &persons[h.first].id;
+            let mut plots: Vec<(&str, &str, f64)> = Vec::new();
+            let crop = pick(
+                &mut self.rng,
+                &[("小麦玉米", 50), ("花生", 35), ("蔬菜", 15)],
+            );
+            let area = self.rng.random_range(1.0..2.0) * h.len.min(4) as f64;
+            plots.push(("耕地", crop, area));
+            if county.orchards && self.rng.random_bool(0.55) {
+                let fruit = if county.code6 == "370614" {
+                    pick(&mut self.rng, &[("葡萄", 60), ("苹果", 30), ("大樱桃", 10)])
+                } else {
+                    pick(&mut self.rng, &[("苹果", 70), ("大樱桃", 20), ("葡萄", 10)])
+                };
+                plots.push(("园地", fruit, self.rng.random_range(0.5..5.0)));
+            }
+            if self.rng.random_bool(0.1) {
+                plots.push(("林地", "用材林", self.rng.random_range(0.5..3.0)));
+            }
+            for &(land, crop, area) in &plots {
+                let area = (area * 100.0).round() / 100.0;
+                self.sinks.farmland.push(&[
+                    V::S(&h.no),
+                    V::S(head),
+                    V::S(land),
+                    V::S(crop),
+                    V::F(area),
+                    V::S(&g.code),
+                ])?;
+                if land != "耕地" {
+                    continue;
+                }
+                for year in 2022..=2024 {
+                    self.sinks.agri.push(&[
+                        V::S(&h.no),
+                        V::S(head),
+                        V::S("耕地地力保护补贴"),
+                        V::F(area),
+                        V::M(yuan(area * 125.6)),
+                        V::I(year),
+                        V::S(&g.code),
+                    ])?;
+                    if crop == "小麦玉米" && year <= 2023 {
+                        self.sinks.agri.push(&[
+                            V::S(&h.no),
+                            V::S(head),
+                            V::S("实际种粮农民一次性补贴"),
+                            V::F(area),
+                            V::M(yuan(area * 11.2)),
+                            V::I(year),
+                            V::S(&g.code),
+                        ])?;
+                    }
+                }
+            }
+            if self.rng.random_bool(0.02) {
+                let year = self.rng.random_range(2022..=2024);
+                let amount = yuan(self.rng.random_range(3000..=25_000) as f64);
+                self.sinks.agri.push(&[
+                    V::S(&h.no),
+                    V::S(head),
+                    V::S("农机购置补贴"),
+                    V::Null,
+                    V::M(amount),
+                    V::I(year),
+                    V::S(&g.code),
+                ])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn cards(&mut self, persons: &[Person]) -> Result<(), DemoError> {
+        let launch = days_from_civil(2018, 4, 1);
+        let third_gen = days_from_civil(2022, 1, 1);
+        for p in persons {
+            let rate = match p.age {
+                ..=15 => 0.45,
+                16..=59 => 0.82,
+                60..=79 => 0.65,
+                _ => 0.35,
+            };
+            if !self.rng.random_bool(rate) {
+                continue;
+            }
+            let lo = launch.max(p.birth);
+            let hi = p.death.unwrap_or(self.today);
+            if lo > hi {
+                continue;
+            }
+            let issued = day_between(&mut self.rng, lo, hi);
+            let card = if issued >= third_gen && self.rng.random_bool(0.7) {
+                "第三代社会保障卡"
+            } else {
+                "第二代社会保障卡"
+            };
+            let channel = pick(
+                &mut self.rng,
+                &[
+                    ("掌上12333", 30),
+                    ("支付宝", 25),
+                    ("微信", 20),
+                    ("银行APP", 15),
+                    ("爱山东APP", 10),
+                ],
+            );
+            self.sinks
+                .cards
+                .push(&[V::S(&p.id), V::S(card), V::S(channel), V::D(issued)])?;
+        }
+        Ok(())
+    }
+
+    /// Samples residents (and a few outsiders) into the province list, dirtied
+    /// the way real lists are; written shuffled at the end.
+    fn province_list(&mut self, persons: &[Person]) -> Result<(), DemoError> {
+        let reported = (days_from_civil(2024, 5, 1), self.today);
+        for p in persons {
+            if p.death.is_none() && self.rng.random_bool(0.03) {
+                let year = civil_from_days(p.birth).0;
+                let id = self.dirty_id(&p.id, year);
+                let name = self.dirty_name(&p.name);
+                let phone = if self.rng.random_bool(0.8) {
+                    p.phone.clone()
+                } else {
+                    None
+                };
+                let (dept, item) = *one(&mut self.rng, DEPT_ITEMS);
+                let reported_on = day_between(&mut self.rng, reported.0, reported.1);
+                self.dept.push(DeptRow {
+                    id,
+                    name,
+                    phone,
+                    dept,
+                    item,
+                    reported_on,
+                });
+            }
+            if self.rng.random_bool(0.001) {
+                // Someone on the province list who is not registered here.
+                let code = *one(&mut self.rng, OUTSIDE_CODES);
+                let idx = self.ids.code_index(code).unwrap_or(0);
+                let male = self.rng.random_bool(0.5);
+                let age = self.rng.random_range(18..=85);
+                let birth = self.birth_for_age(age);
+                let (id, birth) = self.ids.issue(idx, birth, male)?;
+                let year = civil_from_days(birth).0;
+                let name = format!(
+                    "{}{}",
+                    self.surnames.pick(&mut self.rng),
+                    names::given_name(&mut self.rng, male, year)
+                );
+                let phone = self.phone(age);
+                let (dept, item) = *one(&mut self.rng, DEPT_ITEMS);
+                let reported_on = day_between(&mut self.rng, reported.0, reported.1);
+                self.dept.push(DeptRow {
+                    id: Some(id),
+                    name,
+                    phone,
+                    dept,
+                    item,
+                    reported_on,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn dirty_id(&mut self, id: &str, birth_year: i32) -> Option<String> {
+        let r: f64 = self.rng.random();
+        if r < 0.02 {
+            return None;
+        }
+        if r < 0.07 && birth_year < 2000 {
+            // Legacy 15-digit form: no century, no check character.
+            return Some(format!("{}{}", &id[..6], &id[8..17]));
+        }
+        let mut s = id.to_string();
+        if s.ends_with('X') && self.rng.random_bool(0.5) {
+            s = s.to_lowercase();
+        }
+        if (0.07..0.11).contains(&r) {
+            s = s
+                .chars()
+                .map(|c| match c.to_digit(10) {
+                    Some(d) => char::from_u32(0xFF10 + d).unwrap_or(c),
+                    None => c,
+                })
+                .collect();
+        } else if (0.11..0.15).contains(&r) {
+            s = match self.rng.random_range(0..3) {
+                0 => format!(" {s}"),
+                1 => format!("{s} "),
+                _ => format!("{} {} {}", &s[..6], &s[6..14], &s[14..]),
+            };
+        }
+        Some(s)
+    }
+
+    fn dirty_name(&mut self, name: &str) -> String {
+        let r: f64 = self.rng.random();
+        if r < 0.03 {
+            names::with_typo(name)
+        } else if r < 0.06 {
+            names::to_traditional(name)
+        } else {
+            name.to_string()
+        }
+    }
+
+    /// Writes the province list in a shuffled order (a province list is not
+    /// sorted by our grids).
+    pub(crate) fn finish_province_list(&mut self) -> Result<(), DemoError> {
+        let mut rows = std::mem::take(&mut self.dept);
+        rows.shuffle(&mut self.rng);
+        for (i, r) in rows.iter().enumerate() {
+            self.sinks.dept.push(&[
+                V::L(i as i64 + 1),
+                os(r.id.as_deref()),
+                V::S(&r.name),
+                os(r.phone.as_deref()),
+                V::S(r.dept),
+                V::S(r.item),
+                V::D(r.reported_on),
+            ])?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,344 @@
+//! The demo city: deterministic, realistic synthetic data for a Yantai-like
+//! city (烟台市) — residents, households, certificates, benefits and payments,
+//! enterprises and safety inspections, vehicles, farmland, social-security
+//! cards and a dirty province-level list — written as Parquet files sorted by
+//! grid, together with the zhenjie catalog (area tree, datasets with Chinese
+//! comments and sensitivity classes, area lineage, demo users) that describes
+//! them.
+//!
+//! It exists so zhenjie can be demonstrated, tested and benchmarked on data
+//! that behaves like the real thing (valid identity numbers and credit codes,
+//! retired county codes, deceased persons still paid, typos in names) without
+//! touching anyone's personal information. It is not a data loader for real
+//! deployments, and nothing in its output describes real people.
+//!
+//! ```no_run
+//! let catalog = zhenjie_demo::generate(
+//!     std::path::Path::new("demo-city"),
+//!     &zhenjie_demo::DemoOptions { persons: 20_000, seed: 42 },
+//!     false,
+//! )?;
+//! assert!(catalog.dataset("persons").is_some());
+//! # Ok::<(), zhenjie_demo::DemoError>(())
+//! ```
+
+mod areas;
+mod codes;
+mod dates;
+mod gen;
+mod names;
+mod sink;
+mod tables;
+
+use datafusion::arrow::error::ArrowError;
+use datafusion::parquet::errors::ParquetError;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sink::{Place, Sink, TableSpec, V};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use zhenjie_catalog::{
+    AreaTree, Catalog, CatalogError, CatalogFile, Column, Dataset, Format, Level, Lineage,
+    Placement, ScramVerifier, User, DEFAULT_ITERATIONS,
+};
+
+/// The password of every demo user (demo only).
+pub const DEMO_PASSWORD: &str = "demo";
+
+/// The smallest city the generator builds: every county, and every demo
+/// user's area, must have residents.
+pub const MIN_PERSONS: usize = 100;
+
+/// The largest city the generator builds (identity-number and plate spaces are
+/// sized for it).
+pub const MAX_PERSONS: usize = 10_000_000;
+
+/// Options of the generator: how big the city is and which random city it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoOptions {
+    /// Number of registered residents (including the ~1% deceased).
+    pub persons: usize,
+    /// Seed: the same seed and size always give the same city.
+    pub seed: u64,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions {
+            persons: 1_000_000,
+            seed: 42,
+        }
+    }
+}
+
+/// Why the demo city could not be generated.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The requested size is outside what the generator supports.
+    #[error("persons must be between {min} and {max}, got {got}")]
+    Persons {
+        /// What was asked for.
+        got: usize,
+        /// [`MIN_PERSONS`].
+        min: usize,
+        /// [`MAX_PERSONS`].
+        max: usize,
+    },
+    /// A file or folder could not be created, written or renamed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The Parquet writer failed.
+    #[error("{}: writing Parquet: {source}", path.display())]
+    Parquet {
+        /// The file being written.
+        path: PathBuf,
+        /// The writer's error.
+        source: ParquetError,
+    },
+    /// An Arrow batch could not be built.
+    #[error("table {table}: building a record batch: {source}")]
+    Arrow {
+        /// The table.
+        table: String,
+        /// Arrow's error.
+        source: ArrowError,
+    },
+    /// The generated catalog did not validate, or could not be saved or loaded.
+    #[error("demo catalog: {0}")]
+    Catalog(#[from] CatalogError),
+    /// A bug in the generator (an invariant it maintains did not hold).
+    #[error("demo generator bug: {0}")]
+    Internal(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
+    move |source| DemoError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Mixes the user's seed with a stream number, so the area tree, the people
+/// and the password salts each have an independent random stream.
+fn stream(seed: u64, n: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// Generates the demo city into `out` (created if missing) and returns the
+/// loaded catalog.
+///
+/// Writes `out/<dataset>.parquet` for every dataset, `out/areas.csv` and
+/// `out/catalog.toml`. Files are written under temporary names and renamed at
+/// the end, and `catalog.toml` comes last, so an interrupted run never leaves a
+/// folder that looks like a complete city. `progress` shows a progress bar on
+/// stderr.
+pub fn generate(out: &Path, opts: &DemoOptions, progress: bool) -> Result<Catalog, DemoError> {
+    if !(MIN_PERSONS..=MAX_PERSONS).contains(&opts.persons) {
+        return Err(DemoError::Persons {
+            got: opts.persons,
+            min: MIN_PERSONS,
+            max: MAX_PERSONS,
+        });
+    }
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let plan = areas::plan(&mut stream(opts.seed, 1), opts.persons);
+    let tree = AreaTree::new(plan.areas.iter().map(|(a, _)| a.clone()).collect())?;
+
+    let mut created: Vec<PathBuf> = Vec::new();
+    let written = write_tables(out, &plan, opts, progress, &mut created);
+    let finals = match written {
+        Ok(finals) => finals,
+        Err(e) => {
+            for p in &created {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e);
+        }
+    };
+
+    // From here on the old city (if any) stops being a city: drop its catalog
+    // first, then move the new files in, then write the new catalog.
+    let catalog_path = out.join("catalog.toml");
+    if catalog_path.exists() {
+        std::fs::remove_file(&catalog_path).map_err(io(&catalog_path))?;
+    }
+    for (tmp, fin) in &finals {
+        std::fs::rename(tmp, fin).map_err(io(tmp))?;
+    }
+    let file = catalog_file(&plan, opts.seed)?;
+    let catalog = Catalog::from_parts(file, tree, out.to_path_buf())?;
+    catalog.save(&catalog_path)?;
+    Ok(Catalog::load(&catalog_path)?)
+}
+
+/// Writes every table under its temp name; returns (temp, final) paths.
+fn write_tables(
+    out: &Path,
+    plan: &areas::Plan,
+    opts: &DemoOptions,
+    progress: bool,
+    created: &mut Vec<PathBuf>,
+) -> Result<Vec<(PathBuf, PathBuf)>, DemoError> {
+    created.push(out.join(format!(".{}.tmp", tables::AREAS.file_name())));
+    let mut areas = Sink::create(out, &tables::AREAS)?;
+    for (a, (lng, lat)) in &plan.areas {
+        areas.push(&[
+            V::S(&a.code),
+            if a.parent.is_empty() {
+                V::Null
+            } else {
+                V::S(&a.parent)
+            },
+            V::S(a.level.as_str()),
+            V::S(&a.name),
+            V::F(*lng),
+            V::F(*lat),
+        ])?;
+    }
+    areas.finish()?;
+
+    let sinks = gen::Sinks::create(out, created)?;
+    let mut g = gen::Gen::new(stream(opts.seed, 2), sinks);
+    let bar = if progress {
+        let bar =
+            ProgressBar::with_draw_target(Some(opts.persons as u64), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} 生成示范城市 [{bar:40}] {pos}/{len} 人 {elapsed_precise} (剩余 {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    for grid in &plan.grids {
+        g.grid(grid)?;
+        bar.inc(grid.persons as u64);
+    }
+    g.finish_province_list()?;
+    let mut finals = vec![(areas.tmp_path.clone(), areas.final_path.clone())];
+    for s in g.sinks.all_mut() {
+        s.finish()?;
+        finals.push((s.tmp_path.clone(), s.final_path.clone()));
+    }
+    bar.finish_and_clear();
+    Ok(finals)
+}
+
+fn dataset(spec: &TableSpec) -> Dataset {
+    let placement = match spec.place {
+        Place::Grid => Placement::Column {
+            column: "grid_code".to_string(),
+        },
+        Place::PersonKey => Placement::Key {
+            column: "id_number".to_string(),
+            dataset: "persons".to_string(),
+            dataset_column: "id_number".to_string(),
+        },
+        Place::Public => Placement::Public,
+    };
+    let columns: BTreeMap<String, Column> = spec
+        .cols
+        .iter()
+        .map(|c| {
+            (
+                c.name.to_string(),
+                Column {
+                    comment: c.comment.to_string(),
+                    class: c.class.map(str::to_string),
+                },
+            )
+        })
+        .collect();
+    Dataset {
+        name: spec.name.to_string(),
+        location: spec.file_name(),
+        format: Format::Parquet,
+        comment: spec.comment.to_string(),
+        placement: Some(placement),
+        columns,
+    }
+}
+
+fn user(seed: u64, name: &str, level: Level, area: &str, roles: &[&str]) -> User {
+    // FNV-1a of the name picks the salt stream, so salts are stable per user.
+    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    let mut salt = [0u8; 16];
+    stream(seed, h).fill(&mut salt);
+    User {
+        name: name.to_string(),
+        level,
+        area: area.to_string(),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        password: ScramVerifier::derive(DEMO_PASSWORD, &salt, DEFAULT_ITERATIONS).to_string(),
+    }
+}
+
+fn catalog_file(plan: &areas::Plan, seed: u64) -> Result<CatalogFile, DemoError> {
+    let county = "370602000000";
+    let grid = plan
+        .grids
+        .iter()
+        .find(|g| g.county_code == county)
+        .ok_or_else(|| DemoError::Internal("芝罘区 has no grid".into()))?;
+    let lineage = |old: &str, new: &str, note: &str| Lineage {
+        old: old.to_string(),
+        new: new.to_string(),
+        note: note.to_string(),
+    };
+    Ok(CatalogFile {
+        database: "zhenjie".to_string(),
+        area_tree: "areas.csv".to_string(),
+        area_lineage: vec![
+            lineage("370684", "370614", "蓬莱市并入蓬莱区（2020年）"),
+            lineage("370634", "370614", "长岛县并入蓬莱区（2020年）"),
+            lineage("370672", "370676", "开发区旧代码改为经开区（2021年）"),
+        ],
+        datasets: tables::ALL.iter().map(|s| dataset(s)).collect(),
+        users: vec![
+            user(seed, "city", Level::City, areas::CITY_CODE, &["auditor"]),
+            user(seed, "county", Level::County, county, &[]),
+            user(seed, "town", Level::Town, &grid.town_code, &["pii"]),
+            user(seed, "village", Level::Village, &grid.village_code, &[]),
+            user(seed, "grid", Level::Grid, &grid.code, &[]),
+            user(
+                seed,
+                "admin",
+                Level::City,
+                areas::CITY_CODE,
+                &["admin", "auditor", "pii"],
+            ),
+        ],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_sizes_out_of_range() {
+        let dir = std::env::temp_dir().join("zhenjie-demo-never-created");
+        let e = generate(
+            &dir,
+            &DemoOptions {
+                persons: 10,
+                seed: 1,
+            },
+            false,
+        )
+        .unwrap_err();
+        assert!(matches!(e, DemoError::Persons { got: 10, .. }), "{e}");
+        assert!(!dir.exists());
+    }
+}
