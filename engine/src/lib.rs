@@ -12,6 +12,7 @@
 
 mod error;
 pub mod governance;
+mod pg_compat;
 mod principal;
 pub mod session;
 mod settings;

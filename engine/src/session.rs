@@ -109,8 +109,10 @@ impl Session {
             }
         }
         zhenjie_udfs::register_all(&ctx);
+        ctx.register_udf(crate::pg_compat::pg_size_pretty_udf());
         datafusion_pg_catalog::setup_pg_catalog(&ctx, &database, EmptyContextProvider)
             .map_err(|e| EngineError::from(*e))?;
+        crate::pg_compat::install_comments(&ctx, &engine).await?;
         Ok(Session {
             settings: Mutex::new(Settings::new(&principal.user)),
             engine,
@@ -144,7 +146,9 @@ impl Session {
     /// Splits SQL text into statements, with PostgreSQL-compatibility rewrites
     /// of the catalog queries clients send.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
-        Ok(self.parser.parse(sql)?)
+        let mut statements = self.parser.parse(sql)?;
+        statements.iter_mut().for_each(crate::pg_compat::rewrite);
+        Ok(statements)
     }
 
     /// Plans one statement for this principal. Only reads are allowed.
@@ -315,7 +319,10 @@ pub fn parameter_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
     let mut types = plan.get_parameter_types()?;
     plan.apply(|node| {
         if let LogicalPlan::Limit(limit) = node {
-            for e in [limit.skip.as_deref(), limit.fetch.as_deref()].into_iter().flatten() {
+            for e in [limit.skip.as_deref(), limit.fetch.as_deref()]
+                .into_iter()
+                .flatten()
+            {
                 if let Expr::Placeholder(p) = e {
                     types.insert(p.id.clone(), Some(DataType::Int64));
                 }
@@ -325,7 +332,12 @@ pub fn parameter_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
     })?;
     let mut ordered: Vec<(usize, Option<DataType>)> = types
         .into_iter()
-        .filter_map(|(k, v)| k.trim_start_matches('$').parse::<usize>().ok().map(|i| (i, v)))
+        .filter_map(|(k, v)| {
+            k.trim_start_matches('$')
+                .parse::<usize>()
+                .ok()
+                .map(|i| (i, v))
+        })
         .filter(|(i, _)| *i > 0)
         .collect();
     ordered.sort_by_key(|(i, _)| *i);

@@ -14,7 +14,10 @@ pub fn city_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("zhenjie-e2e-{}", std::process::id()));
-        let opts = zhenjie_demo::DemoOptions { persons: PERSONS, seed: 7 };
+        let opts = zhenjie_demo::DemoOptions {
+            persons: PERSONS,
+            seed: 7,
+        };
         zhenjie_demo::generate(&dir, &opts, false).expect("generate test city");
         dir
     })
@@ -22,14 +25,20 @@ pub fn city_dir() -> &'static Path {
 
 /// Starts a server over the test city on 127.0.0.1:0 and returns its address.
 pub async fn start_server() -> SocketAddr {
-    start_server_with(EngineOptions { target_partitions: 2, ..EngineOptions::default() }).await
+    start_server_with(EngineOptions {
+        target_partitions: 2,
+        ..EngineOptions::default()
+    })
+    .await
 }
 
 /// Starts a server with explicit engine options.
 pub async fn start_server_with(options: EngineOptions) -> SocketAddr {
     let catalog = zhenjie_catalog::Catalog::load(city_dir().join("catalog.toml")).expect("catalog");
     let engine = Engine::open(catalog, options).await.expect("engine");
-    let server = zhenjie_server::Server::bind(engine, "127.0.0.1:0").await.expect("bind");
+    let server = zhenjie_server::Server::bind(engine, "127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = server.local_addr().unwrap();
     tokio::spawn(server.run());
     addr
@@ -48,7 +57,10 @@ pub fn config(addr: SocketAddr, user: &str, password: &str) -> Config {
 
 /// Connects as a demo user (password `demo`), driving the connection in the background.
 pub async fn connect(addr: SocketAddr, user: &str) -> Client {
-    let (client, conn) = config(addr, user, "demo").connect(NoTls).await.expect("connect");
+    let (client, conn) = config(addr, user, "demo")
+        .connect(NoTls)
+        .await
+        .expect("connect");
     tokio::spawn(async move {
         let _ = conn.await;
     });

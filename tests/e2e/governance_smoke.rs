@@ -13,18 +13,20 @@ pub fn parquet_count(dataset: &str, prefix: Option<&str>) -> usize {
         None => "SELECT count(*) FROM t".to_string(),
     };
     std::thread::spawn(move || {
-        tokio::runtime::Runtime::new().unwrap().block_on(async move {
-            let ctx = SessionContext::new();
-            ctx.register_parquet("t", path.to_str().unwrap(), ParquetReadOptions::default())
-                .await
-                .unwrap();
-            let b = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
-            b[0].column(0)
-                .as_any()
-                .downcast_ref::<datafusion::arrow::array::Int64Array>()
-                .unwrap()
-                .value(0) as usize
-        })
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                let ctx = SessionContext::new();
+                ctx.register_parquet("t", path.to_str().unwrap(), ParquetReadOptions::default())
+                    .await
+                    .unwrap();
+                let b = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+                b[0].column(0)
+                    .as_any()
+                    .downcast_ref::<datafusion::arrow::array::Int64Array>()
+                    .unwrap()
+                    .value(0) as usize
+            })
     })
     .join()
     .unwrap()
@@ -42,7 +44,11 @@ async fn each_level_counts_exactly_the_persons_of_its_area() {
     let mut previous = usize::MAX;
     for user in ["city", "county", "town", "village", "grid"] {
         let client = connect(addr, user).await;
-        let n: i64 = client.query_one("SELECT count(*) FROM persons", &[]).await.unwrap().get(0);
+        let n: i64 = client
+            .query_one("SELECT count(*) FROM persons", &[])
+            .await
+            .unwrap()
+            .get(0);
         let expected = parquet_count("persons", Some(&area_prefix(user)));
         assert_eq!(n as usize, expected, "{user}");
         assert!(expected > 0 && expected <= previous, "{user}: {expected}");
@@ -65,9 +71,15 @@ async fn a_town_user_cannot_reach_other_towns_by_filtering() {
     let addr = start_server().await;
     let client = connect(addr, "town").await;
     let n: i64 = client
-        .query_one("SELECT count(*) FROM persons WHERE grid_code LIKE '3706%' OR 1 = 1", &[])
+        .query_one(
+            "SELECT count(*) FROM persons WHERE grid_code LIKE '3706%' OR 1 = 1",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
-    assert_eq!(n as usize, parquet_count("persons", Some(&area_prefix("town"))));
+    assert_eq!(
+        n as usize,
+        parquet_count("persons", Some(&area_prefix("town")))
+    );
 }

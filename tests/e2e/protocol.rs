@@ -18,18 +18,37 @@ async fn login_with_right_password_and_query() {
 #[tokio::test]
 async fn wrong_password_and_unknown_user_fail_alike() {
     let addr = start_server().await;
-    let wrong = config(addr, "city", "not-demo").connect(NoTls).await.err().expect("must fail");
+    let wrong = config(addr, "city", "not-demo")
+        .connect(NoTls)
+        .await
+        .err()
+        .expect("must fail");
     assert_eq!(sqlstate(&wrong), "28P01");
-    let unknown = config(addr, "nobody", "demo").connect(NoTls).await.err().expect("must fail");
+    let unknown = config(addr, "nobody", "demo")
+        .connect(NoTls)
+        .await
+        .err()
+        .expect("must fail");
     assert_eq!(sqlstate(&unknown), "28P01");
     assert_eq!(
         wrong.as_db_error().unwrap().message().replace("city", "X"),
-        unknown.as_db_error().unwrap().message().replace("nobody", "X"),
+        unknown
+            .as_db_error()
+            .unwrap()
+            .message()
+            .replace("nobody", "X"),
         "messages must not tell which users exist"
     );
     // The server is still there for a good login.
     let client = connect(addr, "city").await;
-    assert_eq!(client.query_one("SELECT 1", &[]).await.unwrap().get::<_, i64>(0), 1);
+    assert_eq!(
+        client
+            .query_one("SELECT 1", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        1
+    );
 }
 
 #[tokio::test]
@@ -97,9 +116,16 @@ async fn result_larger_than_one_batch_streams_completely() {
         assert_eq!(id.len(), 18);
         n += 1;
     }
-    let expected: i64 = client.query_one("SELECT count(*) FROM persons", &[]).await.unwrap().get(0);
+    let expected: i64 = client
+        .query_one("SELECT count(*) FROM persons", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(n as i64, expected);
-    assert!(n > 8192, "the test city must span several batches, has {n} persons");
+    assert!(
+        n > 8192,
+        "the test city must span several batches, has {n} persons"
+    );
 }
 
 #[tokio::test]
@@ -116,27 +142,59 @@ async fn errors_carry_their_sqlstate_and_the_connection_survives() {
         ("INSERT INTO persons (name) VALUES ('x')", "42501"),
         ("SET no_such_setting = 1", "42704"),
     ] {
-        let err = client.simple_query(sql).await.err().unwrap_or_else(|| panic!("{sql} must fail"));
+        let err = client
+            .simple_query(sql)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{sql} must fail"));
         assert_eq!(sqlstate(&err), code, "{sql}: {err:?}");
-        let err = client.query(sql, &[]).await.err().unwrap_or_else(|| panic!("{sql} must fail"));
+        let err = client
+            .query(sql, &[])
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{sql} must fail"));
         assert_eq!(sqlstate(&err), code, "extended {sql}: {err:?}");
     }
-    assert_eq!(client.query_one("SELECT 42", &[]).await.unwrap().get::<_, i64>(0), 42);
+    assert_eq!(
+        client
+            .query_one("SELECT 42", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        42
+    );
 }
 
 #[tokio::test]
 async fn set_show_and_transactions() {
     let addr = start_server().await;
     let client = connect(addr, "city").await;
-    client.batch_execute("SET application_name = 'zj-test'").await.unwrap();
-    let v: String = client.query_one("SHOW application_name", &[]).await.unwrap().get(0);
+    client
+        .batch_execute("SET application_name = 'zj-test'")
+        .await
+        .unwrap();
+    let v: String = client
+        .query_one("SHOW application_name", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(v, "zj-test");
-    let v: String = client.query_one("SHOW server_version_num", &[]).await.unwrap().get(0);
+    let v: String = client
+        .query_one("SHOW server_version_num", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(v, "160000");
-    client.batch_execute("BEGIN; SELECT 1; COMMIT").await.unwrap();
+    client
+        .batch_execute("BEGIN; SELECT 1; COMMIT")
+        .await
+        .unwrap();
     client.batch_execute("BEGIN READ ONLY").await.unwrap();
     client.batch_execute("ROLLBACK").await.unwrap();
-    let err = client.batch_execute("SET datafusion.execution.batch_size = 1").await.unwrap_err();
+    let err = client
+        .batch_execute("SET datafusion.execution.batch_size = 1")
+        .await
+        .unwrap_err();
     assert_eq!(sqlstate(&err), "42501");
 }
 
@@ -152,23 +210,55 @@ async fn cancel_request_stops_a_long_query() {
         token.cancel_query(NoTls).await.unwrap();
     });
     let started = std::time::Instant::now();
-    let err = client.simple_query(LONG_QUERY).await.err().expect("cancelled");
+    let err = client
+        .simple_query(LONG_QUERY)
+        .await
+        .err()
+        .expect("cancelled");
     assert_eq!(sqlstate(&err), "57014", "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(30));
     canceller.await.unwrap();
-    assert_eq!(client.query_one("SELECT 7", &[]).await.unwrap().get::<_, i64>(0), 7);
+    assert_eq!(
+        client
+            .query_one("SELECT 7", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        7
+    );
 }
 
 #[tokio::test]
 async fn statement_timeout_stops_a_long_query() {
     let addr = start_server().await;
     let client = connect(addr, "city").await;
-    client.batch_execute("SET statement_timeout = '300ms'").await.unwrap();
-    let err = client.query(LONG_QUERY, &[]).await.err().expect("timed out");
+    client
+        .batch_execute("SET statement_timeout = '300ms'")
+        .await
+        .unwrap();
+    let err = client
+        .query(LONG_QUERY, &[])
+        .await
+        .err()
+        .expect("timed out");
     assert_eq!(sqlstate(&err), "57014");
-    assert!(err.as_db_error().unwrap().message().contains("statement timeout"));
-    client.batch_execute("SET statement_timeout = 0").await.unwrap();
-    assert_eq!(client.query_one("SELECT 3", &[]).await.unwrap().get::<_, i64>(0), 3);
+    assert!(err
+        .as_db_error()
+        .unwrap()
+        .message()
+        .contains("statement timeout"));
+    client
+        .batch_execute("SET statement_timeout = 0")
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .query_one("SELECT 3", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        3
+    );
 }
 
 #[tokio::test]
@@ -177,7 +267,10 @@ async fn client_vanishing_mid_result_does_not_hurt_the_next() {
     {
         let client = connect(addr, "city").await;
         let stream = client
-            .query_raw("SELECT * FROM persons CROSS JOIN range(50)", std::iter::empty::<i32>())
+            .query_raw(
+                "SELECT * FROM persons CROSS JOIN range(50)",
+                std::iter::empty::<i32>(),
+            )
             .await
             .unwrap();
         pin_mut!(stream);
@@ -187,7 +280,11 @@ async fn client_vanishing_mid_result_does_not_hurt_the_next() {
         // dropped here, mid-result
     }
     let client = connect(addr, "county").await;
-    let n: i64 = client.query_one("SELECT count(*) FROM persons", &[]).await.unwrap().get(0);
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM persons", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert!(n > 0);
 }
 
@@ -195,10 +292,10 @@ async fn client_vanishing_mid_result_does_not_hurt_the_next() {
 async fn malformed_startup_packets_do_not_take_the_server_down() {
     let addr = start_server().await;
     for garbage in [
-        vec![0u8, 0, 0, 3],                                  // length shorter than itself
-        vec![0, 0, 0, 8, 0xde, 0xad, 0xbe, 0xef],            // unknown protocol version
-        vec![0xff; 64],                                      // absurd length
-        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),       // wrong protocol
+        vec![0u8, 0, 0, 3],                            // length shorter than itself
+        vec![0, 0, 0, 8, 0xde, 0xad, 0xbe, 0xef],      // unknown protocol version
+        vec![0xff; 64],                                // absurd length
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), // wrong protocol
     ] {
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
         let _ = s.write_all(&garbage).await;
@@ -206,5 +303,12 @@ async fn malformed_startup_packets_do_not_take_the_server_down() {
         let _ = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await;
     }
     let client = connect(addr, "city").await;
-    assert_eq!(client.query_one("SELECT 5", &[]).await.unwrap().get::<_, i64>(0), 5);
+    assert_eq!(
+        client
+            .query_one("SELECT 5", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        5
+    );
 }

@@ -5,7 +5,19 @@ use std::process::Command;
 
 fn psql(addr: std::net::SocketAddr, user: &str, args: &[&str]) -> (bool, String, String) {
     let out = Command::new("psql")
-        .args(["-h", &addr.ip().to_string(), "-p", &addr.port().to_string(), "-U", user, "-d", "zhenjie", "-X", "-v", "ON_ERROR_STOP=1"])
+        .args([
+            "-h",
+            &addr.ip().to_string(),
+            "-p",
+            &addr.port().to_string(),
+            "-U",
+            user,
+            "-d",
+            "zhenjie",
+            "-X",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ])
         .args(args)
         .env("PGPASSWORD", "demo")
         .env("PGCONNECT_TIMEOUT", "10")
@@ -18,8 +30,14 @@ fn psql(addr: std::net::SocketAddr, user: &str, args: &[&str]) -> (bool, String,
     )
 }
 
-async fn run(addr: std::net::SocketAddr, user: &'static str, args: Vec<&'static str>) -> (bool, String, String) {
-    tokio::task::spawn_blocking(move || psql(addr, user, &args)).await.unwrap()
+async fn run(
+    addr: std::net::SocketAddr,
+    user: &'static str,
+    args: Vec<&'static str>,
+) -> (bool, String, String) {
+    tokio::task::spawn_blocking(move || psql(addr, user, &args))
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,7 +45,13 @@ async fn backslash_dt_lists_the_tables() {
     let addr = start_server().await;
     let (ok, out, err) = run(addr, "city", vec!["-c", "\\dt"]).await;
     assert!(ok, "{err}");
-    for t in ["persons", "households", "enterprises", "safety_inspections", "dept_list"] {
+    for t in [
+        "persons",
+        "households",
+        "enterprises",
+        "safety_inspections",
+        "dept_list",
+    ] {
         assert!(out.contains(t), "\\dt must list {t}:\n{out}");
     }
     assert!(out.contains("public"), "{out}");
@@ -47,10 +71,20 @@ async fn backslash_d_describes_persons() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn psql_reports_errors_with_their_sqlstate() {
     let addr = start_server().await;
-    let (ok, _out, err) = run(addr, "city", vec!["-v", "VERBOSITY=verbose", "-c", "SELECT 1/0"]).await;
+    let (ok, _out, err) = run(
+        addr,
+        "city",
+        vec!["-v", "VERBOSITY=verbose", "-c", "SELECT 1/0"],
+    )
+    .await;
     assert!(!ok);
     assert!(err.contains("22012"), "{err}");
-    let (ok, out, err) = run(addr, "city", vec!["-At", "-c", "SELECT count(*) FROM persons"]).await;
+    let (ok, out, err) = run(
+        addr,
+        "city",
+        vec!["-At", "-c", "SELECT count(*) FROM persons"],
+    )
+    .await;
     assert!(ok, "{err}");
     assert_eq!(out.trim().parse::<usize>().unwrap(), PERSONS_IN_FILE());
 }
@@ -65,7 +99,18 @@ async fn psql_wrong_password_is_refused() {
     let addr = start_server().await;
     let out = tokio::task::spawn_blocking(move || {
         Command::new("psql")
-            .args(["-h", &addr.ip().to_string(), "-p", &addr.port().to_string(), "-U", "town", "-d", "zhenjie", "-c", "SELECT 1"])
+            .args([
+                "-h",
+                &addr.ip().to_string(),
+                "-p",
+                &addr.port().to_string(),
+                "-U",
+                "town",
+                "-d",
+                "zhenjie",
+                "-c",
+                "SELECT 1",
+            ])
             .env("PGPASSWORD", "wrong")
             .output()
             .unwrap()
@@ -74,4 +119,27 @@ async fn psql_wrong_password_is_refused() {
     .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("password authentication failed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backslash_d_plus_shows_the_catalog_comments() {
+    let addr = start_server().await;
+    let catalog = zhenjie_catalog::Catalog::load(city_dir().join("catalog.toml")).unwrap();
+    let persons = catalog.dataset("persons").unwrap();
+    let (ok, out, err) = run(addr, "town", vec!["-c", "\\d+ persons"]).await;
+    assert!(ok, "{err}");
+    for (column, c) in &persons.columns {
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{column} ")))
+            .unwrap_or_else(|| panic!("no line for {column}:\n{out}"));
+        assert!(
+            line.contains(&c.comment),
+            "{column} must show {:?}: {line}",
+            c.comment
+        );
+    }
+    let (ok, out, err) = run(addr, "town", vec!["-c", "\\dt+"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains(&persons.comment), "{out}");
 }
