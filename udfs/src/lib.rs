@@ -13,6 +13,7 @@ mod common;
 pub mod enterprise;
 pub mod identity;
 pub mod masking;
+pub mod names;
 
 pub use common::text;
 
@@ -24,6 +25,7 @@ pub fn all_scalar_udfs() -> Vec<ScalarUDF> {
     let mut v = identity::functions();
     v.extend(enterprise::functions());
     v.extend(masking::functions());
+    v.extend(names::functions());
     v
 }
 

@@ -82,6 +82,10 @@ async fn documented_examples_produce_documented_output() {
         }
     }
     assert!(
+        checked >= catalog.len(),
+        "every function has a checked example"
+    );
+    assert!(
         failures.is_empty(),
         "{} failing examples:\n\n{}",
         failures.len(),
