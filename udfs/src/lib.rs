@@ -14,6 +14,7 @@ pub mod enterprise;
 pub mod identity;
 pub mod masking;
 pub mod names;
+pub mod phones;
 
 pub use common::text;
 
@@ -26,6 +27,7 @@ pub fn all_scalar_udfs() -> Vec<ScalarUDF> {
     v.extend(enterprise::functions());
     v.extend(masking::functions());
     v.extend(names::functions());
+    v.extend(phones::functions());
     v
 }
 

@@ -24,9 +24,14 @@ use zhenjie_udfs::enterprise::{org_code_check_char, uscc_check_char, USCC_ALPHAB
 use zhenjie_udfs::identity::id_check_char;
 
 /// Functions that are deliberately not NULL-strict: they say so in their
-/// documentation (e.g. a household key falls back from the household number
-/// to the address).
-const NOT_STRICT: &[&str] = &["household_key", "phone_normalize"];
+/// documentation (a household key falls back from the household number to
+/// the address; a NULL default area code for phones means "none").
+const NOT_STRICT: &[&str] = &[
+    "household_key",
+    "phone_normalize",
+    "phone_valid",
+    "phone_type",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -171,8 +176,19 @@ fn text(rng: &mut impl Rng) -> String {
         "\"",
         "\\",
     ];
-    match rng.random_range(0..10) {
+    match rng.random_range(0..11) {
         0 => String::new(),
+        10 => {
+            // Short strings over the characters the parsers branch on.
+            const STRUCTURAL: &[char] = &[
+                '0', '1', '3', '5', '8', '6', '9', '+', '-', 'X', 'x', ' ', '(', '）', '转', '#',
+                ',', '/', '·', '．', '号', '楼', '单', '元', '室', '村', '区', '市', '省', '镇',
+                '路', '街', '道', '之', '子', '女', '有', '限', '公', '司', '（', ')', '１',
+            ];
+            (0..rng.random_range(0..20))
+                .map(|_| *STRUCTURAL.choose(rng).unwrap())
+                .collect()
+        }
         1 => valid_id(rng),
         2 => valid_uscc(rng),
         3 => {
@@ -298,7 +314,7 @@ fn random_and_adversarial_inputs_never_panic_and_nulls_propagate() {
     assert!(udfs.len() > 10);
     for udf in &udfs {
         for kinds in arities(udf) {
-            for round in 0..6 {
+            for round in 0..12 {
                 let rows = 64;
                 let encoding = round % 3;
                 // Per argument, which rows are NULL.
