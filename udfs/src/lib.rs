@@ -9,6 +9,7 @@
 //!
 //! This crate knows nothing of sessions, users, policies or the wire protocol.
 
+pub mod address;
 mod common;
 pub mod enterprise;
 pub mod identity;
@@ -28,6 +29,7 @@ pub fn all_scalar_udfs() -> Vec<ScalarUDF> {
     v.extend(masking::functions());
     v.extend(names::functions());
     v.extend(phones::functions());
+    v.extend(address::functions());
     v
 }
 
