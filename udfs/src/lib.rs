@@ -12,6 +12,7 @@
 pub mod address;
 mod common;
 pub mod enterprise;
+pub mod households;
 pub mod identity;
 pub mod masking;
 pub mod names;
@@ -19,7 +20,7 @@ pub mod phones;
 
 pub use common::text;
 
-use datafusion::logical_expr::{Documentation, ScalarUDF};
+use datafusion::logical_expr::{AggregateUDF, Documentation, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
 /// Every scalar SQL function of this crate.
@@ -30,7 +31,13 @@ pub fn all_scalar_udfs() -> Vec<ScalarUDF> {
     v.extend(names::functions());
     v.extend(phones::functions());
     v.extend(address::functions());
+    v.extend(households::functions());
     v
+}
+
+/// Every aggregate SQL function of this crate.
+pub fn all_aggregate_udfs() -> Vec<AggregateUDF> {
+    households::aggregate_functions()
 }
 
 /// Registers every function of this crate (scalar, aggregate and table
@@ -38,6 +45,9 @@ pub fn all_scalar_udfs() -> Vec<ScalarUDF> {
 pub fn register_all(ctx: &SessionContext) {
     for udf in all_scalar_udfs() {
         ctx.register_udf(udf);
+    }
+    for udaf in all_aggregate_udfs() {
+        ctx.register_udaf(udaf);
     }
 }
 
@@ -73,6 +83,15 @@ pub fn function_catalog() -> Vec<FunctionInfo> {
             out.push(FunctionInfo {
                 name: udf.name().to_string(),
                 kind: FunctionKind::Scalar,
+                documentation: doc.clone(),
+            });
+        }
+    }
+    for udaf in all_aggregate_udfs() {
+        if let Some(doc) = udaf.documentation() {
+            out.push(FunctionInfo {
+                name: udaf.name().to_string(),
+                kind: FunctionKind::Aggregate,
                 documentation: doc.clone(),
             });
         }
