@@ -2,18 +2,26 @@
 //! codes (组织机构代码, GB 11714), and enterprise profiling: company-name
 //! normalisation and safety-risk grading.
 
+mod company_name;
 mod org_code;
+mod profile_rules;
 mod rules;
+mod safety_risk;
 mod uscc_decode;
 mod uscc_normalize;
 mod uscc_valid;
 
+pub use company_name::CompanyNameNormalizeFunc;
 pub use org_code::{OrgCodeFunc, OrgCodeOp};
+pub use profile_rules::{
+    company_name_normalize, company_name_normalize_into, grade, safety_risk_grade,
+};
 pub use rules::{
     code_clean, code_normalize_into, department_name, org_code_check_char, org_code_validate,
     org_type_name, uscc_check_char, uscc_is_valid, uscc_validate, CodeBuf, OrgCodeInvalid,
     UsccInvalid, UsccParts, DEPARTMENTS, ORG_CODE_WEIGHTS, USCC_ALPHABET, USCC_WEIGHTS,
 };
+pub use safety_risk::SafetyRiskGradeFunc;
 pub use uscc_decode::{UsccDecodeFunc, UsccField, UsccFieldFunc};
 pub use uscc_normalize::UsccNormalizeFunc;
 pub use uscc_valid::{UsccInvalidReasonFunc, UsccValidFunc};
@@ -26,6 +34,8 @@ make_udf_function!(UsccValidFunc, uscc_valid_udf);
 make_udf_function!(UsccInvalidReasonFunc, uscc_invalid_reason_udf);
 make_udf_function!(UsccNormalizeFunc, uscc_normalize_udf);
 make_udf_function!(UsccDecodeFunc, uscc_decode_udf);
+make_udf_function!(CompanyNameNormalizeFunc, company_name_normalize_udf);
+make_udf_function!(SafetyRiskGradeFunc, safety_risk_grade_udf);
 
 /// Every credit-code and enterprise SQL function.
 pub fn functions() -> Vec<ScalarUDF> {
@@ -50,5 +60,7 @@ pub fn functions() -> Vec<ScalarUDF> {
     ] {
         v.push(ScalarUDF::new_from_impl(OrgCodeFunc::new(op)));
     }
+    v.push(company_name_normalize_udf());
+    v.push(safety_risk_grade_udf());
     v
 }
