@@ -1,12 +1,21 @@
 //! The one seam where governance happens: what each dataset becomes for one
 //! principal. A dataset is either invisible to them, or registered in their
-//! session as a [`GovernedTable`] whose every scan is the dataset filtered to
-//! their work fence.
+//! session as a [`GovernedTable`] whose every scan is
+//! `scan → fence filter → masks → barrier`:
 //!
-//! The fence is planned separately from the user's query: user predicates are
-//! never pushed into the governed scan (`supports_filters_pushdown` answers
-//! `Unsupported`), so they are evaluated only on rows that passed the fence.
+//! * the fence keeps the rows of the principal's area (today's codes and the
+//!   retired codes that became part of it);
+//! * masks replace sensitive columns by what the principal's roles allow, right
+//!   above the scan, so the user's filters, joins, grouping and functions only
+//!   ever see masked values;
+//! * the [`FenceBarrierExec`] stops anything of the user's query from being
+//!   pushed below it, and hides file statistics.
+//!
+//! Whatever cannot be applied (a mask that does not fit a column, a missing
+//! secret) turns the table into one that refuses every scan: fail closed.
 
+use crate::barrier::FenceBarrierExec;
+use crate::error::sqlstate;
 use crate::{Engine, EngineError, Principal, Result};
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -19,7 +28,9 @@ use datafusion::logical_expr::{
 };
 use datafusion::physical_plan::ExecutionPlan;
 use std::sync::Arc;
-use zhenjie_catalog::{Dataset, Level, Placement};
+use datafusion::common::ScalarValue;
+use datafusion::arrow::datatypes::DataType;
+use zhenjie_catalog::{Dataset, Level, MaskKind, Placement};
 
 /// What a principal gets for one dataset: `None` when they may not see it at all.
 pub fn govern(
@@ -31,16 +42,14 @@ pub fn govern(
         .table(&dataset.name)
         .ok_or_else(|| EngineError::new("XX000", format!("dataset {} is not open", dataset.name)))?
         .clone();
-    let plan = match &dataset.placement {
-        Some(Placement::Public) => return Ok(Some(base)),
+    let scan = || LogicalPlanBuilder::scan(&dataset.name, provider_as_source(base.clone()), None);
+    let (plan, fenced) = match &dataset.placement {
+        Some(Placement::Public) => (scan()?, false),
         // Fail closed: without a declared placement only the city level sees it.
-        None if principal.level == Level::City => return Ok(Some(base)),
+        None if principal.level == Level::City => (scan()?, false),
         None => return Ok(None),
         Some(Placement::Column { column }) => {
-            let scan =
-                LogicalPlanBuilder::scan(&dataset.name, provider_as_source(base.clone()), None)?;
-            scan.filter(fence_predicate(engine, principal, column))?
-                .build()?
+            (scan()?.filter(fence_predicate(engine, principal, column))?, true)
         }
         Some(Placement::Key {
             column,
@@ -48,48 +57,117 @@ pub fn govern(
             dataset_column,
         }) => {
             let target_ds = engine.catalog().dataset(target).ok_or_else(|| {
-                EngineError::new(
-                    "XX000",
-                    format!("placement target {target} is not in the catalog"),
-                )
+                EngineError::new("XX000", format!("placement target {target} is not in the catalog"))
             })?;
             let Some(Placement::Column { column: area_col }) = &target_ds.placement else {
                 // A key into data that is not itself placed by area cannot be fenced.
-                return if principal.level == Level::City {
-                    Ok(Some(base))
-                } else {
-                    Ok(None)
-                };
+                return Ok(None);
             };
             let target_base = engine.table(target).expect("validated at open").clone();
-            let keys =
-                LogicalPlanBuilder::scan("__fence_keys", provider_as_source(target_base), None)?
-                    .filter(fence_predicate(engine, principal, area_col))?
-                    .project(vec![col(Column::new(Some("__fence_keys"), dataset_column))])?
-                    .build()?;
-            LogicalPlanBuilder::scan(&dataset.name, provider_as_source(base.clone()), None)?
-                .join(
-                    keys,
-                    JoinType::LeftSemi,
-                    (
-                        vec![Column::new(Some(dataset.name.as_str()), column)],
-                        vec![Column::new(Some("__fence_keys"), dataset_column)],
-                    ),
-                    None,
-                )?
-                .build()?
+            let keys = LogicalPlanBuilder::scan("__fence_keys", provider_as_source(target_base), None)?
+                .filter(fence_predicate(engine, principal, area_col))?
+                .project(vec![col(Column::new(Some("__fence_keys"), dataset_column))])?
+                .build()?;
+            let joined = scan()?.join(
+                keys,
+                JoinType::LeftSemi,
+                (
+                    vec![Column::new(Some(dataset.name.as_str()), column)],
+                    vec![Column::new(Some("__fence_keys"), dataset_column)],
+                ),
+                None,
+            )?;
+            (joined, true)
         }
     };
+    let (plan, masked) = match apply_masks(engine, dataset, principal, plan) {
+        Ok(r) => r,
+        Err(reason) => {
+            return Ok(Some(Arc::new(DeniedTable {
+                schema: base.schema(),
+                reason: format!("permission denied for table {}: {reason}", dataset.name),
+            })))
+        }
+    };
+    if !fenced && !masked {
+        return Ok(Some(base));
+    }
+    let plan = plan.build()?;
     Ok(Some(Arc::new(GovernedTable {
-        schema: base.schema(),
+        schema: Arc::new(plan.schema().as_arrow().clone()),
+        dataset: dataset.name.clone(),
         plan,
     })))
+}
+
+/// The mask a principal gets on one column of a dataset, if any.
+pub fn mask_of(engine: &Engine, dataset: &Dataset, column: &str, principal: &Principal) -> Option<MaskKind> {
+    let class = dataset.columns.get(column)?.class.as_deref()?;
+    engine.catalog().mask_for(class, &principal.roles)
+}
+
+/// Replaces each masked column by its mask, keeping names. An error says why
+/// a mask cannot be applied; the caller then denies the table.
+fn apply_masks(
+    engine: &Engine,
+    dataset: &Dataset,
+    principal: &Principal,
+    plan: LogicalPlanBuilder,
+) -> std::result::Result<(LogicalPlanBuilder, bool), String> {
+    use zhenjie_udfs::masking;
+    let schema = plan.schema().clone();
+    let mut masked = false;
+    let mut exprs = Vec::with_capacity(schema.fields().len());
+    for (qualifier, field) in schema.iter() {
+        let name = field.name();
+        let column = Expr::Column(Column::from((qualifier, field)));
+        let Some(mask) = mask_of(engine, dataset, name, principal) else {
+            exprs.push(column);
+            continue;
+        };
+        masked = true;
+        let class = dataset.columns[name].class.as_deref().unwrap_or_default();
+        let is_text = matches!(field.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+        let is_date = matches!(field.data_type(), DataType::Date32 | DataType::Date64 | DataType::Timestamp(..));
+        let as_text = || column.clone().cast_to(&DataType::Utf8, &schema);
+        let expr = match mask {
+            MaskKind::Null => {
+                let null = ScalarValue::try_from(field.data_type()).map_err(|e| e.to_string())?;
+                lit(null)
+            }
+            MaskKind::Year if is_date => masking::birth_year_udf().call(vec![column.clone()]),
+            MaskKind::Partial if is_date => masking::birth_year_udf().call(vec![column.clone()]),
+            MaskKind::Year => return Err(format!("mask year does not fit column {name} of type {}", field.data_type())),
+            MaskKind::Partial if !is_text => {
+                return Err(format!("mask partial does not fit column {name} of type {}", field.data_type()))
+            }
+            MaskKind::Partial => match class {
+                "id_number" => masking::mask_id_number_udf().call(vec![column.clone()]),
+                "phone" => masking::mask_phone_udf().call(vec![column.clone()]),
+                "name" => masking::mask_name_udf().call(vec![column.clone()]),
+                // Addresses keep province, city and district (9 characters).
+                "address" => masking::mask_partial_udf().call(vec![column.clone(), lit(9i64), lit(0i64)]),
+                _ => masking::mask_partial_udf().call(vec![column.clone(), lit(1i64), lit(1i64)]),
+            },
+            MaskKind::Hash => {
+                let secret = engine.catalog().mask_secret().map_err(|e| e.to_string())?;
+                let key: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+                let value = as_text().map_err(|e| e.to_string())?;
+                masking::keyed_hash_udf().call(vec![value, lit(key)])
+            }
+        };
+        exprs.push(expr.alias(name));
+    }
+    if !masked {
+        return Ok((plan, false));
+    }
+    Ok((plan.project(exprs).map_err(|e| e.to_string())?, true))
 }
 
 /// The rows of `column` inside the principal's area, today's codes and the
 /// retired codes that became part of it alike. Area codes compare as strings,
 /// so the fence is a range Parquet statistics can prune row groups with.
-fn fence_predicate(engine: &Engine, principal: &Principal, column: &str) -> Expr {
+pub(crate) fn fence_predicate(engine: &Engine, principal: &Principal, column: &str) -> Expr {
     let prefix = principal.area.prefix().to_string();
     let mut prefixes = vec![prefix.clone()];
     for l in &engine.catalog().file.area_lineage {
@@ -131,6 +209,7 @@ fn prefix_upper_bound(p: &str) -> Option<String> {
 #[derive(Debug)]
 pub struct GovernedTable {
     schema: SchemaRef,
+    dataset: String,
     plan: LogicalPlan,
 }
 
@@ -169,8 +248,40 @@ impl TableProvider for GovernedTable {
                 .collect();
             plan = plan.project(fields)?;
         }
-        let plan = state.optimize(&plan.build()?)?;
-        state.create_physical_plan(&plan).await
+        let inner = state.create_physical_plan(&plan.build()?).await?;
+        Ok(Arc::new(FenceBarrierExec::new(&self.dataset, inner)))
+    }
+}
+
+/// A dataset whose policy cannot be applied for this principal: it exists (so
+/// the error is clear) but every scan is refused.
+#[derive(Debug)]
+pub struct DeniedTable {
+    schema: SchemaRef,
+    reason: String,
+}
+
+#[async_trait]
+impl TableProvider for DeniedTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn CatalogSession,
+        _projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        Err(datafusion::error::DataFusionError::External(Box::new(EngineError::new(
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            self.reason.clone(),
+        ))))
     }
 }
 
@@ -183,4 +294,17 @@ mod tests {
         assert_eq!(prefix_upper_bound("370602").as_deref(), Some("370603"));
         assert_eq!(prefix_upper_bound("370609").as_deref(), Some("37060:"));
     }
+}
+
+/// The masks this principal's queries get on the given `(dataset, column)`s,
+/// as `dataset.column:mask` strings for the audit record.
+pub fn masks_applied(engine: &Engine, principal: &Principal, columns: &[(String, String)]) -> Vec<String> {
+    columns
+        .iter()
+        .filter_map(|(d, c)| {
+            let dataset = engine.catalog().dataset(d)?;
+            let mask = mask_of(engine, dataset, c, principal)?;
+            Some(format!("{d}.{c}:{}", mask.as_str()))
+        })
+        .collect()
 }

@@ -3,13 +3,15 @@
 //! [`Engine::open`] turns a [`zhenjie_catalog::Catalog`] into queryable tables;
 //! [`Engine::session`] gives a principal a [`Session`] (one DataFusion
 //! `SessionContext` of their own, with only the tables their fence lets them
-//! see); [`Session::execute`] runs one SQL statement and streams Arrow record
-//! batches back. Governance is one seam: [`governance`] decides, per principal,
-//! what each scan of a dataset becomes.
+//! see); [`Session::sql`] runs SQL and streams Arrow record batches back;
+//! [`audit`] keeps one record of every statement. Governance is one seam:
+//! [`governance`] decides, per principal, what each scan of a dataset becomes.
 //!
 //! This crate knows nothing of the PostgreSQL wire protocol: `zhenjie-server`
 //! is one front end over it; an embedding program is another.
 
+mod barrier;
+pub mod audit;
 mod error;
 pub mod governance;
 mod pg_compat;
@@ -27,6 +29,8 @@ use datafusion::catalog::TableProvider;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use zhenjie_catalog::Catalog;
 
@@ -40,6 +44,9 @@ pub struct EngineOptions {
     pub target_partitions: usize,
     /// Rows per record batch.
     pub batch_size: usize,
+    /// The audit log file (JSON lines, appended and synced per statement);
+    /// `None`: `audit/audit.jsonl` beside the catalog file.
+    pub audit_path: Option<PathBuf>,
 }
 
 impl Default for EngineOptions {
@@ -50,6 +57,7 @@ impl Default for EngineOptions {
                 .map(|n| n.get())
                 .unwrap_or(2),
             batch_size: 8192,
+            audit_path: None,
         }
     }
 }
@@ -66,12 +74,27 @@ struct EngineInner {
     tables: BTreeMap<String, Arc<dyn TableProvider>>,
     runtime: Arc<RuntimeEnv>,
     options: EngineOptions,
+    audit: Arc<audit::AuditLog>,
+    /// The last session id handed out.
+    sessions: AtomicU64,
 }
 
 impl Engine {
     /// Opens every dataset of the catalog, checking that its files can be read
-    /// and that the columns the catalog names exist. Errors name the dataset.
+    /// and that the columns the catalog names exist, and the audit log. Errors
+    /// name the dataset or the file.
     pub async fn open(catalog: Catalog, options: EngineOptions) -> Result<Engine> {
+        if catalog.dataset(audit::TABLE).is_some() {
+            return Err(EngineError::new(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                format!("dataset name {} is reserved for the audit log", audit::TABLE),
+            ));
+        }
+        let audit_path = options
+            .audit_path
+            .clone()
+            .unwrap_or_else(|| catalog.base_dir.join("audit").join("audit.jsonl"));
+        let audit = Arc::new(audit::AuditLog::open(&audit_path)?);
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_pool(Arc::new(FairSpillPool::new(options.memory_limit)))
             .build_arc()
@@ -83,6 +106,8 @@ impl Engine {
                 tables,
                 runtime,
                 options,
+                audit,
+                sessions: AtomicU64::new(0),
             }),
         })
     }
@@ -112,5 +137,19 @@ impl Engine {
 
     pub(crate) fn options(&self) -> &EngineOptions {
         &self.inner.options
+    }
+
+    /// Where this engine's audit records go.
+    pub fn audit_path(&self) -> &Path {
+        self.inner.audit.path()
+    }
+
+    pub(crate) fn audit(&self) -> &Arc<audit::AuditLog> {
+        &self.inner.audit
+    }
+
+    /// A fresh session id (1, 2, …), unique within this engine.
+    pub(crate) fn next_session_id(&self) -> u64 {
+        self.inner.sessions.fetch_add(1, Ordering::Relaxed) + 1
     }
 }

@@ -1,7 +1,8 @@
 //! What clients expect of a PostgreSQL catalog beyond what
 //! `datafusion-pg-catalog` provides: table and column comments in
-//! `pg_description` (from the zhenjie catalog, for the tables this principal
-//! can see), `col_description`/`obj_description`, and rewrites of the few
+//! `pg_description` (from the zhenjie catalog, and for built-in tables such as
+//! `audit_log` from the engine, for the tables this principal can see),
+//! `col_description`/`obj_description`, and rewrites of the few
 //! psql catalog idioms DataFusion cannot plan.
 
 use crate::{Engine, EngineError, Result};
@@ -49,6 +50,16 @@ pub(crate) async fn install_comments(ctx: &SessionContext, engine: &Engine) -> R
                 columns.push(Some(name.clone()));
                 texts.push(c.comment.clone());
             }
+        }
+    }
+    if visible.iter().any(|t| t == crate::audit::TABLE) {
+        tables.push(crate::audit::TABLE.to_string());
+        columns.push(None);
+        texts.push(crate::audit::TABLE_COMMENT.to_string());
+        for (name, comment) in crate::audit::COLUMN_COMMENTS {
+            tables.push(crate::audit::TABLE.to_string());
+            columns.push(Some(name.to_string()));
+            texts.push(comment.to_string());
         }
     }
     let schema = Arc::new(Schema::new(vec![

@@ -1,14 +1,20 @@
 //! One principal's session: their own DataFusion context, settings and
 //! statement handling. Front ends (the wire server, an embedding program) call
 //! [`Session::prepare`] and [`Session::run`], or [`Session::sql`] for both.
+//!
+//! Every statement leaves exactly one audit record (see [`crate::audit`]): a
+//! statement that fails to parse or plan, or is refused, is recorded by
+//! [`Session::parse`]/[`Session::prepare`]; one that runs is recorded by
+//! [`Session::run`] — a command at once, a query when its row stream ends.
 
+use crate::audit::{self, Pending};
 use crate::error::sqlstate;
 use crate::settings::Settings;
 use crate::{governance, Engine, EngineError, Principal, Result};
 use datafusion::arrow::array::{RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::ParamValues;
-use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -23,10 +29,28 @@ use tokio_util::sync::CancellationToken;
 /// The name of the catalog (database) and schema every table lives in.
 pub const SCHEMA: &str = "public";
 
+/// One statement of a query string, with its own text for the audit log.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// The statement's text as the client sent it (trimmed).
+    pub text: String,
+    /// The parsed statement, with PostgreSQL-compatibility rewrites applied.
+    pub statement: Statement,
+}
+
 /// A statement ready to run: planned once, run any number of times (the
 /// extended protocol's prepared statements are these).
 #[derive(Debug, Clone)]
-pub enum Prepared {
+pub struct Prepared {
+    /// The statement's text, recorded with every run.
+    pub text: String,
+    /// What running it does.
+    pub kind: PreparedKind,
+}
+
+/// What a prepared statement does.
+#[derive(Debug, Clone)]
+pub enum PreparedKind {
     /// A query with a logical plan (parameters still unbound).
     Query(LogicalPlan),
     /// A session command (SET, SHOW, BEGIN, …) handled without DataFusion.
@@ -82,12 +106,17 @@ pub struct Session {
     parser: PostgresCompatibilityParser,
     settings: Mutex<Settings>,
     cancel: Mutex<CancellationToken>,
+    /// The session's id in audit records.
+    id: u64,
+    /// Where the client connects from, once the front end says so.
+    client_addr: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
             .field("principal", &self.principal.user)
+            .field("id", &self.id)
             .finish_non_exhaustive()
     }
 }
@@ -108,6 +137,12 @@ impl Session {
                 ctx.register_table(dataset.name.as_str(), table)?;
             }
         }
+        if principal.has_role("auditor") {
+            ctx.register_table(
+                audit::TABLE,
+                Arc::new(audit::AuditTable::new(&engine, &principal)),
+            )?;
+        }
         zhenjie_udfs::register_all(&ctx);
         ctx.register_udf(crate::pg_compat::pg_size_pretty_udf());
         datafusion_pg_catalog::setup_pg_catalog(&ctx, &database, EmptyContextProvider)
@@ -115,11 +150,13 @@ impl Session {
         crate::pg_compat::install_comments(&ctx, &engine).await?;
         Ok(Session {
             settings: Mutex::new(Settings::new(&principal.user)),
-            engine,
             principal,
             ctx,
             parser: PostgresCompatibilityParser::new(),
             cancel: Mutex::new(CancellationToken::new()),
+            id: engine.next_session_id(),
+            client_addr: Mutex::new(None),
+            engine,
         })
     }
 
@@ -138,23 +175,64 @@ impl Session {
         self.settings.lock().expect("settings lock").clone()
     }
 
+    /// The session's id, as audit records name it.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Records where the client connects from, for the audit log (the wire
+    /// front end calls this at login; embedded sessions have no address).
+    pub fn set_client_addr(&self, addr: String) {
+        *self.client_addr.lock().unwrap_or_else(|p| p.into_inner()) = Some(addr);
+    }
+
     /// Cancels whatever statement is running now (a PostgreSQL cancel request).
     pub fn cancel(&self) {
         self.cancel.lock().expect("cancel lock").cancel();
     }
 
     /// Splits SQL text into statements, with PostgreSQL-compatibility rewrites
-    /// of the catalog queries clients send.
-    pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
-        let mut statements = self.parser.parse(sql)?;
+    /// of the catalog queries clients send. Text that does not parse is
+    /// audited as one failed statement.
+    pub async fn parse(&self, sql: &str) -> Result<Vec<Parsed>> {
+        let pending = self.pending(sql);
+        let mut statements = match self.parser.parse(sql) {
+            Ok(s) => s,
+            Err(e) => return Err(self.audit_failure(pending, EngineError::from(e)).await),
+        };
         statements.iter_mut().for_each(crate::pg_compat::rewrite);
-        Ok(statements)
+        // One text per statement; where the split does not line up with the
+        // parser's statements, the statement's own rendering stands in.
+        let texts = split_statements(sql).filter(|t| t.len() == statements.len());
+        Ok(statements
+            .into_iter()
+            .enumerate()
+            .map(|(i, statement)| Parsed {
+                text: match &texts {
+                    Some(t) => t[i].clone(),
+                    None => statement.to_string(),
+                },
+                statement,
+            })
+            .collect())
     }
 
-    /// Plans one statement for this principal. Only reads are allowed.
-    pub async fn prepare(&self, statement: &Statement) -> Result<Prepared> {
+    /// Plans one statement for this principal. Only reads are allowed; a
+    /// refused or unplannable statement is audited here.
+    pub async fn prepare(&self, parsed: &Parsed) -> Result<Prepared> {
+        let pending = self.pending(&parsed.text);
+        match self.plan(&parsed.statement).await {
+            Ok(kind) => Ok(Prepared {
+                text: parsed.text.clone(),
+                kind,
+            }),
+            Err(e) => Err(self.audit_failure(pending, e).await),
+        }
+    }
+
+    async fn plan(&self, statement: &Statement) -> Result<PreparedKind> {
         if let Some(cmd) = command_of(statement)? {
-            return Ok(Prepared::Command(cmd));
+            return Ok(PreparedKind::Command(cmd));
         }
         match statement {
             Statement::Query(_) => {}
@@ -183,39 +261,93 @@ impl Session {
                 "permission denied: zhenjie serves governed data read-only",
             ));
         }
-        Ok(Prepared::Query(plan))
+        Ok(PreparedKind::Query(plan))
     }
 
-    /// Runs a prepared statement with bound parameters.
+    /// Runs a prepared statement with bound parameters. Its audit record is
+    /// appended before this returns (commands, failures) or when the returned
+    /// row stream ends (queries, SHOW); an empty statement is not recorded.
     pub async fn run(&self, prepared: &Prepared, params: Option<ParamValues>) -> Result<Output> {
-        match prepared {
-            Prepared::Empty => Ok(Output::Empty),
-            Prepared::Command(cmd) => self.run_command(cmd),
-            Prepared::Query(plan) => {
-                let plan = match params {
-                    Some(p) => plan.clone().replace_params_with_values(&p)?,
-                    None => plan.clone(),
-                };
-                let token = {
-                    let mut guard = self.cancel.lock().expect("cancel lock");
-                    if guard.is_cancelled() {
-                        *guard = CancellationToken::new();
-                    }
-                    guard.clone()
-                };
-                let timeout = self.settings().statement_timeout();
-                let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-                let start = async {
-                    let df = self.ctx.execute_logical_plan(plan).await?;
-                    df.execute_stream().await
-                };
-                let stream = tokio::select! {
-                    s = start => s?,
-                    _ = token.cancelled() => return Err(EngineError::canceled("user request")),
-                    _ = sleep_until(deadline) => return Err(EngineError::canceled("statement timeout")),
-                };
-                Ok(Output::Rows(guard_stream(stream, token, deadline)))
+        let mut pending = self.pending(&prepared.text);
+        let result = match &prepared.kind {
+            PreparedKind::Empty => return Ok(Output::Empty),
+            PreparedKind::Command(cmd) => self.run_command(cmd),
+            PreparedKind::Query(plan) => self
+                .start_query(plan, params, &mut pending)
+                .await
+                .map(Output::Rows),
+        };
+        match result {
+            Ok(Output::Rows(rows)) => Ok(Output::Rows(RowStream {
+                schema: rows.schema,
+                stream: audit::audited_stream(rows.stream, pending, self.engine.audit().clone()),
+            })),
+            Ok(output) => {
+                let record = pending.finish(audit::Status::Ok, 0, None);
+                self.engine.audit().append_async(record).await?;
+                Ok(output)
             }
+            Err(e) => Err(self.audit_failure(pending, e).await),
+        }
+    }
+
+    /// Plans and starts a query, noting in `pending` what it reads.
+    async fn start_query(
+        &self,
+        plan: &LogicalPlan,
+        params: Option<ParamValues>,
+        pending: &mut Pending,
+    ) -> Result<RowStream> {
+        let plan = match params {
+            Some(p) => plan.clone().replace_params_with_values(&p)?,
+            None => plan.clone(),
+        };
+        let token = {
+            let mut guard = self.cancel.lock().expect("cancel lock");
+            if guard.is_cancelled() {
+                *guard = CancellationToken::new();
+            }
+            guard.clone()
+        };
+        let timeout = self.settings().statement_timeout();
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        // Until the plan is optimized only the datasets are known; the optimized
+        // plan's scans tell the columns (its projections are pushed down).
+        pending.touches(&self.engine, &self.principal, audit::touched(&self.engine, &plan, false));
+        let state = self.ctx.state();
+        let optimized = state.optimize(&plan)?;
+        pending.touches(&self.engine, &self.principal, audit::touched(&self.engine, &optimized, true));
+        let start = async {
+            let physical = state
+                .query_planner()
+                .create_physical_plan(&optimized, &state)
+                .await?;
+            datafusion::physical_plan::execute_stream(physical, Arc::new(TaskContext::from(&state)))
+        };
+        let stream = tokio::select! {
+            s = start => s?,
+            _ = token.cancelled() => return Err(EngineError::canceled("user request")),
+            _ = sleep_until(deadline) => return Err(EngineError::canceled("statement timeout")),
+        };
+        Ok(guard_stream(stream, token, deadline))
+    }
+
+    /// The audit record of a statement of this session, starting now.
+    fn pending(&self, text: &str) -> Pending {
+        let addr = self
+            .client_addr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Pending::start(&self.principal, self.id, addr, text)
+    }
+
+    /// Records a failed statement and returns the error to report: its own,
+    /// or the audit log's if the record could not be written.
+    async fn audit_failure(&self, pending: Pending, error: EngineError) -> EngineError {
+        match self.engine.audit().append_async(pending.failed(0, &error)).await {
+            Ok(()) => error,
+            Err(audit_error) => audit_error,
         }
     }
 
@@ -223,7 +355,7 @@ impl Session {
     /// and tests; collects nothing, each result is a stream.
     pub async fn sql(&self, sql: &str) -> Result<Vec<Output>> {
         let mut out = Vec::new();
-        for st in self.parse(sql)? {
+        for st in self.parse(sql).await? {
             let prepared = self.prepare(&st).await?;
             out.push(self.run(&prepared, None).await?);
         }
@@ -347,6 +479,48 @@ pub fn parameter_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
         out[i - 1] = t;
     }
     Ok(out)
+}
+
+/// The text of each statement of `sql`, as sent (trimmed), split at the
+/// top-level semicolons the tokenizer finds; statements with no tokens but
+/// whitespace and comments are dropped, as the parser drops them. `None` if
+/// the text does not tokenize.
+fn split_statements(sql: &str) -> Option<Vec<String>> {
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::tokenizer::{Location, Token, Tokenizer};
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .tokenize_with_location()
+        .ok()?;
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    // Locations count lines and characters from 1.
+    let offset = |loc: Location| -> Option<usize> {
+        let line = usize::try_from(loc.line).ok()?.checked_sub(1)?;
+        let column = usize::try_from(loc.column).ok()?.checked_sub(1)?;
+        let start = *line_starts.get(line)?;
+        let rest = &sql[start..];
+        Some(start + rest.char_indices().nth(column).map_or(rest.len(), |(i, _)| i))
+    };
+    let (mut out, mut begin, mut content) = (Vec::new(), 0, false);
+    for t in &tokens {
+        match t.token {
+            Token::SemiColon => {
+                let at = offset(t.span.start)?;
+                if content {
+                    out.push(sql.get(begin..at)?.trim().to_string());
+                }
+                begin = at + 1;
+                content = false;
+            }
+            Token::Whitespace(_) | Token::EOF => {}
+            _ => content = true,
+        }
+    }
+    if content {
+        out.push(sql.get(begin..)?.trim().to_string());
+    }
+    Some(out)
 }
 
 /// A small all-text result (SHOW and friends).
@@ -509,4 +683,23 @@ fn command_of(statement: &Statement) -> Result<Option<Command>> {
             }
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_statements;
+
+    #[test]
+    fn statements_keep_their_own_text() {
+        assert_eq!(
+            split_statements("SELECT 1;  select 'a;b' -- c;\n , 2 ;; /* x; */ ;\nSHOW ALL").unwrap(),
+            vec!["SELECT 1", "select 'a;b' -- c;\n , 2", "SHOW ALL"]
+        );
+        assert_eq!(
+            split_statements("SELECT '名字';\r\nSELECT \"列\";").unwrap(),
+            vec!["SELECT '名字'", "SELECT \"列\""]
+        );
+        assert!(split_statements("  -- nothing\n").unwrap().is_empty());
+        assert!(split_statements("SELECT 'unterminated").is_none());
+    }
 }

@@ -1,0 +1,82 @@
+//! The fence barrier: the top of every governed scan's physical plan.
+//!
+//! DataFusion pushes filters, dynamic filters, projections and limits down
+//! through plan nodes that allow it, and answers `count(*)`, `min` and `max`
+//! from file statistics. The barrier allows none of that: nothing of the
+//! user's query is evaluated below it (so a user predicate or function never
+//! sees a row outside the fence, nor an unmasked value), and it reports no
+//! statistics (so an aggregate cannot be read off the files' metadata).
+//! Those are the defaults of `ExecutionPlan`; this node relies on them on
+//! purpose and the governance tests hold them to it.
+
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::error::Result;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use std::fmt;
+use std::sync::Arc;
+
+/// Passes its input through unchanged while blocking pushdown and statistics.
+#[derive(Debug)]
+pub struct FenceBarrierExec {
+    input: Arc<dyn ExecutionPlan>,
+    dataset: String,
+    properties: Arc<PlanProperties>,
+}
+
+impl FenceBarrierExec {
+    /// Puts a barrier on top of a governed scan of `dataset`.
+    pub fn new(dataset: &str, input: Arc<dyn ExecutionPlan>) -> Self {
+        FenceBarrierExec {
+            properties: input.properties().clone(),
+            dataset: dataset.to_string(),
+            input,
+        }
+    }
+}
+
+impl DisplayAs for FenceBarrierExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "FenceBarrierExec: dataset={}", self.dataset)
+    }
+}
+
+impl ExecutionPlan for FenceBarrierExec {
+    fn name(&self) -> &str {
+        "FenceBarrierExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let input = children.pop().ok_or_else(|| {
+            datafusion::error::DataFusionError::Internal("FenceBarrierExec needs its input".into())
+        })?;
+        Ok(Arc::new(FenceBarrierExec::new(&self.dataset, input)))
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        self.input.execute(partition, context)
+    }
+}
