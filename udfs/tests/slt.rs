@@ -37,7 +37,9 @@ fn column_type(t: &DataType) -> DefaultColumnType {
         DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
             DefaultColumnType::Integer
         }
-        DataType::Float16 | DataType::Float32 | DataType::Float64 => DefaultColumnType::FloatingPoint,
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => {
+            DefaultColumnType::FloatingPoint
+        }
         _ => DefaultColumnType::Text,
     }
 }
@@ -54,7 +56,11 @@ impl AsyncDB for DataFusionDb {
         if schema.fields().is_empty() {
             return Ok(DBOutput::StatementComplete(0));
         }
-        let types = schema.fields().iter().map(|f| column_type(f.data_type())).collect();
+        let types = schema
+            .fields()
+            .iter()
+            .map(|f| column_type(f.data_type()))
+            .collect();
         let options = FormatOptions::default().with_null("NULL");
         let mut rows = Vec::new();
         for batch in &batches {
@@ -107,7 +113,10 @@ async fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let (mut passed, mut failed) = (0, 0);
     for path in slt_files() {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if filter.as_ref().is_some_and(|f| !name.contains(f.as_str())) {
             continue;
         }

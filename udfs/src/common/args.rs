@@ -4,9 +4,7 @@
 //! can pass any string encoding (Utf8, LargeUtf8, Utf8View), untyped NULLs,
 //! and integer or date values in the natural forms without casting.
 
-use datafusion::common::types::{
-    logical_date, logical_float64, logical_int64, logical_string, NativeType,
-};
+use datafusion::common::types::{logical_date, logical_int64, logical_string, NativeType};
 use datafusion::logical_expr::{
     Coercion, Signature, TypeSignature, TypeSignatureClass, Volatility,
 };
@@ -20,8 +18,6 @@ pub(crate) enum Arg {
     Int,
     /// A date; timestamps and text are cast to a date.
     Date,
-    /// A 64-bit float; any numeric type is accepted.
-    Float,
 }
 
 fn coercion(arg: Arg) -> Coercion {
@@ -43,11 +39,6 @@ fn coercion(arg: Arg) -> Coercion {
                 TypeSignatureClass::Native(logical_string()),
             ],
             NativeType::Date,
-        ),
-        Arg::Float => Coercion::new_implicit(
-            TypeSignatureClass::Native(logical_float64()),
-            vec![TypeSignatureClass::Numeric],
-            NativeType::Float64,
         ),
     }
 }

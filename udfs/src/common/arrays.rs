@@ -13,7 +13,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Date32Type, Int64Type};
 use datafusion::common::{exec_err, Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs};
 
@@ -110,13 +110,6 @@ pub(crate) fn ints(array: &ArrayRef) -> Result<PrimitiveArray<Int64Type>> {
 pub(crate) fn dates(array: &ArrayRef) -> Result<PrimitiveArray<Date32Type>> {
     Ok(cast(array, &DataType::Date32)?
         .as_primitive::<Date32Type>()
-        .clone())
-}
-
-/// A float argument column (coerced to Float64 by the signature).
-pub(crate) fn floats(array: &ArrayRef) -> Result<PrimitiveArray<Float64Type>> {
-    Ok(cast(array, &DataType::Float64)?
-        .as_primitive::<Float64Type>()
         .clone())
 }
 

@@ -48,8 +48,9 @@ static SIMILARITY_DOC: LazyLock<Documentation> = LazyLock::new(|| {
          substitution costs 0.2 for a homophone (same toneless pinyin, with surname \
          readings), 0.4 for a similar sound (zh/z, ch/c, sh/s, n/l, -ng/-n) and 1 otherwise, \
          an insertion or deletion 1; the score is 1 − cost / length of the longer name. So a \
-         two-character name with one homophone scores 0.9 (张伟 / 章伟), where character \
-         Jaro-Winkler gives 0.667 as for an unrelated character. Latin-script names are \
+         two-character name with one homophone scores 0.9 (张伟 / 章伟) and one with an \
+         unrelated character 0.5 (张伟 / 张三), where character Jaro-Winkler gives 0.667 and \
+         0.7. Latin-script names are \
          compared with Jaro-Winkler, and a Chinese name with a romanised one by their \
          pinyin. Empty names score 0.",
         "name_similarity(a, b)",

@@ -45,8 +45,8 @@ static JW_DOC: LazyLock<Documentation> = LazyLock::new(|| {
         NAMES,
         "Jaro-Winkler similarity of two strings in [0, 1], over Unicode characters (prefix \
          scale 0.1, up to 4 characters); 1 for equal strings. Good for Latin-script names \
-         and short codes; for Chinese personal names use name_similarity, since on two \
-         characters one different character always gives 0.667.",
+         and short codes; for Chinese personal names use name_similarity: on two characters \
+         it ranks the homophone 张伟 / 章伟 (0.667) below the unrelated 张伟 / 张三 (0.7).",
         "jaro_winkler(a, b)",
     )
     .with_sql_example(
