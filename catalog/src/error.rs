@@ -39,6 +39,9 @@ pub enum CatalogError {
     /// The area tree is inconsistent.
     #[error("area tree: {0}")]
     AreaTree(String),
+    /// A policy (mask rule) cannot be applied.
+    #[error("policy: {0}")]
+    Policy(String),
     /// A lineage entry is wrong.
     #[error("area lineage {old}: {problem}")]
     Lineage {

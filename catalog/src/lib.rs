@@ -40,6 +40,55 @@ pub struct CatalogFile {
     /// Principals allowed to log in.
     #[serde(default)]
     pub users: Vec<User>,
+    /// Column masks by sensitivity class.
+    #[serde(default)]
+    pub masks: Vec<MaskRule>,
+    /// File (relative to the catalog) holding the server secret keyed-hash
+    /// masks use; required when any rule uses `hash`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mask_secret_file: Option<String>,
+}
+
+/// How a sensitive value is shown to a principal a mask applies to.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MaskKind {
+    /// The display convention of the class: 370602********1234, 138****5678,
+    /// 张*三; other text keeps its first characters.
+    Partial,
+    /// A keyed hash (HMAC with the server secret): joins and counts across
+    /// datasets still work, the value is never revealed.
+    Hash,
+    /// NULL.
+    Null,
+    /// Dates generalised to their year.
+    Year,
+}
+
+impl MaskKind {
+    /// The name used in the catalog and the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MaskKind::Partial => "partial",
+            MaskKind::Hash => "hash",
+            MaskKind::Null => "null",
+            MaskKind::Year => "year",
+        }
+    }
+}
+
+/// Masks every column of a sensitivity class, except for principals holding
+/// one of `unless_roles`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MaskRule {
+    /// The column class this rule covers (`id_number`, `phone`, …).
+    pub class: String,
+    /// The mask applied.
+    pub mask: MaskKind,
+    /// Roles that see the raw value (e.g. `pii`).
+    #[serde(default)]
+    pub unless_roles: Vec<String>,
 }
 
 fn default_database() -> String {
@@ -212,6 +261,34 @@ impl Catalog {
         self.file.datasets.iter().find(|d| d.name == name)
     }
 
+    /// The mask a principal with `roles` gets on a column of `class`, if any.
+    pub fn mask_for(&self, class: &str, roles: &[String]) -> Option<MaskKind> {
+        let rule = self.file.masks.iter().find(|r| r.class == class)?;
+        let exempt = rule.unless_roles.iter().any(|r| roles.contains(r));
+        (!exempt).then_some(rule.mask)
+    }
+
+    /// The keyed-hash secret, read from `mask_secret_file`.
+    pub fn mask_secret(&self) -> Result<Vec<u8>> {
+        let name = self.file.mask_secret_file.as_deref().ok_or_else(|| {
+            CatalogError::Policy(
+                "a mask uses hash but the catalog names no mask_secret_file".into(),
+            )
+        })?;
+        let path = self.base_dir.join(name);
+        let bytes = std::fs::read(&path).map_err(|e| CatalogError::Io {
+            path: path.clone(),
+            source: e,
+        })?;
+        if bytes.len() < 16 {
+            return Err(CatalogError::Policy(format!(
+                "mask secret {} must hold at least 16 bytes",
+                path.display()
+            )));
+        }
+        Ok(bytes)
+    }
+
     /// Looks a user up by login name.
     pub fn user(&self, name: &str) -> Option<&User> {
         self.file.users.iter().find(|u| u.name == name)
@@ -286,6 +363,18 @@ impl Catalog {
                     Some(_) => {}
                 }
             }
+        }
+        let mut classes = std::collections::HashSet::new();
+        for rule in &self.file.masks {
+            if !classes.insert(rule.class.as_str()) {
+                return Err(CatalogError::Policy(format!(
+                    "class {} has more than one mask rule",
+                    rule.class
+                )));
+            }
+        }
+        if self.file.masks.iter().any(|r| r.mask == MaskKind::Hash) {
+            self.mask_secret()?;
         }
         for l in &self.file.area_lineage {
             if self.areas.get(&l.new).is_none() && self.areas.find_prefix(&l.new).is_none() {

@@ -41,6 +41,8 @@ fn file(users: Vec<User>) -> CatalogFile {
         }],
         datasets: vec![],
         users,
+        masks: vec![],
+        mask_secret_file: None,
     }
 }
 
@@ -155,4 +157,47 @@ fn save_and_load_round_trip() {
     assert_eq!(back.user("town").unwrap().area, "370602001000");
     assert_eq!(back.areas.areas().len(), 4);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn mask_rules_are_checked() {
+    let mut f = file(vec![]);
+    f.masks.push(MaskRule {
+        class: "phone".into(),
+        mask: MaskKind::Partial,
+        unless_roles: vec!["pii".into()],
+    });
+    let c = Catalog::from_parts(f.clone(), tree(), ".".into()).unwrap();
+    assert_eq!(c.mask_for("phone", &[]), Some(MaskKind::Partial));
+    assert_eq!(c.mask_for("phone", &["pii".to_string()]), None);
+    assert_eq!(c.mask_for("name", &[]), None);
+    f.masks.push(MaskRule {
+        class: "phone".into(),
+        mask: MaskKind::Null,
+        unless_roles: vec![],
+    });
+    let err = Catalog::from_parts(f.clone(), tree(), ".".into())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("more than one mask rule"), "{err}");
+    f.masks.pop();
+    f.masks.push(MaskRule {
+        class: "id_number".into(),
+        mask: MaskKind::Hash,
+        unless_roles: vec![],
+    });
+    let err = Catalog::from_parts(f, tree(), ".".into())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("mask_secret_file"), "{err}");
+}
+
+#[test]
+fn unknown_mask_kind_is_a_load_error() {
+    let text = "area_tree = \"a.csv\"\n[[masks]]\nclass = \"phone\"\nmask = \"scramble\"\n";
+    let err = toml::from_str::<CatalogFile>(text).unwrap_err().to_string();
+    assert!(
+        err.contains("scramble") || err.contains("unknown variant"),
+        "{err}"
+    );
 }

@@ -40,7 +40,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use zhenjie_catalog::{
     AreaTree, Catalog, CatalogError, CatalogFile, Column, Dataset, Format, Level, Lineage,
-    Placement, ScramVerifier, User, DEFAULT_ITERATIONS,
+    MaskKind, MaskRule, Placement, ScramVerifier, User, DEFAULT_ITERATIONS,
 };
 
 /// The password of every demo user (demo only).
@@ -171,6 +171,9 @@ pub fn generate(out: &Path, opts: &DemoOptions, progress: bool) -> Result<Catalo
     for (tmp, fin) in &finals {
         std::fs::rename(tmp, fin).map_err(io(tmp))?;
     }
+    let secret_path = out.join(MASK_SECRET_FILE);
+    let secret: [u8; 32] = stream(opts.seed, 99).random();
+    zhenjie_catalog::write_atomically(&secret_path, &secret)?;
     let file = catalog_file(&plan, opts.seed)?;
     let catalog = Catalog::from_parts(file, tree, out.to_path_buf())?;
     catalog.save(&catalog_path)?;
@@ -284,6 +287,30 @@ fn user(seed: u64, name: &str, level: Level, area: &str, roles: &[&str]) -> User
     }
 }
 
+/// The demo's keyed-hash secret, beside its catalog (derived from the seed:
+/// demo only).
+const MASK_SECRET_FILE: &str = "mask.key";
+
+/// The demo's masking policy: below the `pii` role, identity numbers become
+/// keyed hashes (still joinable and countable), phones, names and addresses are
+/// partially masked, birth dates generalised to the year so they cannot
+/// rebuild an identity number, and health data hidden.
+fn demo_masks() -> Vec<MaskRule> {
+    let rule = |class: &str, mask: MaskKind| MaskRule {
+        class: class.to_string(),
+        mask,
+        unless_roles: vec!["pii".to_string()],
+    };
+    vec![
+        rule("id_number", MaskKind::Hash),
+        rule("phone", MaskKind::Partial),
+        rule("name", MaskKind::Partial),
+        rule("address", MaskKind::Partial),
+        rule("birth_date", MaskKind::Year),
+        rule("health", MaskKind::Null),
+    ]
+}
+
 fn catalog_file(plan: &areas::Plan, seed: u64) -> Result<CatalogFile, DemoError> {
     let county = "370602000000";
     let grid = plan
@@ -305,6 +332,8 @@ fn catalog_file(plan: &areas::Plan, seed: u64) -> Result<CatalogFile, DemoError>
             lineage("370672", "370676", "开发区旧代码改为经开区（2021年）"),
         ],
         datasets: tables::ALL.iter().map(|s| dataset(s)).collect(),
+        masks: demo_masks(),
+        mask_secret_file: Some(MASK_SECRET_FILE.to_string()),
         users: vec![
             user(seed, "city", Level::City, areas::CITY_CODE, &["auditor"]),
             user(seed, "county", Level::County, county, &[]),

@@ -18,9 +18,11 @@ use crate::barrier::FenceBarrierExec;
 use crate::error::sqlstate;
 use crate::{Engine, EngineError, Principal, Result};
 use async_trait::async_trait;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session as CatalogSession, TableProvider};
 use datafusion::common::Column;
+use datafusion::common::ScalarValue;
 use datafusion::datasource::provider_as_source;
 use datafusion::datasource::TableType;
 use datafusion::logical_expr::{
@@ -28,8 +30,6 @@ use datafusion::logical_expr::{
 };
 use datafusion::physical_plan::ExecutionPlan;
 use std::sync::Arc;
-use datafusion::common::ScalarValue;
-use datafusion::arrow::datatypes::DataType;
 use zhenjie_catalog::{Dataset, Level, MaskKind, Placement};
 
 /// What a principal gets for one dataset: `None` when they may not see it at all.
@@ -48,26 +48,31 @@ pub fn govern(
         // Fail closed: without a declared placement only the city level sees it.
         None if principal.level == Level::City => (scan()?, false),
         None => return Ok(None),
-        Some(Placement::Column { column }) => {
-            (scan()?.filter(fence_predicate(engine, principal, column))?, true)
-        }
+        Some(Placement::Column { column }) => (
+            scan()?.filter(fence_predicate(engine, principal, column))?,
+            true,
+        ),
         Some(Placement::Key {
             column,
             dataset: target,
             dataset_column,
         }) => {
             let target_ds = engine.catalog().dataset(target).ok_or_else(|| {
-                EngineError::new("XX000", format!("placement target {target} is not in the catalog"))
+                EngineError::new(
+                    "XX000",
+                    format!("placement target {target} is not in the catalog"),
+                )
             })?;
             let Some(Placement::Column { column: area_col }) = &target_ds.placement else {
                 // A key into data that is not itself placed by area cannot be fenced.
                 return Ok(None);
             };
             let target_base = engine.table(target).expect("validated at open").clone();
-            let keys = LogicalPlanBuilder::scan("__fence_keys", provider_as_source(target_base), None)?
-                .filter(fence_predicate(engine, principal, area_col))?
-                .project(vec![col(Column::new(Some("__fence_keys"), dataset_column))])?
-                .build()?;
+            let keys =
+                LogicalPlanBuilder::scan("__fence_keys", provider_as_source(target_base), None)?
+                    .filter(fence_predicate(engine, principal, area_col))?
+                    .project(vec![col(Column::new(Some("__fence_keys"), dataset_column))])?
+                    .build()?;
             let joined = scan()?.join(
                 keys,
                 JoinType::LeftSemi,
@@ -101,7 +106,12 @@ pub fn govern(
 }
 
 /// The mask a principal gets on one column of a dataset, if any.
-pub fn mask_of(engine: &Engine, dataset: &Dataset, column: &str, principal: &Principal) -> Option<MaskKind> {
+pub fn mask_of(
+    engine: &Engine,
+    dataset: &Dataset,
+    column: &str,
+    principal: &Principal,
+) -> Option<MaskKind> {
     let class = dataset.columns.get(column)?.class.as_deref()?;
     engine.catalog().mask_for(class, &principal.roles)
 }
@@ -127,9 +137,20 @@ fn apply_masks(
         };
         masked = true;
         let class = dataset.columns[name].class.as_deref().unwrap_or_default();
-        let is_text = matches!(field.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
-        let is_date = matches!(field.data_type(), DataType::Date32 | DataType::Date64 | DataType::Timestamp(..));
-        let as_text = || column.clone().cast_to(&DataType::Utf8, &schema);
+        let is_text = matches!(
+            field.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        );
+        let is_date = matches!(
+            field.data_type(),
+            DataType::Date32 | DataType::Date64 | DataType::Timestamp(..)
+        );
+        let as_text = || -> std::result::Result<Expr, String> {
+            Ok(datafusion::logical_expr::cast(
+                column.clone(),
+                DataType::Utf8,
+            ))
+        };
         let expr = match mask {
             MaskKind::Null => {
                 let null = ScalarValue::try_from(field.data_type()).map_err(|e| e.to_string())?;
@@ -137,22 +158,32 @@ fn apply_masks(
             }
             MaskKind::Year if is_date => masking::birth_year_udf().call(vec![column.clone()]),
             MaskKind::Partial if is_date => masking::birth_year_udf().call(vec![column.clone()]),
-            MaskKind::Year => return Err(format!("mask year does not fit column {name} of type {}", field.data_type())),
+            MaskKind::Year => {
+                return Err(format!(
+                    "mask year does not fit column {name} of type {}",
+                    field.data_type()
+                ))
+            }
             MaskKind::Partial if !is_text => {
-                return Err(format!("mask partial does not fit column {name} of type {}", field.data_type()))
+                return Err(format!(
+                    "mask partial does not fit column {name} of type {}",
+                    field.data_type()
+                ))
             }
             MaskKind::Partial => match class {
                 "id_number" => masking::mask_id_number_udf().call(vec![column.clone()]),
                 "phone" => masking::mask_phone_udf().call(vec![column.clone()]),
                 "name" => masking::mask_name_udf().call(vec![column.clone()]),
                 // Addresses keep province, city and district (9 characters).
-                "address" => masking::mask_partial_udf().call(vec![column.clone(), lit(9i64), lit(0i64)]),
+                "address" => {
+                    masking::mask_partial_udf().call(vec![column.clone(), lit(9i64), lit(0i64)])
+                }
                 _ => masking::mask_partial_udf().call(vec![column.clone(), lit(1i64), lit(1i64)]),
             },
             MaskKind::Hash => {
                 let secret = engine.catalog().mask_secret().map_err(|e| e.to_string())?;
                 let key: String = secret.iter().map(|b| format!("{b:02x}")).collect();
-                let value = as_text().map_err(|e| e.to_string())?;
+                let value = as_text()?;
                 masking::keyed_hash_udf().call(vec![value, lit(key)])
             }
         };
@@ -165,7 +196,8 @@ fn apply_masks(
 }
 
 /// The rows of `column` inside the principal's area, today's codes and the
-/// retired codes that became part of it alike. Area codes compare as strings,
+/// retired codes that became part of it alike (and, at city level, rows with no
+/// area code). Area codes compare as strings,
 /// so the fence is a range Parquet statistics can prune row groups with.
 pub(crate) fn fence_predicate(engine: &Engine, principal: &Principal, column: &str) -> Expr {
     let prefix = principal.area.prefix().to_string();
@@ -177,7 +209,7 @@ pub(crate) fn fence_predicate(engine: &Engine, principal: &Principal, column: &s
             prefixes.push(l.old.clone());
         }
     }
-    prefixes
+    let ranges = prefixes
         .into_iter()
         .map(|p| {
             let upper = prefix_upper_bound(&p);
@@ -188,7 +220,13 @@ pub(crate) fn fence_predicate(engine: &Engine, principal: &Principal, column: &s
             }
         })
         .reduce(Expr::or)
-        .expect("at least the principal's own prefix")
+        .expect("at least the principal's own prefix");
+    // Rows with no area belong to the city as a whole: only city level sees them.
+    if principal.level == Level::City {
+        ranges.or(col(Column::new_unqualified(column)).is_null())
+    } else {
+        ranges
+    }
 }
 
 /// The smallest string greater than every string starting with `p` (for ASCII
@@ -278,10 +316,9 @@ impl TableProvider for DeniedTable {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
-        Err(datafusion::error::DataFusionError::External(Box::new(EngineError::new(
-            sqlstate::INSUFFICIENT_PRIVILEGE,
-            self.reason.clone(),
-        ))))
+        Err(datafusion::error::DataFusionError::External(Box::new(
+            EngineError::new(sqlstate::INSUFFICIENT_PRIVILEGE, self.reason.clone()),
+        )))
     }
 }
 
@@ -298,7 +335,11 @@ mod tests {
 
 /// The masks this principal's queries get on the given `(dataset, column)`s,
 /// as `dataset.column:mask` strings for the audit record.
-pub fn masks_applied(engine: &Engine, principal: &Principal, columns: &[(String, String)]) -> Vec<String> {
+pub fn masks_applied(
+    engine: &Engine,
+    principal: &Principal,
+    columns: &[(String, String)],
+) -> Vec<String> {
     columns
         .iter()
         .filter_map(|(d, c)| {

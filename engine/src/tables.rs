@@ -1,6 +1,7 @@
 //! Opening the catalog's datasets as DataFusion tables, once per engine.
 
 use crate::{EngineError, EngineOptions, Result};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -56,11 +57,38 @@ async fn open_one(
         Format::Csv => (Arc::new(CsvFormat::default().with_has_header(true)), ".csv"),
     };
     let listing = ListingOptions::new(format).with_file_extension(ext);
-    let schema = listing.infer_schema(state, &url).await?;
+    let mut schema = listing.infer_schema(state, &url).await?;
+    if d.format == Format::Csv {
+        schema = codes_as_text(schema, d);
+    }
     let config = ListingTableConfig::new(url)
         .with_listing_options(listing)
         .with_schema(schema);
     Ok(Arc::new(ListingTable::try_new(config)?))
+}
+
+/// CSV inference reads area codes and identity numbers as integers (losing
+/// leading zeros and the trailing X); the columns that place rows are text.
+fn codes_as_text(schema: SchemaRef, d: &Dataset) -> SchemaRef {
+    let keep: Vec<&str> = match &d.placement {
+        Some(Placement::Column { column }) | Some(Placement::Key { column, .. }) => {
+            vec![column.as_str()]
+        }
+        _ => vec![],
+    };
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let classed = d.columns.get(f.name()).is_some_and(|c| c.class.is_some());
+            if keep.contains(&f.name().as_str()) || classed {
+                Field::new(f.name(), DataType::Utf8, true)
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
 }
 
 fn check_columns(

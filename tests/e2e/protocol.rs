@@ -62,8 +62,9 @@ async fn wrong_database_is_refused() {
 
 #[tokio::test]
 async fn simple_and_extended_queries_with_parameters_agree() {
+    // admin holds pii: identity numbers and birth dates come back raw.
     let addr = start_server().await;
-    let client = connect(addr, "city").await;
+    let client = connect(addr, "admin").await;
     let simple = client
         .simple_query("SELECT count(*) FROM persons WHERE sex = '女'")
         .await
@@ -103,7 +104,7 @@ async fn simple_and_extended_queries_with_parameters_agree() {
 #[tokio::test]
 async fn result_larger_than_one_batch_streams_completely() {
     let addr = start_server().await;
-    let client = connect(addr, "city").await;
+    let client = connect(addr, "admin").await;
     let stream = client
         .query_raw("SELECT id_number FROM persons", std::iter::empty::<i32>())
         .await

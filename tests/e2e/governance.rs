@@ -1,0 +1,405 @@
+//! The adversarial governance suite: principals at each level try to reach
+//! rows outside their fence or raw values behind a mask, through the real wire
+//! protocol. Every case states its expected rows, computed by an oracle — plain
+//! DataFusion over the raw Parquet files with the fence spelled out — never by
+//! zhenjie itself.
+
+use crate::common::*;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::prelude::*;
+use std::sync::OnceLock;
+use tokio_postgres::SimpleQueryMessage;
+
+/// All datasets of the test city, raw, in a plain DataFusion context.
+fn oracle(sql: &str) -> Vec<Vec<String>> {
+    let sql = sql.to_string();
+    std::thread::spawn(move || {
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                let ctx = SessionContext::new();
+                zhenjie_udfs::register_all(&ctx);
+                let catalog =
+                    zhenjie_catalog::Catalog::load(city_dir().join("catalog.toml")).unwrap();
+                for d in &catalog.file.datasets {
+                    let path = catalog.resolve_location(&d.location);
+                    ctx.register_parquet(d.name.as_str(), &path, ParquetReadOptions::default())
+                        .await
+                        .unwrap();
+                }
+                let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+                let mut rows = Vec::new();
+                for b in batches {
+                    let fmts: Vec<_> = b
+                        .columns()
+                        .iter()
+                        .map(|c| {
+                            ArrayFormatter::try_new(c.as_ref(), &FormatOptions::default()).unwrap()
+                        })
+                        .collect();
+                    for r in 0..b.num_rows() {
+                        rows.push(fmts.iter().map(|f| f.value(r).to_string()).collect());
+                    }
+                }
+                rows
+            })
+    })
+    .join()
+    .unwrap()
+}
+
+/// Rows of a simple-protocol query, as text.
+async fn rows(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<String>> {
+    client
+        .simple_query(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+        .into_iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(
+                (0..r.len())
+                    .map(|i| r.get(i).unwrap_or("").to_string())
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+fn prefix_of(user: &str) -> String {
+    static CAT: OnceLock<zhenjie_catalog::Catalog> = OnceLock::new();
+    let cat = CAT
+        .get_or_init(|| zhenjie_catalog::Catalog::load(city_dir().join("catalog.toml")).unwrap());
+    let u = cat.user(user).unwrap();
+    cat.areas.get(&u.area).unwrap().prefix().to_string()
+}
+
+/// `(user, zhenjie SQL, oracle SQL)`: the oracle's `{P}` is the user's area prefix.
+const SAME_ROWS: &[(&str, &str, &str)] = &[
+    ("town", "SELECT count(*) FROM persons",
+     "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}')"),
+    ("grid", "SELECT min(grid_code), max(grid_code), count(*) FROM persons",
+     "SELECT min(grid_code), max(grid_code), count(*) FROM persons WHERE starts_with(grid_code, '{P}')"),
+    ("village", "WITH p AS (SELECT * FROM persons) SELECT count(*) FROM p",
+     "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}')"),
+    ("village", "SELECT count(*) FROM (SELECT grid_code FROM persons WHERE is_alive) s",
+     "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}') AND is_alive"),
+    ("town", "SELECT count(*) FROM households h WHERE EXISTS (SELECT 1 FROM persons p WHERE p.household_no = h.household_no AND p.relation = '10')",
+     "SELECT count(*) FROM households h WHERE starts_with(h.grid_code, '{P}') AND EXISTS (SELECT 1 FROM persons p WHERE p.household_no = h.household_no AND p.relation = '10' AND starts_with(p.grid_code, '{P}'))"),
+    ("town", "SELECT count(*) FROM persons WHERE household_no IN (SELECT household_no FROM households WHERE members > 3)",
+     "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}') AND household_no IN (SELECT household_no FROM households WHERE members > 3 AND starts_with(grid_code, '{P}'))"),
+    ("grid", "SELECT count(*) FROM (SELECT grid_code FROM persons UNION ALL SELECT grid_code FROM households) u",
+     "SELECT count(*) FROM (SELECT grid_code FROM persons WHERE starts_with(grid_code, '{P}') UNION ALL SELECT grid_code FROM households WHERE starts_with(grid_code, '{P}')) u"),
+    ("village", "SELECT count(*) FROM persons a JOIN persons b ON a.household_no = b.household_no AND b.relation = '02'",
+     "SELECT count(*) FROM persons a JOIN persons b ON a.household_no = b.household_no AND b.relation = '02' WHERE starts_with(a.grid_code, '{P}') AND starts_with(b.grid_code, '{P}')"),
+    // A predicate that would divide by zero on any row outside the fence.
+    ("town", "SELECT count(*) FROM persons WHERE 1 / (CASE WHEN starts_with(grid_code, current_area_prefix()) THEN 1 ELSE 0 END) = 1",
+     "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}')"),
+    // A cast that fails on any row outside the fence.
+    ("village", "SELECT count(*) FROM persons WHERE CAST(CASE WHEN starts_with(grid_code, current_area_prefix()) THEN '1' ELSE 'x' END AS INT) = 1",
+     "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}')"),
+    // OR 1 = 1 widens nothing.
+    ("grid", "SELECT count(*) FROM persons WHERE grid_code LIKE '3706%' OR 1 = 1",
+     "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}')"),
+    // Masked birth dates are years; ranges work on the year.
+    ("village", "SELECT count(*) FROM persons WHERE birth_date BETWEEN 1960 AND 1969",
+     "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}') AND extract(year FROM birth_date) BETWEEN 1960 AND 1969"),
+    // Keyed hashes still join: persons with a disability certificate.
+    ("village", "SELECT count(*) FROM persons p JOIN disability_certs d ON p.id_number = d.id_number",
+     "SELECT count(*) FROM persons p JOIN disability_certs d ON p.id_number = d.id_number WHERE starts_with(p.grid_code, '{P}') AND starts_with(d.grid_code, '{P}')"),
+    // … and count distinct.
+    ("grid", "SELECT count(DISTINCT id_number) FROM persons",
+     "SELECT count(DISTINCT id_number) FROM persons WHERE starts_with(grid_code, '{P}')"),
+    // Attribution through a key: a province list lands where the person lives.
+    ("village", "SELECT count(*) FROM dept_list",
+     "SELECT count(*) FROM dept_list WHERE id_number IN (SELECT id_number FROM persons WHERE starts_with(grid_code, '{P}'))"),
+    ("town", "SELECT count(*) FROM social_security_cards",
+     "SELECT count(*) FROM social_security_cards WHERE id_number IN (SELECT id_number FROM persons WHERE starts_with(grid_code, '{P}'))"),
+    // The pii role sees raw identity numbers in its own area.
+    ("town", "SELECT count(*) FROM persons WHERE length(id_number) = 18 AND substr(id_number, 7, 4) = CAST(extract(year FROM birth_date) AS VARCHAR)",
+     "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}')"),
+    // Public reference data is whole for everyone.
+    ("grid", "SELECT count(*) FROM areas", "SELECT count(*) FROM areas"),
+    // Masked names keep surname and length class; grouping sees masked values.
+    ("village", "SELECT count(*) FROM persons WHERE substr(name, 2, 1) = '*'",
+     "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}') AND character_length(name) >= 2"),
+    ("village", "SELECT count(*) FROM persons WHERE phone LIKE '%****%'",
+     "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}') AND phone IS NOT NULL"),
+];
+
+#[tokio::test]
+async fn queries_see_exactly_their_fence() {
+    let addr = start_server().await;
+    for (user, sql, oracle_sql) in SAME_ROWS {
+        let client = connect(addr, user).await;
+        let prefix = prefix_of(user);
+        let sql = sql.replace("current_area_prefix()", &format!("'{prefix}'"));
+        let got = rows(&client, &sql).await;
+        let want = oracle(&oracle_sql.replace("{P}", &prefix));
+        assert_eq!(got, want, "{user}: {sql}");
+        assert_ne!(
+            want,
+            vec![vec!["0".to_string()]],
+            "{user}: {sql} must not be vacuous"
+        );
+    }
+}
+
+#[tokio::test]
+async fn masked_values_do_not_match_raw_ones() {
+    let addr = start_server().await;
+    let village = connect(addr, "village").await;
+    let p = prefix_of("village");
+    let raw = oracle(&format!(
+        "SELECT id_number, phone, name FROM persons WHERE starts_with(grid_code, '{p}') AND phone IS NOT NULL ORDER BY id_number LIMIT 1"
+    ));
+    let (id, phone, name) = (&raw[0][0], &raw[0][1], &raw[0][2]);
+    for sql in [
+        format!("SELECT count(*) FROM persons WHERE id_number = '{id}'"),
+        format!(
+            "SELECT count(*) FROM persons WHERE id_number LIKE '{}%'",
+            &id[..6]
+        ),
+        format!("SELECT count(*) FROM persons WHERE phone = '{phone}'"),
+        format!(
+            "SELECT count(*) FROM persons WHERE name = '{name}' AND character_length(name) > 1"
+        ),
+        format!("SELECT count(*) FROM persons WHERE md5(id_number) = md5('{id}')"),
+        // Rebuilding an identity number from county and birth date: the birth
+        // date is only a year below pii.
+        "SELECT count(*) FROM persons WHERE CAST(birth_date AS VARCHAR) LIKE '%-%'".to_string(),
+    ] {
+        assert_eq!(
+            rows(&village, &sql).await,
+            vec![vec!["0".to_string()]],
+            "{sql}"
+        );
+    }
+    // Hashes are not identity numbers: 32 hex characters, never 18.
+    let lens = rows(
+        &village,
+        "SELECT min(length(id_number)), max(length(id_number)) FROM persons",
+    )
+    .await;
+    assert_eq!(lens, vec![vec!["32".to_string(), "32".to_string()]]);
+    // The display masks follow the convention.
+    let shown = rows(
+        &village,
+        &format!(
+            "SELECT phone FROM persons WHERE phone LIKE '{}%{}' LIMIT 1",
+            &phone[..3],
+            &phone[7..]
+        ),
+    )
+    .await;
+    assert_eq!(shown[0][0], format!("{}****{}", &phone[..3], &phone[7..]));
+    // The same row, raw, for the pii role of the town above.
+    let town = connect(addr, "town").await;
+    assert_eq!(
+        rows(
+            &town,
+            &format!("SELECT count(*) FROM persons WHERE id_number = '{id}'")
+        )
+        .await,
+        vec![vec!["1".to_string()]]
+    );
+}
+
+#[tokio::test]
+async fn explain_shows_only_the_own_fence_and_analyze_is_refused_below_city() {
+    let addr = start_server().await;
+    let town = connect(addr, "town").await;
+    let plan = rows(&town, "EXPLAIN SELECT count(*) FROM persons").await;
+    let text: String = plan
+        .iter()
+        .map(|r| r.join(" "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(text.contains(&prefix_of("town")), "{text}");
+    assert!(text.contains("FenceBarrierExec"), "{text}");
+    // count(*) is computed, not read off file statistics.
+    assert!(text.contains("AggregateExec"), "{text}");
+    let county = prefix_of("county");
+    let other_county = if county == "370602" {
+        "370611"
+    } else {
+        "370602"
+    };
+    assert!(!text.contains(other_county), "{text}");
+    let err = town
+        .simple_query("EXPLAIN ANALYZE SELECT count(*) FROM persons")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "42501");
+    let city = connect(addr, "city").await;
+    assert!(!rows(&city, "EXPLAIN ANALYZE SELECT count(*) FROM persons")
+        .await
+        .is_empty());
+}
+
+#[tokio::test]
+async fn settings_and_statements_that_would_lift_governance_are_refused() {
+    let addr = start_server().await;
+    let grid = connect(addr, "grid").await;
+    for sql in [
+        "SET datafusion.execution.parquet.pushdown_filters = true",
+        "SET datafusion.optimizer.skip_failed_rules = true",
+        "SET zhenjie.governance = off",
+        "SET SESSION AUTHORIZATION city",
+        "SET ROLE city",
+        "CREATE VIEW v AS SELECT * FROM persons",
+        "CREATE EXTERNAL TABLE raw STORED AS PARQUET LOCATION '/tmp/persons.parquet'",
+        "COPY persons FROM '/tmp/x.csv'",
+        "DROP TABLE persons",
+    ] {
+        let err = grid
+            .simple_query(sql)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{sql} must be refused"));
+        let code = sqlstate(&err);
+        assert!(
+            code == "42501" || code == "0A000" || code == "42601",
+            "{sql}: {code} {err:?}"
+        );
+    }
+    // Files cannot be read by URL.
+    let err = grid
+        .simple_query("SELECT count(*) FROM '/etc/passwd'")
+        .await
+        .unwrap_err();
+    assert_ne!(sqlstate(&err), "00000");
+    // Still fenced afterwards.
+    let n = rows(&grid, "SELECT count(*) FROM persons").await;
+    let want = oracle(&format!(
+        "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{}')",
+        prefix_of("grid")
+    ));
+    assert_eq!(n, want);
+}
+
+#[tokio::test]
+async fn session_functions_name_the_fence() {
+    let addr = start_server().await;
+    let village = connect(addr, "village").await;
+    let r = rows(
+        &village,
+        "SELECT current_area(), current_level(), current_area_name()",
+    )
+    .await;
+    let cat = zhenjie_catalog::Catalog::load(city_dir().join("catalog.toml")).unwrap();
+    let u = cat.user("village").unwrap();
+    assert_eq!(r[0][0], u.area);
+    assert_eq!(r[0][1], "village");
+    assert_eq!(r[0][2], cat.areas.get(&u.area).unwrap().name);
+}
+
+#[tokio::test]
+async fn prepared_statements_belong_to_the_connection_that_prepared_them() {
+    let addr = start_server().await;
+    let town = connect(addr, "town").await;
+    let grid = connect(addr, "grid").await;
+    let stmt = town.prepare("SELECT count(*) FROM persons").await.unwrap();
+    let err = grid.query(&stmt, &[]).await.unwrap_err();
+    assert!(err.as_db_error().is_some(), "{err:?}");
+    let n: i64 = town.query_one(&stmt, &[]).await.unwrap().get(0);
+    let want = oracle(&format!(
+        "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{}')",
+        prefix_of("town")
+    ));
+    assert_eq!(n.to_string(), want[0][0]);
+}
+
+/// The test city's catalog plus: a dataset with no placement, a CSV of old
+/// records with retired and missing area codes, and a user in 蓬莱区 (370614).
+fn edge_catalog() -> zhenjie_catalog::Catalog {
+    use zhenjie_catalog::*;
+    let base = Catalog::load(city_dir().join("catalog.toml")).unwrap();
+    let dir = std::env::temp_dir().join(format!("zhenjie-edge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut file = base.file.clone();
+    for d in &mut file.datasets {
+        d.location = base.resolve_location(&d.location);
+    }
+    std::fs::copy(city_dir().join("mask.key"), dir.join("mask.key")).unwrap();
+    std::fs::write(
+        dir.join("old_records.csv"),
+        "area_code,note\n370684102001001,retired 蓬莱市 code\n370614102001001,current 蓬莱区 code\n,no area\n370602001001001,芝罘区\n",
+    )
+    .unwrap();
+    file.datasets.push(Dataset {
+        name: "old_records".into(),
+        location: "old_records.csv".into(),
+        format: Format::Csv,
+        comment: "old records".into(),
+        placement: Some(Placement::Column {
+            column: "area_code".into(),
+        }),
+        columns: Default::default(),
+    });
+    file.datasets.push(Dataset {
+        name: "unplaced".into(),
+        location: base.resolve_location("households.parquet"),
+        format: Format::Parquet,
+        comment: "no placement declared".into(),
+        placement: None,
+        columns: Default::default(),
+    });
+    let mut penglai = file
+        .users
+        .iter()
+        .find(|u| u.name == "county")
+        .unwrap()
+        .clone();
+    penglai.name = "penglai".into();
+    penglai.area = "370614000000".into();
+    file.users.push(penglai);
+    let c = Catalog::from_parts(file, base.areas.clone(), dir.clone()).unwrap();
+    c.save(dir.join("catalog.toml")).unwrap();
+    Catalog::load(dir.join("catalog.toml")).unwrap()
+}
+
+#[tokio::test]
+async fn unplaced_data_retired_codes_and_null_areas() {
+    let options = zhenjie_engine::EngineOptions {
+        target_partitions: 2,
+        ..Default::default()
+    };
+    let addr = start_server_over(edge_catalog(), options).await;
+    let city = connect(addr, "city").await;
+    let county = connect(addr, "county").await;
+    let penglai = connect(addr, "penglai").await;
+    let town = connect(addr, "town").await;
+    // Old records: the retired 370684 code lands in today's 蓬莱区; NULL only at city level.
+    let notes = |rows: Vec<Vec<String>>| rows.into_iter().map(|r| r[0].clone()).collect::<Vec<_>>();
+    let q = "SELECT note FROM old_records ORDER BY note";
+    assert_eq!(
+        notes(rows(&penglai, q).await),
+        vec!["current 蓬莱区 code", "retired 蓬莱市 code"]
+    );
+    assert_eq!(notes(rows(&county, q).await), vec!["芝罘区"]);
+    assert_eq!(notes(rows(&city, q).await).len(), 4);
+    // A dataset without placement is invisible below city level, everywhere.
+    let err = town
+        .simple_query("SELECT count(*) FROM unplaced")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01");
+    for sql in [
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'unplaced'",
+        "SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'unplaced'",
+    ] {
+        assert_eq!(
+            rows(&town, sql).await,
+            vec![vec!["0".to_string()]],
+            "town: {sql}"
+        );
+        assert_eq!(
+            rows(&city, sql).await,
+            vec![vec!["1".to_string()]],
+            "city: {sql}"
+        );
+    }
+    let n = rows(&city, "SELECT count(*) FROM unplaced").await;
+    assert_eq!(n, oracle("SELECT count(*) FROM households"));
+}
