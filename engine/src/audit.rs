@@ -15,13 +15,13 @@ use crate::error::sqlstate;
 use crate::{Engine, EngineError, Principal, Result};
 use async_trait::async_trait;
 use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanArray, Float64Builder, Int64Builder, ListBuilder, RecordBatch, StringBuilder,
-    TimestampMillisecondBuilder,
+    Array, ArrayRef, BooleanArray, Float64Builder, Int64Builder, ListBuilder, RecordBatch,
+    StringBuilder, TimestampMillisecondBuilder,
 };
+use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{MemTable, Session as CatalogSession, TableProvider};
-use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-use datafusion::arrow::compute::filter_record_batch;
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::DFSchema;
 use datafusion::datasource::TableType;
 use datafusion::error::DataFusionError;
@@ -36,6 +36,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
@@ -122,6 +123,9 @@ pub struct AuditRecord {
 pub struct AuditLog {
     path: PathBuf,
     file: Mutex<Writer>,
+    /// The last append failed: queries are refused before they send a row
+    /// until an append succeeds again.
+    failing: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -157,6 +161,7 @@ impl AuditLog {
         Ok(AuditLog {
             path: path.to_path_buf(),
             file: Mutex::new(Writer { file, torn: false }),
+            failing: AtomicBool::new(false),
         })
     }
 
@@ -181,7 +186,14 @@ impl AuditLog {
             .write_all(line.as_bytes())
             .and_then(|()| w.file.sync_data());
         w.torn = result.is_err();
+        self.failing.store(w.torn, Ordering::Relaxed);
         result.map_err(write_failed)
+    }
+
+    /// Whether the last append failed (the disk may be full): a query's rows
+    /// would be sent before its record could be written, so none is started.
+    pub fn is_failing(&self) -> bool {
+        self.failing.load(Ordering::Relaxed)
     }
 
     /// [`AuditLog::append`] on the blocking thread pool, so a slow disk does
@@ -277,7 +289,12 @@ impl Pending {
     }
 
     /// The finished record.
-    pub(crate) fn finish(self, status: Status, rows: u64, error: Option<&EngineError>) -> AuditRecord {
+    pub(crate) fn finish(
+        self,
+        status: Status,
+        rows: u64,
+        error: Option<&EngineError>,
+    ) -> AuditRecord {
         let mut record = self.record;
         record.status = status;
         record.rows = rows;
@@ -309,8 +326,10 @@ pub(crate) fn touched(engine: &Engine, plan: &LogicalPlan, columns: bool) -> Tou
     let _ = plan.apply_with_subqueries(|node| {
         if let LogicalPlan::TableScan(scan) = node {
             let name = scan.table_name.table();
-            let ours = matches!(scan.table_name.schema(), None | Some(crate::session::SCHEMA))
-                && (name == TABLE || engine.catalog().dataset(name).is_some());
+            let ours = matches!(
+                scan.table_name.schema(),
+                None | Some(crate::session::SCHEMA)
+            ) && (name == TABLE || engine.catalog().dataset(name).is_some());
             if ours {
                 out.datasets.insert(name.to_string());
                 if columns {
@@ -353,10 +372,7 @@ struct AuditedStream {
     rows: u64,
     log: Arc<AuditLog>,
     /// The append in flight, and the error to yield after it (none: the end).
-    writing: Option<(
-        BoxFuture<'static, Result<()>>,
-        Option<DataFusionError>,
-    )>,
+    writing: Option<(BoxFuture<'static, Result<()>>, Option<DataFusionError>)>,
 }
 
 impl AuditedStream {
@@ -378,9 +394,7 @@ impl Stream for AuditedStream {
                 let written = ready!(fut.poll_unpin(cx));
                 let then = this.writing.take().and_then(|(_, then)| then);
                 return Poll::Ready(match (written, then) {
-                    (Err(audit), _) => Some(Err(DataFusionError::External(
-                        Box::new(audit),
-                    ))),
+                    (Err(audit), _) => Some(Err(DataFusionError::External(Box::new(audit)))),
                     (Ok(()), Some(e)) => Some(Err(e)),
                     (Ok(()), None) => None,
                 });
@@ -509,8 +523,11 @@ pub(crate) fn to_batch(records: &[AuditRecord]) -> Result<RecordBatch> {
         StringBuilder::new(),
         StringBuilder::new(),
     );
-    let (mut statement, mut status, mut state) =
-        (StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
+    let (mut statement, mut status, mut state) = (
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+    );
     let mut session_id = Int64Builder::with_capacity(n);
     let mut rows = Int64Builder::with_capacity(n);
     let mut duration = Float64Builder::with_capacity(n);
@@ -658,7 +675,11 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 2, "{text}");
         assert!(text.lines().next().unwrap().contains("\"status\":\"ok\""));
-        assert!(text.lines().nth(1).unwrap().contains("\"status\":\"denied\""));
+        assert!(text
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains("\"status\":\"denied\""));
         assert_eq!(log.read_all().unwrap(), vec![a.clone(), b.clone()]);
         // Reopening appends rather than truncating.
         let again = AuditLog::open(&path).unwrap();
@@ -697,7 +718,10 @@ mod tests {
     #[test]
     fn status_of_errors() {
         assert_eq!(Status::of_error(&EngineError::denied("no")), Status::Denied);
-        assert_eq!(Status::of_error(&EngineError::canceled("user request")), Status::Canceled);
+        assert_eq!(
+            Status::of_error(&EngineError::canceled("user request")),
+            Status::Canceled
+        );
         assert_eq!(
             Status::of_error(&EngineError::new(sqlstate::DIVISION_BY_ZERO, "x")),
             Status::Error
@@ -708,9 +732,15 @@ mod tests {
     fn a_failed_write_is_an_error_with_sqlstate_58030() {
         // /dev/full accepts the open and fails every write with ENOSPC: a full disk.
         let log = AuditLog::open(Path::new("/dev/full")).unwrap();
+        assert!(!log.is_failing());
         let err = log.append(&record("town", Status::Ok)).unwrap_err();
         assert_eq!(err.code, "58030");
-        assert!(err.message.starts_with("audit log write failed: "), "{}", err.message);
+        assert!(
+            err.message.starts_with("audit log write failed: "),
+            "{}",
+            err.message
+        );
+        assert!(log.is_failing());
     }
 
     #[test]

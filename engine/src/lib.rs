@@ -10,8 +10,8 @@
 //! This crate knows nothing of the PostgreSQL wire protocol: `zhenjie-server`
 //! is one front end over it; an embedding program is another.
 
-mod barrier;
 pub mod audit;
+mod barrier;
 mod error;
 pub mod governance;
 mod pg_compat;
@@ -87,7 +87,10 @@ impl Engine {
         if catalog.dataset(audit::TABLE).is_some() {
             return Err(EngineError::new(
                 sqlstate::INVALID_PARAMETER_VALUE,
-                format!("dataset name {} is reserved for the audit log", audit::TABLE),
+                format!(
+                    "dataset name {} is reserved for the audit log",
+                    audit::TABLE
+                ),
             ));
         }
         let audit_path = options

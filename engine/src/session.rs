@@ -272,6 +272,12 @@ impl Session {
         let result = match &prepared.kind {
             PreparedKind::Empty => return Ok(Output::Empty),
             PreparedKind::Command(cmd) => self.run_command(cmd),
+            // Rows go out before the end-of-stream record is written: while
+            // the log is known to be failing, no query starts.
+            PreparedKind::Query(_) if self.engine.audit().is_failing() => Err(EngineError::new(
+                sqlstate::IO_ERROR,
+                "audit log unavailable: a previous write failed; no data is served until records can be written",
+            )),
             PreparedKind::Query(plan) => self
                 .start_query(plan, params, &mut pending)
                 .await
@@ -313,10 +319,18 @@ impl Session {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         // Until the plan is optimized only the datasets are known; the optimized
         // plan's scans tell the columns (its projections are pushed down).
-        pending.touches(&self.engine, &self.principal, audit::touched(&self.engine, &plan, false));
+        pending.touches(
+            &self.engine,
+            &self.principal,
+            audit::touched(&self.engine, &plan, false),
+        );
         let state = self.ctx.state();
         let optimized = state.optimize(&plan)?;
-        pending.touches(&self.engine, &self.principal, audit::touched(&self.engine, &optimized, true));
+        pending.touches(
+            &self.engine,
+            &self.principal,
+            audit::touched(&self.engine, &optimized, true),
+        );
         let start = async {
             let physical = state
                 .query_planner()
@@ -345,7 +359,12 @@ impl Session {
     /// Records a failed statement and returns the error to report: its own,
     /// or the audit log's if the record could not be written.
     async fn audit_failure(&self, pending: Pending, error: EngineError) -> EngineError {
-        match self.engine.audit().append_async(pending.failed(0, &error)).await {
+        match self
+            .engine
+            .audit()
+            .append_async(pending.failed(0, &error))
+            .await
+        {
             Ok(()) => error,
             Err(audit_error) => audit_error,
         }
@@ -500,7 +519,13 @@ fn split_statements(sql: &str) -> Option<Vec<String>> {
         let column = usize::try_from(loc.column).ok()?.checked_sub(1)?;
         let start = *line_starts.get(line)?;
         let rest = &sql[start..];
-        Some(start + rest.char_indices().nth(column).map_or(rest.len(), |(i, _)| i))
+        Some(
+            start
+                + rest
+                    .char_indices()
+                    .nth(column)
+                    .map_or(rest.len(), |(i, _)| i),
+        )
     };
     let (mut out, mut begin, mut content) = (Vec::new(), 0, false);
     for t in &tokens {
@@ -692,7 +717,8 @@ mod tests {
     #[test]
     fn statements_keep_their_own_text() {
         assert_eq!(
-            split_statements("SELECT 1;  select 'a;b' -- c;\n , 2 ;; /* x; */ ;\nSHOW ALL").unwrap(),
+            split_statements("SELECT 1;  select 'a;b' -- c;\n , 2 ;; /* x; */ ;\nSHOW ALL")
+                .unwrap(),
             vec!["SELECT 1", "select 'a;b' -- c;\n , 2", "SHOW ALL"]
         );
         assert_eq!(

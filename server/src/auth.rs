@@ -253,6 +253,8 @@ impl Connection {
                 .await
                 .map_err(|e| user_error(e.code, e.message))?,
         );
+        // The audit log records where each statement came from.
+        session.set_client_addr(client.socket_addr().to_string());
         let (pid, secret) = pid_generator().generate(client);
         client.set_pid_and_secret_key(pid, secret.clone());
         self.shared

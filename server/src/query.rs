@@ -8,7 +8,6 @@ use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch, into_pg
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::{ParamValues, ScalarValue};
-use datafusion::sql::sqlparser::ast::Statement;
 use futures::{stream, Sink, StreamExt};
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
@@ -21,7 +20,7 @@ use pgwire::messages::PgWireBackendMessage;
 use pgwire::types::format::FormatOptions;
 use std::fmt::Debug;
 use std::sync::Arc;
-use zhenjie_engine::session::{Command, Prepared};
+use zhenjie_engine::session::{Command, Parsed, Prepared, PreparedKind};
 use zhenjie_engine::{Output, RowStream};
 
 /// A statement parsed and planned by the extended protocol's Parse message,
@@ -38,9 +37,9 @@ fn command_tag(prepared: &Prepared, output: &Output) -> Option<Response> {
     let Output::Command(tag) = output else {
         return None;
     };
-    Some(match prepared {
-        Prepared::Command(Command::Begin) => Response::TransactionStart(Tag::new(tag)),
-        Prepared::Command(Command::Commit) | Prepared::Command(Command::Rollback) => {
+    Some(match &prepared.kind {
+        PreparedKind::Command(Command::Begin) => Response::TransactionStart(Tag::new(tag)),
+        PreparedKind::Command(Command::Commit) | PreparedKind::Command(Command::Rollback) => {
             Response::TransactionEnd(Tag::new(tag))
         }
         _ => Response::Execution(Tag::new(tag)),
@@ -96,7 +95,7 @@ impl SimpleQueryHandler for Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let session = self.session()?;
-        let statements = session.parse(query).map_err(from_engine)?;
+        let statements = session.parse(query).await.map_err(from_engine)?;
         let mut responses = Vec::with_capacity(statements.len());
         for st in statements {
             // PostgreSQL stops a multi-statement query at the first error.
@@ -141,19 +140,19 @@ impl QueryParser for Connection {
         C: ClientInfo + Unpin + Send + Sync,
     {
         let session = self.session()?;
-        let mut statements = session.parse(sql).map_err(from_engine)?;
+        let mut statements = session.parse(sql).await.map_err(from_engine)?;
         if statements.len() > 1 {
             return Err(user_error(
                 "42601",
                 "cannot insert multiple commands into a prepared statement",
             ));
         }
-        let Some(st): Option<Statement> = statements.pop() else {
+        let Some(st): Option<Parsed> = statements.pop() else {
             return Ok(None);
         };
         let prepared = session.prepare(&st).await.map_err(from_engine)?;
-        let param_types = match &prepared {
-            Prepared::Query(plan) => {
+        let param_types = match &prepared.kind {
+            PreparedKind::Query(plan) => {
                 zhenjie_engine::session::parameter_types(plan).map_err(from_engine)?
             }
             _ => Vec::new(),
@@ -180,11 +179,11 @@ impl QueryParser for Connection {
         column_format: Option<&Format>,
     ) -> PgWireResult<Vec<FieldInfo>> {
         let format = column_format.unwrap_or(&Format::UnifiedText);
-        match &stmt.prepared {
-            Prepared::Query(plan) => {
+        match &stmt.prepared.kind {
+            PreparedKind::Query(plan) => {
                 arrow_schema_to_pg_fields(plan.schema().as_arrow(), format, None)
             }
-            Prepared::Command(Command::Show(name)) => {
+            PreparedKind::Command(Command::Show(name)) => {
                 let name = name.clone().unwrap_or_else(|| "setting".into());
                 let schema = Schema::new(vec![datafusion::arrow::datatypes::Field::new(
                     name,

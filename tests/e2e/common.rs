@@ -32,9 +32,32 @@ pub async fn start_server() -> SocketAddr {
     .await
 }
 
+/// Starts a server that writes its audit records to `audit_path` (all test
+/// servers share the city folder, so each audit test keeps its own log).
+pub async fn start_server_with_audit(audit_path: &Path) -> SocketAddr {
+    start_server_with(EngineOptions {
+        audit_path: Some(audit_path.to_path_buf()),
+        target_partitions: 2,
+        ..EngineOptions::default()
+    })
+    .await
+}
+
+/// The test city's catalog, freshly loaded (tests may change their copy).
+pub fn load_catalog() -> zhenjie_catalog::Catalog {
+    zhenjie_catalog::Catalog::load(city_dir().join("catalog.toml")).expect("catalog")
+}
+
 /// Starts a server with explicit engine options.
 pub async fn start_server_with(options: EngineOptions) -> SocketAddr {
-    let catalog = zhenjie_catalog::Catalog::load(city_dir().join("catalog.toml")).expect("catalog");
+    start_server_over(load_catalog(), options).await
+}
+
+/// Starts a server over a given catalog (e.g. the test city with extra users).
+pub async fn start_server_over(
+    catalog: zhenjie_catalog::Catalog,
+    options: EngineOptions,
+) -> SocketAddr {
     let engine = Engine::open(catalog, options).await.expect("engine");
     let server = zhenjie_server::Server::bind(engine, "127.0.0.1:0")
         .await

@@ -1,6 +1,7 @@
 //! End-to-end tests: a real zhenjie server on an ephemeral port over a small
 //! generated city, driven by real clients (tokio-postgres and the psql binary).
 
+mod audit;
 mod common;
 mod governance_smoke;
 mod protocol;

@@ -30,7 +30,8 @@ fn psql(addr: std::net::SocketAddr, user: &str, args: &[&str]) -> (bool, String,
     )
 }
 
-async fn run(
+/// Runs psql as `user` off the async workers; (success, stdout, stderr).
+pub(crate) async fn run(
     addr: std::net::SocketAddr,
     user: &'static str,
     args: Vec<&'static str>,
