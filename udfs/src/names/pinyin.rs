@@ -126,8 +126,11 @@ pub(crate) struct PinyinTable {
     fuzzy: Vec<u16>,
     /// Syllable id of each character from U+3400 to U+9FFF.
     by_char: Vec<u16>,
-    /// Single-character surname readings.
-    surname1: Vec<(char, u16)>,
+    /// Surname reading of each character from U+3400 to U+9FFF (0 where
+    /// it is the default reading), so the lookup is one index.
+    surname1: Vec<u16>,
+    /// True for characters that begin a compound surname.
+    compound_first: Vec<bool>,
     /// Compound surnames and their readings.
     surname2: Vec<([char; 2], [u16; 2])>,
 }
@@ -179,11 +182,11 @@ impl PinyinTable {
         for (c, r) in NAME_READINGS {
             by_char[(*c as u32 - FIRST) as usize] = intern(r, &mut syllables);
         }
-        let surname1 = SURNAME_READINGS
-            .iter()
-            .map(|(c, r)| (*c, intern(r, &mut syllables)))
-            .collect();
-        let surname2 = COMPOUND_SURNAMES
+        let mut surname1 = vec![0u16; by_char.len()];
+        for (c, r) in SURNAME_READINGS {
+            surname1[(*c as u32 - FIRST) as usize] = intern(r, &mut syllables);
+        }
+        let surname2: Vec<([char; 2], [u16; 2])> = COMPOUND_SURNAMES
             .iter()
             .filter_map(|(s, [r1, r2])| {
                 let mut cs = s.chars();
@@ -194,6 +197,10 @@ impl PinyinTable {
                 ))
             })
             .collect();
+        let mut compound_first = vec![false; by_char.len()];
+        for ([first, _], _) in &surname2 {
+            compound_first[(*first as u32 - FIRST) as usize] = true;
+        }
         let mut fuzzy_ids: HashMap<String, u16> = HashMap::new();
         let fuzzy = syllables
             .iter()
@@ -208,6 +215,7 @@ impl PinyinTable {
             by_char,
             surname1,
             surname2,
+            compound_first,
         }
     }
 
@@ -301,7 +309,12 @@ impl NameKey {
             return;
         }
         self.surname_len = 1;
-        if self.len >= 3 {
+        let first = self.units[0].ch as u32;
+        let Some(idx) = first.checked_sub(FIRST).filter(|_| first <= LAST) else {
+            return;
+        };
+        let idx = idx as usize;
+        if self.len >= 3 && table.compound_first[idx] {
             let pair = [self.units[0].ch, self.units[1].ch];
             if let Some((_, r)) = table.surname2.iter().find(|(p, _)| *p == pair) {
                 self.units[0].syl = r[0];
@@ -310,9 +323,8 @@ impl NameKey {
                 return;
             }
         }
-        let first = self.units[0].ch;
-        if let Some((_, r)) = table.surname1.iter().find(|(c, _)| *c == first) {
-            self.units[0].syl = *r;
+        if table.surname1[idx] != 0 {
+            self.units[0].syl = table.surname1[idx];
         }
     }
 
