@@ -1,7 +1,14 @@
 //! The audit log: one record per statement — allowed, denied or failed, EXPLAIN
 //! included — appended to a JSON-lines file and synced to disk before the
 //! statement's result completes. If the record cannot be written the statement
-//! fails (SQLSTATE 58030): nothing is served that is not on record.
+//! fails (SQLSTATE 58030), and while the log keeps failing no query starts.
+//! Rows a query streamed before its own record failed have reached the client,
+//! but the client sees an error instead of the statement completing.
+//!
+//! A record is appended when its statement ends, so the file is in order of
+//! completion; `time` is the start. Statements of one simple-protocol query
+//! are all started before the first result is sent, so they end (and are
+//! appended) out of order; order by `time` and `session_id` to read them.
 //!
 //! The log is readable as the table `audit_log`, registered only in sessions of
 //! principals with the `auditor` role and fenced by the `area` of each record
@@ -56,7 +63,9 @@ pub enum Status {
     Error,
     /// A cancel request or `statement_timeout` stopped it (SQLSTATE 57014).
     Canceled,
-    /// The client went away (or stopped reading) before the result ended.
+    /// The result was dropped before its end: the client went away, or the
+    /// front end never sent it (a statement after a failing one in a
+    /// multi-statement query had already been started).
     Aborted,
 }
 
