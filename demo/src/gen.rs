@@ -238,7 +238,7 @@ impl Gen {
                 (self.rng.random_bool(0.51), age)
             })
             .collect();
-        kids.sort_by(|a, b| b.1.cmp(&a.1));
+        kids.sort_by_key(|k| std::cmp::Reverse(k.1));
         let only = kids.len() == 1;
         let (mut sons, mut daughters) = (0, 0);
         kids.into_iter()
@@ -722,8 +722,8 @@ impl Gen {
                 } else {
                     self.rng.random_range(300..=900)
                 };
+                on_dibao[h.first..h.first + h.len].fill(true);
                 for i in h.first..h.first + h.len {
-                    on_dibao[i] = true;
                     let pay =
                         (i == h.first).then(|| ("低保金", yuan((per_head * h.len as i32) as f64)));
                     let b = self.benefit(persons, i, "低保", since, pay);
