@@ -40,8 +40,9 @@ pub fn all_aggregate_udfs() -> Vec<AggregateUDF> {
     households::aggregate_functions()
 }
 
-/// Registers every function of this crate (scalar, aggregate and table
-/// functions) in a session. The engine calls this on every session.
+/// Registers every function of this crate in a session: the scalar
+/// functions and the aggregates (connected components is an aggregate, so
+/// the crate has no table functions). The engine calls this on every session.
 pub fn register_all(ctx: &SessionContext) {
     for udf in all_scalar_udfs() {
         ctx.register_udf(udf);
@@ -58,7 +59,8 @@ pub enum FunctionKind {
     Scalar,
     /// One value per group (`GROUP BY`).
     Aggregate,
-    /// Used in `FROM`, returns rows.
+    /// Used in `FROM`, returns rows (none yet; kept so the catalogue's
+    /// consumers need not change when one is added).
     Table,
 }
 

@@ -79,6 +79,14 @@ impl ScalarUDFImpl for UsccNormalizeFunc {
                 codes.len() * 18,
                 |i, buf| match codes.get(i) {
                     None => Emit::Null,
+                    // Most values are already canonical: copy them through.
+                    Some(s)
+                        if s.len() == 18
+                            && s.bytes()
+                                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) =>
+                    {
+                        Emit::Str(s)
+                    }
                     Some(s) => {
                         code_normalize_into(s, buf);
                         Emit::Buf
