@@ -406,3 +406,110 @@ fn generated_valid_numbers_validate_and_every_single_typo_is_caught() {
         assert!(!uscc_is_valid(&typo), "{code} -> {typo} should fail");
     }
 }
+
+/// Components by breadth-first search, the reference for the aggregate.
+fn reference_components(edges: &[(String, Option<String>)]) -> Vec<(String, String)> {
+    use std::collections::{BTreeMap, BTreeSet, VecDeque};
+    let mut adj: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (a, b) in edges {
+        adj.entry(a).or_default();
+        if let Some(b) = b {
+            adj.entry(b).or_default().insert(a);
+            adj.entry(a).or_default().insert(b);
+        }
+    }
+    let mut component: BTreeMap<&str, &str> = BTreeMap::new();
+    // Nodes in ascending order: the first node reached is the smallest.
+    for &start in adj.keys() {
+        if component.contains_key(start) {
+            continue;
+        }
+        let mut queue = VecDeque::from([start]);
+        component.insert(start, start);
+        while let Some(n) = queue.pop_front() {
+            for &m in &adj[n] {
+                if !component.contains_key(m) {
+                    component.insert(m, start);
+                    queue.push_back(m);
+                }
+            }
+        }
+    }
+    component
+        .into_iter()
+        .map(|(n, c)| (n.to_string(), c.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn connected_components_matches_a_reference_across_partitions() {
+    use datafusion::arrow::datatypes::Schema;
+    use datafusion::arrow::record_batch::RecordBatch;
+    use datafusion::datasource::MemTable;
+    use datafusion::prelude::{SessionConfig, SessionContext};
+
+    let mut rng = ChaCha8Rng::seed_from_u64(99);
+    for round in 0..5 {
+        let nodes = 10 + round * 40;
+        let edges: Vec<(String, Option<String>)> = (0..nodes * 2 / 3)
+            .map(|_| {
+                let a = format!("n{}", rng.random_range(0..nodes));
+                let b = rng
+                    .random_bool(0.8)
+                    .then(|| format!("n{}", rng.random_range(0..nodes)));
+                (a, b)
+            })
+            .collect();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Utf8, true),
+            Field::new("b", DataType::Utf8, true),
+        ]));
+        // Four partitions, so partial states are built and merged.
+        let partitions: Vec<Vec<RecordBatch>> = edges
+            .chunks(edges.len().div_ceil(4).max(1))
+            .map(|chunk| {
+                let a: StringArray = chunk.iter().map(|(a, _)| Some(a.as_str())).collect();
+                let b: StringArray = chunk.iter().map(|(_, b)| b.as_deref()).collect();
+                vec![
+                    RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(a), Arc::new(b)])
+                        .unwrap(),
+                ]
+            })
+            .collect();
+        let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(4));
+        zhenjie_udfs::register_all(&ctx);
+        ctx.register_table(
+            "links",
+            Arc::new(MemTable::try_new(schema, partitions).unwrap()),
+        )
+        .unwrap();
+        let batches = ctx
+            .sql(
+                "select c['node'] as node, c['component'] as comp \
+                 from (select unnest(connected_components(a, b)) as c from links)",
+            )
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let mut got: Vec<(String, String)> = Vec::new();
+        for batch in &batches {
+            let n = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap();
+            let c = batch
+                .column(1)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap();
+            for i in 0..batch.num_rows() {
+                got.push((n.value(i).to_string(), c.value(i).to_string()));
+            }
+        }
+        got.sort();
+        assert_eq!(got, reference_components(&edges), "round {round}");
+    }
+}

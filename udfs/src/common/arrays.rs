@@ -27,12 +27,25 @@ pub(crate) fn invoke(
         .args
         .iter()
         .all(|a| matches!(a, ColumnarValue::Scalar(_)));
-    let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+    let mut arrays = ColumnarValue::values_to_arrays(&args.args)?;
+    // Dictionary-encoded columns (common from Arrow and Parquet sources) are
+    // unpacked to their value type, so kernels see plain arrays.
+    for a in arrays.iter_mut() {
+        *a = unpack_dictionary(a)?;
+    }
     let out = kernel(&arrays)?;
     if all_scalar && out.len() == 1 {
         Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
     } else {
         Ok(ColumnarValue::Array(out))
+    }
+}
+
+/// A dictionary-encoded array cast to its value type; any other array as is.
+pub(crate) fn unpack_dictionary(array: &ArrayRef) -> Result<ArrayRef> {
+    match array.data_type() {
+        DataType::Dictionary(_, value_type) => Ok(cast(array, value_type)?),
+        _ => Ok(Arc::clone(array)),
     }
 }
 

@@ -13,7 +13,7 @@ use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDFImpl, Documentation, Signature};
 
 use crate::common::args::{signature, Arg};
-use crate::common::arrays::Strs;
+use crate::common::arrays::{unpack_dictionary, Strs};
 use crate::common::docs::HOUSEHOLDS;
 
 fn pair_fields() -> Fields {
@@ -219,7 +219,11 @@ fn single_list(values: ArrayRef) -> Result<ScalarValue> {
 
 impl Accumulator for UnionFind {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let (a, b) = (Strs::new(&values[0])?, Strs::new(&values[1])?);
+        let (a, b) = (
+            unpack_dictionary(&values[0])?,
+            unpack_dictionary(&values[1])?,
+        );
+        let (a, b) = (Strs::new(&a)?, Strs::new(&b)?);
         for i in 0..a.len() {
             self.link(a.get(i), b.get(i));
         }
