@@ -10,7 +10,7 @@ use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature,
 };
 
-use super::rules::{address_parse_with, AddressScratch, FIELDS};
+use super::rules::{address_parse_into, Address, AddressScratch, FIELDS};
 use crate::common::args::{signature, Arg};
 use crate::common::arrays::{invoke, Strs};
 use crate::common::docs::ADDRESSES;
@@ -93,11 +93,12 @@ impl ScalarUDFImpl for AddressParseFunc {
                 .map(|_| StringBuilder::with_capacity(n, n * 6))
                 .collect();
             let mut scratch = AddressScratch::default();
+            let mut parsed = Address::default();
             let mut valid = Vec::with_capacity(n);
             for i in 0..n {
                 match addresses.get(i) {
                     Some(s) => {
-                        let parsed = address_parse_with(&mut scratch, s);
+                        address_parse_into(&mut scratch, s, &mut parsed);
                         for (b, part) in builders.iter_mut().zip(&parsed.parts) {
                             if part.is_empty() {
                                 b.append_null();

@@ -8,7 +8,8 @@ mod rules;
 pub use address_key::{AddressKeyFunc, DEFAULT_DEPTH};
 pub use address_parse::AddressParseFunc;
 pub use rules::{
-    address_key_into, address_parse, address_parse_with, level, Address, AddressScratch, FIELDS,
+    address_key_into, address_parse, address_parse_into, address_parse_with, level, Address,
+    AddressScratch, FIELDS,
 };
 
 use datafusion::logical_expr::ScalarUDF;

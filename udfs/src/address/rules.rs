@@ -9,7 +9,9 @@
 //! prefecture cities and the rule "a 市 directly followed by a town is a
 //! county-level city" settle the common cases.
 
-use crate::common::text::{chinese_numeral_value, fold_width, is_space, to_simplified};
+use crate::common::text::{
+    chinese_numeral_value_chars, fold_width, is_chinese_numeral_char, is_space, to_simplified,
+};
 
 /// Provinces: full name and the short name used in everyday writing.
 const PROVINCES: &[(&str, &str)] = &[
@@ -106,6 +108,19 @@ impl Address {
 #[derive(Default)]
 pub struct AddressScratch {
     chars: Vec<char>,
+    parsed: Address,
+}
+
+impl AddressScratch {
+    /// Parses `s` into the scratch's own [`Address`] and writes its key at
+    /// `depth` into `out` (see [`address_key_into`]); false if no key.
+    pub fn key_into(&mut self, s: &str, depth: usize, out: &mut String) -> bool {
+        let mut parsed = std::mem::take(&mut self.parsed);
+        address_parse_into(self, s, &mut parsed);
+        let ok = address_key_into(&parsed, depth, out);
+        self.parsed = parsed;
+        ok
+    }
 }
 
 /// Longest name (in characters) accepted for each administrative level.
@@ -122,8 +137,10 @@ fn starts_with_at(chars: &[char], pos: usize, pat: &str) -> bool {
     true
 }
 
-fn text(chars: &[char], r: std::ops::Range<usize>) -> String {
-    chars[r].iter().collect()
+/// Replaces `out` with the characters in `r`, reusing its allocation.
+fn set_text(out: &mut String, chars: &[char], r: std::ops::Range<usize>) {
+    out.clear();
+    out.extend(&chars[r]);
 }
 
 /// Finds the first position `e` in (pos, pos + window] where one of the
@@ -147,69 +164,110 @@ fn find_suffix(
     None
 }
 
-/// A designator: a run of digits (or Chinese numerals, or a letter) at
-/// `pos`, canonicalised. Returns (canonical text, end).
-fn designator(chars: &[char], pos: usize) -> Option<(String, usize)> {
+/// A designator (door, building, unit or room number) found in the text,
+/// not yet written out.
+#[derive(Debug, Clone, Copy)]
+enum Desig {
+    /// ASCII digits and hyphens, trimmed of outer hyphens: chars[start..end].
+    Digits(usize, usize),
+    /// The value of a run of Chinese numerals.
+    Number(u32),
+    /// A single letter (B座).
+    Letter(char),
+    /// Characters that looked like a designator but are not one (----).
+    Nothing,
+}
+
+/// Reads a designator at `pos`: a run of digits, a run of Chinese numerals
+/// or a letter. Returns it with the end of the run; allocation-free.
+fn designator(chars: &[char], pos: usize) -> Option<(Desig, usize)> {
     let mut end = pos;
     while end < chars.len() && (chars[end].is_ascii_digit() || chars[end] == '-') {
         end += 1;
     }
     if end > pos {
-        let raw: String = chars[pos..end].iter().collect();
-        let raw = raw.trim_matches('-');
-        if raw.is_empty() {
-            return None;
+        let (mut s, mut e) = (pos, end);
+        while s < e && chars[s] == '-' {
+            s += 1;
         }
-        // Leading zeros are formatting (03 单元 = 3 单元).
-        let canon = raw
-            .split('-')
-            .map(|p| {
-                let t = p.trim_start_matches('0');
-                if t.is_empty() {
-                    "0"
-                } else {
-                    t
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("-");
-        return Some((canon, end));
+        while e > s && chars[e - 1] == '-' {
+            e -= 1;
+        }
+        return Some((
+            if s < e {
+                Desig::Digits(s, e)
+            } else {
+                Desig::Nothing
+            },
+            end,
+        ));
     }
-    while end < chars.len() && "〇零一二三四五六七八九两十百".contains(chars[end]) {
+    while end < chars.len() && is_chinese_numeral_char(chars[end]) {
         end += 1;
     }
     if end > pos {
-        let raw: String = chars[pos..end].iter().collect();
-        return chinese_numeral_value(&raw).map(|v| (v.to_string(), end));
+        let value = chinese_numeral_value_chars(chars[pos..end].iter().copied());
+        return Some((value.map_or(Desig::Nothing, Desig::Number), end));
     }
-    if chars.get(pos).is_some_and(|c| c.is_ascii_alphabetic()) {
-        return Some((chars[pos].to_ascii_uppercase().to_string(), pos + 1));
+    match chars.get(pos) {
+        Some(c) if c.is_ascii_alphabetic() => {
+            Some((Desig::Letter(c.to_ascii_uppercase()), pos + 1))
+        }
+        _ => None,
     }
-    None
+}
+
+/// Writes a designator in canonical form: leading zeros of each hyphenated
+/// part dropped (03 = 3), Chinese numerals as Arabic, letters upper-case.
+fn write_desig(out: &mut String, chars: &[char], d: Desig) {
+    out.clear();
+    match d {
+        Desig::Digits(start, end) => {
+            for (k, part) in chars[start..end].split(|c| *c == '-').enumerate() {
+                if k > 0 {
+                    out.push('-');
+                }
+                let zeros = part.iter().take_while(|c| **c == '0').count();
+                if zeros == part.len() {
+                    out.push('0');
+                } else {
+                    out.extend(&part[zeros..]);
+                }
+            }
+        }
+        Desig::Number(v) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{v}");
+        }
+        Desig::Letter(c) => out.push(c),
+        Desig::Nothing => {}
+    }
 }
 
 /// Finds the first designator followed by one of the suffixes, from `pos`
-/// on. Returns (designator start, canonical designator, end after suffix).
+/// on. Returns (designator start, designator, end after suffix).
 fn find_designated(
     chars: &[char],
     pos: usize,
     suffixes: &[&str],
     reject_next: &[char],
-) -> Option<(usize, String, usize)> {
+) -> Option<(usize, Desig, usize)> {
     let mut i = pos;
     while i < chars.len() {
-        if let Some((canon, end)) = designator(chars, i) {
-            for s in suffixes {
-                if starts_with_at(chars, end, s) {
-                    let after = end + s.chars().count();
-                    if chars.get(after).is_some_and(|c| reject_next.contains(c)) {
-                        continue;
+        if let Some((d, end)) = designator(chars, i) {
+            if !matches!(d, Desig::Nothing) {
+                for s in suffixes {
+                    if starts_with_at(chars, end, s) {
+                        let after = end + s.chars().count();
+                        if chars.get(after).is_some_and(|c| reject_next.contains(c)) {
+                            continue;
+                        }
+                        return Some((i, d, after));
                     }
-                    return Some((i, canon, after));
                 }
             }
-            // Skip the whole designator, not just its first character, so
-            // that "12" is not re-read as "2".
+            // Skip the whole run, not just its first character, so that
+            // "12" is not re-read as "2" (and long runs stay linear).
             i = end.max(i + 1);
         } else {
             i += 1;
@@ -218,8 +276,12 @@ fn find_designated(
     None
 }
 
-/// Parses an address (see the module docs).
-pub fn address_parse_with(scratch: &mut AddressScratch, s: &str) -> Address {
+/// Parses an address into `a` (see the module docs), reusing the
+/// allocations of its fields and of the scratch buffer.
+pub fn address_parse_into(scratch: &mut AddressScratch, s: &str, a: &mut Address) {
+    for part in a.parts.iter_mut() {
+        part.clear();
+    }
     let chars = &mut scratch.chars;
     chars.clear();
     chars.extend(
@@ -229,15 +291,14 @@ pub fn address_parse_with(scratch: &mut AddressScratch, s: &str) -> Address {
             .map(to_simplified),
     );
     let chars = &chars[..];
-    let mut a = Address::default();
     let mut pos = 0usize;
-    let mut rest = String::new();
 
     // Province: full name, or the short name when what follows is not a
     // road or street named after the province (山东路).
+    let mut province: Option<&'static str> = None;
     for (full, short) in PROVINCES {
         if starts_with_at(chars, pos, full) {
-            a.parts[level::PROVINCE] = full.to_string();
+            province = Some(full);
             pos += full.chars().count();
             break;
         }
@@ -248,18 +309,21 @@ pub fn address_parse_with(scratch: &mut AddressScratch, s: &str) -> Address {
                 .any(|r| starts_with_at(chars, after, r));
             // 北京市 / 上海市: the short name followed by 市 is the full name.
             if !roadlike && after < chars.len() {
-                a.parts[level::PROVINCE] = full.to_string();
+                province = Some(full);
                 pos = after;
                 break;
             }
         }
     }
-    if MUNICIPALITIES.contains(&a.parts[level::PROVINCE].as_str()) {
-        a.parts[level::CITY] = a.parts[level::PROVINCE].clone();
-        if starts_with_at(chars, pos, "市辖区") {
-            pos += 3;
-        } else if starts_with_at(chars, pos, "市") {
-            pos += 1;
+    if let Some(p) = province {
+        a.parts[level::PROVINCE].push_str(p);
+        if MUNICIPALITIES.contains(&p) {
+            a.parts[level::CITY].push_str(p);
+            if starts_with_at(chars, pos, "市辖区") {
+                pos += 3;
+            } else if starts_with_at(chars, pos, "市") {
+                pos += 1;
+            }
         }
     }
 
@@ -278,8 +342,10 @@ pub fn address_parse_with(scratch: &mut AddressScratch, s: &str) -> Address {
             },
         );
         if let Some((end, suffix)) = found {
-            let name = text(chars, pos..end);
-            let bare = name.trim_end_matches(suffix);
+            let bare = &chars[pos..end - suffix.chars().count()];
+            let prefecture = PREFECTURE_CITIES
+                .iter()
+                .any(|p| p.chars().eq(bare.iter().copied()));
             let town_follows = ["街道", "镇", "乡"]
                 .iter()
                 .any(|t| find_suffix(chars, end, NAME_WINDOW, &[t], |_, _| true).is_some());
@@ -296,15 +362,11 @@ pub fn address_parse_with(scratch: &mut AddressScratch, s: &str) -> Address {
                 },
             )
             .is_some();
-            if suffix == "市"
-                && !PREFECTURE_CITIES.contains(&bare)
-                && town_follows
-                && !district_follows
-            {
+            if suffix == "市" && !prefecture && town_follows && !district_follows {
                 // A county-level city (龙口市东莱街道): it is the district.
-                a.parts[level::DISTRICT] = name;
+                set_text(&mut a.parts[level::DISTRICT], chars, pos..end);
             } else {
-                a.parts[level::CITY] = name;
+                set_text(&mut a.parts[level::CITY], chars, pos..end);
             }
             pos = end;
         }
@@ -326,7 +388,7 @@ pub fn address_parse_with(scratch: &mut AddressScratch, s: &str) -> Address {
             },
         );
         if let Some((end, _)) = found {
-            a.parts[level::DISTRICT] = text(chars, pos..end);
+            set_text(&mut a.parts[level::DISTRICT], chars, pos..end);
             pos = end;
         }
     }
@@ -339,11 +401,11 @@ pub fn address_parse_with(scratch: &mut AddressScratch, s: &str) -> Address {
         &["街道办事处", "街道", "镇", "乡", "苏木"],
         |_, _| true,
     ) {
-        let mut name = text(chars, pos..end);
+        let name = &mut a.parts[level::TOWN];
+        set_text(name, chars, pos..end);
         if suffix == "街道办事处" {
             name.truncate(name.len() - "办事处".len());
         }
-        a.parts[level::TOWN] = name;
         pos = end;
     }
 
@@ -366,7 +428,8 @@ pub fn address_parse_with(scratch: &mut AddressScratch, s: &str) -> Address {
                 .any(|r| starts_with_at(chars, after, r))
         })
     {
-        let mut name = text(chars, pos..end);
+        let name = &mut a.parts[level::VILLAGE];
+        set_text(name, chars, pos..end);
         let canonical = match suffix {
             "村民委员会" | "村委会" => Some("村"),
             "居民委员会" | "居委会" => Some("社区"),
@@ -378,7 +441,6 @@ pub fn address_parse_with(scratch: &mut AddressScratch, s: &str) -> Address {
                 name.push_str(c);
             }
         }
-        a.parts[level::VILLAGE] = name;
         pos = end;
         // "XX社区居委会": the committee names the same community.
         for tail in ["居委会", "居民委员会", "村委会"] {
@@ -396,59 +458,46 @@ pub fn address_parse_with(scratch: &mut AddressScratch, s: &str) -> Address {
         &["大道", "大街", "路", "街", "巷", "胡同", "弄"],
         |start, _| !starts_with_at(chars, start, "街道"),
     ) {
-        a.parts[level::ROAD] = text(chars, pos..end);
+        set_text(&mut a.parts[level::ROAD], chars, pos..end);
         pos = end;
     }
 
-    // Door number: "12号", not "3号楼".
-    if let Some((start, canon, end)) = find_designated(chars, pos, &["号"], &['楼', '院']) {
-        if start > pos {
-            rest.push_str(&text(chars, pos..start));
+    // Door number ("12号", not "3号楼"), building, unit, room ("502室",
+    // "502户", "502号"). Text skipped on the way goes to rest.
+    let designated: [(usize, &[&str], &[char]); 4] = [
+        (level::NUMBER, &["号"], &['楼', '院']),
+        (level::BUILDING, &["号楼", "栋", "幢", "座", "号院"], &[]),
+        (level::UNIT, &["单元"], &[]),
+        (level::ROOM, &["室", "户", "号"], &[]),
+    ];
+    for (field, suffixes, reject_next) in designated {
+        if let Some((start, d, end)) = find_designated(chars, pos, suffixes, reject_next) {
+            a.parts[level::REST].extend(&chars[pos..start]);
+            write_desig(&mut a.parts[field], chars, d);
+            pos = end;
         }
-        a.parts[level::NUMBER] = canon;
-        pos = end;
     }
-
-    // Building.
-    if let Some((start, canon, end)) =
-        find_designated(chars, pos, &["号楼", "栋", "幢", "座", "号院"], &[])
+    // A bare number at the very end after a building or unit is the room.
+    if a.parts[level::ROOM].is_empty()
+        && !(a.parts[level::UNIT].is_empty() && a.parts[level::BUILDING].is_empty())
     {
-        if start > pos {
-            rest.push_str(&text(chars, pos..start));
-        }
-        a.parts[level::BUILDING] = canon;
-        pos = end;
-    }
-
-    // Unit.
-    if let Some((start, canon, end)) = find_designated(chars, pos, &["单元"], &[]) {
-        if start > pos {
-            rest.push_str(&text(chars, pos..start));
-        }
-        a.parts[level::UNIT] = canon;
-        pos = end;
-    }
-
-    // Room: "502室", "502户", "502号", or a bare number at the end.
-    if let Some((start, canon, end)) = find_designated(chars, pos, &["室", "户", "号"], &[]) {
-        if start > pos {
-            rest.push_str(&text(chars, pos..start));
-        }
-        a.parts[level::ROOM] = canon;
-        pos = end;
-    } else if a.parts[level::UNIT].len() + a.parts[level::BUILDING].len() > 0 {
-        if let Some((canon, end)) = designator(chars, pos) {
-            if end == chars.len() {
-                a.parts[level::ROOM] = canon;
+        if let Some((d, end)) = designator(chars, pos) {
+            if end == chars.len() && !matches!(d, Desig::Nothing) {
+                write_desig(&mut a.parts[level::ROOM], chars, d);
                 pos = end;
             }
         }
     }
 
     if pos < chars.len() {
-        rest.push_str(&text(chars, pos..chars.len()));
+        a.parts[level::REST].extend(&chars[pos..]);
     }
-    a.parts[level::REST] = rest;
+}
+
+/// Parses an address into a new [`Address`] (see [`address_parse_into`]).
+pub fn address_parse_with(scratch: &mut AddressScratch, s: &str) -> Address {
+    let mut a = Address::default();
+    address_parse_into(scratch, s, &mut a);
     a
 }
 
@@ -563,7 +612,22 @@ mod tests {
     }
 
     #[test]
+    fn designators_are_canonical() {
+        let room = |s: &str| address_parse(s).parts[level::ROOM].clone();
+        assert_eq!(room("3号楼0502室"), "502");
+        assert_eq!(room("3号楼12-03室"), "12-3");
+        assert_eq!(room("3号楼0室"), "0");
+        assert_eq!(room("3号楼00-0室"), "0-0");
+        assert_eq!(room("3号楼二〇三室"), "203");
+        assert_eq!(room("3号楼B室"), "B");
+        assert_eq!(address_parse("A座").parts[level::BUILDING], "A");
+    }
+
+    #[test]
     fn odd_input_does_not_panic() {
+        let _ = parts(&"-".repeat(20_000));
+        let _ = parts(&"号".repeat(20_000));
+        let _ = parts(&"9".repeat(20_000));
         for s in [
             "",
             "号",

@@ -123,14 +123,48 @@ pub fn to_simplified(c: char) -> char {
     }
 }
 
-/// Chinese numerals as used in addresses and ordinals (三号楼, 十二单元):
-/// the value of a run of 〇一二…十百, `None` if the text is not such a run.
-pub fn chinese_numeral_value(s: &str) -> Option<u32> {
+/// True for the characters of a Chinese numeral (〇一二…九两十百).
+#[inline]
+pub fn is_chinese_numeral_char(c: char) -> bool {
+    matches!(
+        c,
+        '〇' | '零'
+            | '一'
+            | '二'
+            | '两'
+            | '三'
+            | '四'
+            | '五'
+            | '六'
+            | '七'
+            | '八'
+            | '九'
+            | '十'
+            | '百'
+            | '壹'
+            | '贰'
+            | '叁'
+            | '肆'
+            | '伍'
+            | '陆'
+            | '柒'
+            | '捌'
+            | '玖'
+            | '拾'
+            | '佰'
+    )
+}
+
+/// The value of a run of Chinese numerals given as characters (see
+/// [`chinese_numeral_value`]); allocation-free.
+pub fn chinese_numeral_value_chars(chars: impl IntoIterator<Item = char>) -> Option<u32> {
     let mut total: u32 = 0;
     let mut current: Option<u32> = None;
-    let mut plain_digits = String::new();
+    // The digit-by-digit reading (一〇二 = 102), used when there is no unit.
+    let mut plain: u32 = 0;
+    let mut digits = 0usize;
     let mut saw_unit = false;
-    for c in s.chars() {
+    for c in chars {
         let d = match c {
             '〇' | '零' => 0,
             '一' | '壹' => 1,
@@ -156,18 +190,24 @@ pub fn chinese_numeral_value(s: &str) -> Option<u32> {
             }
             _ => return None,
         };
-        plain_digits.push(char::from(b'0' + d as u8));
+        plain = plain.checked_mul(10)?.checked_add(d)?;
+        digits += 1;
         current = Some(d);
     }
-    if plain_digits.is_empty() && !saw_unit {
+    if digits == 0 && !saw_unit {
         return None;
     }
     if saw_unit {
         total.checked_add(current.unwrap_or(0))
     } else {
-        // A digit-by-digit reading such as 一〇二 (102).
-        plain_digits.parse().ok()
+        Some(plain)
     }
+}
+
+/// Chinese numerals as used in addresses and ordinals (三号楼, 十二单元):
+/// the value of a run of 〇一二…十百, `None` if the text is not such a run.
+pub fn chinese_numeral_value(s: &str) -> Option<u32> {
+    chinese_numeral_value_chars(s.chars())
 }
 
 #[cfg(test)]

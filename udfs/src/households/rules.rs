@@ -1,7 +1,7 @@
 //! Relations to the household head (GB/T 4761-2008) and household keys as
 //! plain functions.
 
-use crate::address::{address_key_into, address_parse_with, AddressScratch};
+use crate::address::AddressScratch;
 use crate::common::text::{fold_width, is_space, to_simplified};
 
 /// GB/T 4761-2008 codes with their standard names.
@@ -258,8 +258,7 @@ pub fn household_key_into(
     if let Some(a) = address {
         let start = out.len();
         out.push_str("A:");
-        let parsed = address_parse_with(scratch, a);
-        if address_key_into(&parsed, depth, out) {
+        if scratch.key_into(a, depth, out) {
             return true;
         }
         out.truncate(start);
