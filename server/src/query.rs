@@ -8,14 +8,18 @@ use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch, into_pg
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::{ParamValues, ScalarValue};
-use futures::{stream, Sink, StreamExt};
-use pgwire::api::portal::{Format, Portal};
+use futures::{stream, Sink, SinkExt, StreamExt};
+use pgwire::api::portal::{Format, Portal, PortalExecutionState};
+use pgwire::api::query::send_query_response;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::stmt::QueryParser;
+use pgwire::api::store::Entry;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, Type};
+use pgwire::api::{PgWireConnectionState, DEFAULT_NAME};
 use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::extendedquery::Execute;
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::types::format::FormatOptions;
 use std::fmt::Debug;
@@ -206,6 +210,49 @@ impl ExtendedQueryHandler for Connection {
         // The connection parses for itself: statements are planned by, and
         // bound to, its own principal.
         self.self_arc()
+    }
+
+    /// An Execute that asks for every row (max_rows = 0) of a query streams
+    /// them as they are produced. pgwire's default collects a portal's rows in
+    /// memory before sending any; that path stays for row-limited fetches
+    /// (bounded by the client's max_rows) and for commands.
+    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        let streamable = message.max_rows == 0
+            && matches!(client.state(), PgWireConnectionState::ReadyForQuery)
+            && match client.portal_store().get_portal(name) {
+                Some(Entry::Value(portal)) => {
+                    matches!(
+                        portal.statement.statement.prepared.kind,
+                        PreparedKind::Query(_)
+                    ) && matches!(*portal.state().lock().await, PortalExecutionState::Initial)
+                }
+                _ => false,
+            };
+        if !streamable {
+            return self._on_execute(client, message).await;
+        }
+        let Some(Entry::Value(portal)) = client.portal_store().get_portal(name) else {
+            return Err(PgWireError::PortalNotFound(name.to_owned()));
+        };
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        match ExtendedQueryHandler::do_query(self, client, portal.as_ref(), 0).await? {
+            Response::Query(results) => send_query_response(client, results, false).await?,
+            Response::Error(e) => {
+                client
+                    .send(PgWireBackendMessage::ErrorResponse((*e).into()))
+                    .await?
+            }
+            _ => return Err(user_error("XX000", "a query produced no rows response")),
+        }
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        Ok(())
     }
 
     async fn do_query<C>(

@@ -142,6 +142,8 @@ async fn errors_carry_their_sqlstate_and_the_connection_survives() {
         ("CREATE TABLE t (a int)", "42501"),
         ("INSERT INTO persons (name) VALUES ('x')", "42501"),
         ("SET no_such_setting = 1", "42704"),
+        ("SELECT extract(year FROM 1)", "42883"),
+        ("SELECT no_such_function(1)", "42883"),
     ] {
         let err = client
             .simple_query(sql)
@@ -311,5 +313,40 @@ async fn malformed_startup_packets_do_not_take_the_server_down() {
             .unwrap()
             .get::<_, i64>(0),
         5
+    );
+}
+
+#[tokio::test]
+async fn extended_protocol_streams_results_it_could_never_hold() {
+    // Ten billion rows: a server that collected the result before sending it
+    // would never send the first row.
+    let addr = start_server().await;
+    let client = connect(addr, "city").await;
+    let read = tokio::time::timeout(Duration::from_secs(120), async {
+        let stream = client
+            .query_raw(
+                "SELECT value FROM range(10000000000)",
+                std::iter::empty::<i32>(),
+            )
+            .await
+            .unwrap();
+        pin_mut!(stream);
+        let mut last = -1i64;
+        for _ in 0..50_000 {
+            last = stream.next().await.unwrap().unwrap().get(0);
+        }
+        last
+    })
+    .await
+    .expect("rows must arrive while the query is still running");
+    assert_eq!(read, 49_999);
+    drop(client);
+    let next = connect(addr, "city").await;
+    assert_eq!(
+        next.query_one("SELECT 1", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        1
     );
 }
