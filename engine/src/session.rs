@@ -145,6 +145,9 @@ impl Session {
         }
         zhenjie_udfs::register_all(&ctx);
         ctx.register_udf(crate::pg_compat::pg_size_pretty_udf());
+        for udf in principal_functions(&principal) {
+            ctx.register_udf(udf);
+        }
         datafusion_pg_catalog::setup_pg_catalog(&ctx, &database, EmptyContextProvider)
             .map_err(|e| EngineError::from(*e))?;
         crate::pg_compat::install_comments(&ctx, &engine).await?;
@@ -546,6 +549,30 @@ fn split_statements(sql: &str) -> Option<Vec<String>> {
         out.push(sql.get(begin..)?.trim().to_string());
     }
     Some(out)
+}
+
+/// `current_area()`, `current_area_name()` and `current_level()`: the
+/// caller's fence as constants, for report templates that adapt to who runs them.
+fn principal_functions(principal: &Principal) -> Vec<datafusion::logical_expr::ScalarUDF> {
+    use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
+    let constant = |name: &str, value: String| {
+        create_udf(
+            name,
+            vec![],
+            DataType::Utf8,
+            Volatility::Stable,
+            Arc::new(move |_: &[ColumnarValue]| {
+                Ok(ColumnarValue::Scalar(
+                    datafusion::common::ScalarValue::Utf8(Some(value.clone())),
+                ))
+            }),
+        )
+    };
+    vec![
+        constant("current_area", principal.area.code.clone()),
+        constant("current_area_name", principal.area.name.clone()),
+        constant("current_level", principal.level.as_str().to_string()),
+    ]
 }
 
 /// A small all-text result (SHOW and friends).
