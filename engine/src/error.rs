@@ -135,6 +135,11 @@ fn classify(e: &DataFusionError) -> EngineError {
         DataFusionError::ParquetError(_)
         | DataFusionError::IoError(_)
         | DataFusionError::ObjectStore(_) => IO_ERROR,
+        DataFusionError::Plan(m) | DataFusionError::Internal(m)
+            if m.contains("No function matches") || m.contains("failed to match any signature") =>
+        {
+            UNDEFINED_FUNCTION
+        }
         DataFusionError::Plan(m) => {
             if m.contains("table") && m.contains("not found") {
                 UNDEFINED_TABLE
@@ -171,7 +176,8 @@ fn classify(e: &DataFusionError) -> EngineError {
 /// DataFusion prefixes messages with its error kind ("Error during planning: …");
 /// clients expect PostgreSQL-like sentences.
 fn clean_message(text: &str) -> String {
-    const PREFIXES: [&str; 8] = [
+    const PREFIXES: [&str; 9] = [
+        "Internal error: ",
         "Error during planning: ",
         "Execution error: ",
         "Arrow error: ",
@@ -181,6 +187,11 @@ fn clean_message(text: &str) -> String {
         "Resources exhausted: ",
         "Invalid argument error: ",
     ];
+    // DataFusion's plea to report its own bugs is noise for a SQL user.
+    let text = match text.find("This issue was likely caused by a bug in DataFusion") {
+        Some(i) => &text[..i],
+        None => text,
+    };
     let mut s = text.trim();
     loop {
         let before = s;
