@@ -9,7 +9,11 @@ use zhenjie_catalog::{Catalog, ScramVerifier, DEFAULT_ITERATIONS};
 use zhenjie_engine::{Engine, EngineOptions};
 
 #[derive(Parser)]
-#[command(name = "zhenjie", version, about = "A governed PostgreSQL-compatible SQL layer for a city's data")]
+#[command(
+    name = "zhenjie",
+    version,
+    about = "A governed PostgreSQL-compatible SQL layer for a city's data"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -58,8 +62,7 @@ enum Cmd {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -88,7 +91,11 @@ fn run(cli: Cli) -> Result<(), String> {
             let salt: [u8; 16] = rand_salt();
             println!(
                 "{}",
-                ScramVerifier::derive(password.trim_end_matches(['\n', '\r']), &salt, DEFAULT_ITERATIONS)
+                ScramVerifier::derive(
+                    password.trim_end_matches(['\n', '\r']),
+                    &salt,
+                    DEFAULT_ITERATIONS
+                )
             );
             Ok(())
         }
@@ -127,7 +134,11 @@ fn run(cli: Cli) -> Result<(), String> {
                     .await
                     .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
                 let addr = server.local_addr().map_err(|e| e.to_string())?;
-                eprintln!("zhenjie listening on {addr}; try: psql -h {} -p {} -U town zhenjie", addr.ip(), addr.port());
+                eprintln!(
+                    "zhenjie listening on {addr}; try: psql -h {} -p {} -U town zhenjie",
+                    addr.ip(),
+                    addr.port()
+                );
                 tokio::select! {
                     r = server.run() => r.map_err(|e| e.to_string()),
                     _ = tokio::signal::ctrl_c() => Ok(()),
