@@ -94,8 +94,64 @@ def start_zhenjie():
     raise SystemExit("zhenjie did not start")
 
 
-def zj_dsn():
-    return f"host=127.0.0.1 port={ZJ_PORT} user=city password=demo dbname=zhenjie"
+def zj_dsn(user="city", port=ZJ_PORT):
+    return f"host=127.0.0.1 port={port} user={user} password=demo dbname=zhenjie"
+
+
+OPEN_PORT = 55434
+GOVERNANCE_QUERIES = {
+    "scan-aggregate (GROUP BY county)": "SELECT county_code, count(*) AS n FROM persons GROUP BY county_code ORDER BY county_code",
+    "join through the attribution key": (
+        "SELECT count(*) FROM dept_list d JOIN persons p ON d.id_number = p.id_number"
+    ),
+}
+
+
+def open_catalog():
+    """The same city with governance off: every placement public, no masks."""
+    import re
+    with open(os.path.join(DATA, "catalog.toml")) as f:
+        text = f.read()
+    text = re.sub(r'\[datasets\.placement\]\nkind = "(column|key)"\n(?:[a-z_]+ = "[^"]*"\n)*',
+                  '[datasets.placement]\nkind = "public"\n', text)
+    text = re.sub(r'\[\[masks\]\]\n(?:[a-z_]+ = .*\n)*', '', text)
+    path = os.path.join(DATA, "catalog-open.toml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def start_open_zhenjie():
+    proc = subprocess.Popen(
+        [ZJ_BIN, "serve", "--catalog", open_catalog(), "--listen", f"127.0.0.1:{OPEN_PORT}"],
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        try:
+            psycopg.connect(zj_dsn(port=OPEN_PORT)).close()
+            return proc
+        except psycopg.OperationalError:
+            time.sleep(0.1)
+    raise SystemExit("ungoverned zhenjie did not start")
+
+
+def governance_overhead(zj_proc):
+    """Same queries, same binary: governed (fence + masks, as city; fence only,
+    as admin who holds pii; and as town) against governance off."""
+    opened = start_open_zhenjie()
+    try:
+        out = []
+        for name, sql in GOVERNANCE_QUERIES.items():
+            off = time_query(zj_dsn(port=OPEN_PORT), sql)
+            city = time_query(zj_dsn("city"), sql)
+            admin = time_query(zj_dsn("admin"), sql)
+            town = time_query(zj_dsn("town"), sql)
+            out.append((name, off, city, admin, town))
+            log(f"{name}: off {off*1e3:.1f} ms, city {city*1e3:.1f} ms, admin {admin*1e3:.1f} ms, town {town*1e3:.1f} ms")
+        return out
+    finally:
+        opened.terminate()
+        opened.wait()
 
 
 def start_postgres(workdir):
@@ -192,14 +248,15 @@ def main():
         load_postgres()
         rows = []
         for name, sql in QUERIES.items():
-            z = time_query(zj_dsn(), sql)
+            z = time_query(zj_dsn("admin"), sql)
             p = time_query(pg_dsn(), sql)
             d = time_duckdb(sql)
             rows.append((name, z, p, d))
             log(f"{name}: zhenjie {z*1e3:.1f} ms, postgres {p*1e3:.1f} ms, duckdb {d*1e3:.1f} ms")
-        zs, zpeak, zn = stream_rows(zj_dsn(), zj.pid)
+        gov = governance_overhead(zj)
+        zs, zpeak, zn = stream_rows(zj_dsn("admin"), zj.pid)
         ps, ppeak, pn = stream_rows(pg_dsn(), pg.pid)
-        _, zslow_peak, _ = stream_rows(zj_dsn(), zj.pid, slow=True)
+        _, zslow_peak, _ = stream_rows(zj_dsn("admin"), zj.pid, slow=True)
         _, pslow_peak, _ = stream_rows(pg_dsn(), pg.pid, slow=True)
         assert zn == pn, f"row counts differ: zhenjie {zn}, postgres {pn}"
     finally:
@@ -220,6 +277,15 @@ def main():
     print(f"| rows/s ({STREAM_SQL!r}) | {zs:,.0f} | {ps:,.0f} | {zs/ps:.2f}× |")
     print(f"| server peak RSS, fast client | {zpeak/1024:.0f} MiB | {ppeak/1024:.0f} MiB (postmaster + backends) | |")
     print(f"| server peak RSS, slow client (0.1 s pause per 20k rows) | {zslow_peak/1024:.0f} MiB | {pslow_peak/1024:.0f} MiB | |")
+    print_governance(gov)
+
+
+def print_governance(gov):
+    print()
+    print("| governance overhead | off | city (fence + masks) | admin (fence, pii) | town (its own fence) | city / off | admin / off | town / city |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, off, city, admin, town in gov:
+        print(f"| {name} | {off*1e3:.1f} ms | {city*1e3:.1f} ms | {admin*1e3:.1f} ms | {town*1e3:.1f} ms | {city/off:.2f}× | {admin/off:.2f}× | {town/city:.2f}× |")
 
 
 if __name__ == "__main__":
