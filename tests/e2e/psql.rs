@@ -4,6 +4,15 @@ use crate::common::*;
 use std::process::Command;
 
 fn psql(addr: std::net::SocketAddr, user: &str, args: &[&str]) -> (bool, String, String) {
+    psql_with_password(addr, user, "demo", args)
+}
+
+fn psql_with_password(
+    addr: std::net::SocketAddr,
+    user: &str,
+    password: &str,
+    args: &[&str],
+) -> (bool, String, String) {
     let out = Command::new("psql")
         .args([
             "-h",
@@ -19,7 +28,7 @@ fn psql(addr: std::net::SocketAddr, user: &str, args: &[&str]) -> (bool, String,
             "ON_ERROR_STOP=1",
         ])
         .args(args)
-        .env("PGPASSWORD", "demo")
+        .env("PGPASSWORD", password)
         .env("PGCONNECT_TIMEOUT", "10")
         .output()
         .expect("psql must be installed (apt-get install postgresql-client)");
@@ -98,28 +107,13 @@ fn PERSONS_IN_FILE() -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn psql_wrong_password_is_refused() {
     let addr = start_server().await;
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("psql")
-            .args([
-                "-h",
-                &addr.ip().to_string(),
-                "-p",
-                &addr.port().to_string(),
-                "-U",
-                "town",
-                "-d",
-                "zhenjie",
-                "-c",
-                "SELECT 1",
-            ])
-            .env("PGPASSWORD", "wrong")
-            .output()
-            .unwrap()
+    let (ok, _out, err) = tokio::task::spawn_blocking(move || {
+        psql_with_password(addr, "town", "wrong", &["-c", "SELECT 1"])
     })
     .await
     .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("password authentication failed"));
+    assert!(!ok);
+    assert!(err.contains("password authentication failed"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
