@@ -7,7 +7,7 @@
 
 use crate::{Engine, EngineError, Result};
 use async_trait::async_trait;
-use datafusion::arrow::array::{RecordBatch, StringArray};
+use datafusion::arrow::array::{Int32Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::catalog::{MemTable, SchemaProvider, TableProvider};
 use datafusion::datasource::ViewTable;
@@ -76,10 +76,13 @@ pub(crate) async fn install_comments(ctx: &SessionContext, engine: &Engine) -> R
         ],
     )?;
     let comments: Arc<dyn TableProvider> = Arc::new(MemTable::try_new(schema, vec![vec![batch]])?);
+    let builtin_proc = inner.table("pg_proc").await?;
     let wrapper = Arc::new(CommentedPgCatalog {
         inner,
         comments,
+        functions: functions_table()?,
         description: OnceLock::new(),
+        proc: OnceLock::new(),
     });
     catalog.register_schema("pg_catalog", wrapper.clone())?;
     let sql = "SELECT CAST(c.oid AS INT) AS objoid, CAST(1259 AS INT) AS classoid, CAST(0 AS INT) AS objsubid, d.description \
@@ -89,11 +92,147 @@ pub(crate) async fn install_comments(ctx: &SessionContext, engine: &Engine) -> R
                SELECT CAST(c.oid AS INT), CAST(1259 AS INT), CAST(a.attnum AS INT), d.description \
                FROM pg_catalog.pg_class c \
                JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid \
-               JOIN pg_catalog.zhenjie_comments d ON c.relname = d.table_name AND a.attname = d.column_name";
+               JOIN pg_catalog.zhenjie_comments d ON c.relname = d.table_name AND a.attname = d.column_name \
+               UNION ALL \
+               SELECT f.oid, CAST(1255 AS INT), CAST(0 AS INT), f.description FROM pg_catalog.zhenjie_functions f";
     let plan = ctx.state().create_logical_plan(sql).await?;
     let view: Arc<dyn TableProvider> = Arc::new(ViewTable::new(plan, Some(sql.to_string())));
     let _ = wrapper.description.set(view);
+    if let Some(builtin) = builtin_proc {
+        if let Some(proc) = proc_with_functions(ctx, builtin).await? {
+            let _ = wrapper.proc.set(proc);
+        }
+    }
     Ok(())
+}
+
+/// First oid of zhenjie's own functions in `pg_proc` (above PostgreSQL's
+/// built-in range).
+const FUNCTION_OID_BASE: i32 = 900_000;
+
+/// zhenjie's SQL functions with their documentation, as a table
+/// (`oid, proname, prokind, args, result, description`).
+fn functions_table() -> Result<Arc<dyn TableProvider>> {
+    let funcs = zhenjie_udfs::function_catalog();
+    let args = |syntax: &str| -> String {
+        match (syntax.find('('), syntax.rfind(')')) {
+            (Some(a), Some(b)) if b > a => syntax[a + 1..b].to_string(),
+            _ => String::new(),
+        }
+    };
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("oid", DataType::Int32, false),
+        Field::new("proname", DataType::Utf8, false),
+        Field::new("prokind", DataType::Utf8, false),
+        Field::new("args", DataType::Utf8, false),
+        Field::new("result", DataType::Utf8, true),
+        Field::new("description", DataType::Utf8, false),
+    ]));
+    let scalars = zhenjie_udfs::all_scalar_udfs();
+    // The result type for text arguments, which is how the functions are
+    // documented; functions that need other argument types show none.
+    let result = |f: &zhenjie_udfs::FunctionInfo| -> Option<String> {
+        let udf = scalars.iter().find(|u| u.name() == f.name)?;
+        let n = args(&f.documentation.syntax_example)
+            .split(',')
+            .filter(|a| !a.trim().is_empty())
+            .count();
+        let t = udf.return_type(&vec![DataType::Utf8; n]).ok()?;
+        Some(pg_type_name(&t))
+    };
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(Int32Array::from_iter_values(
+                (0..funcs.len() as i32).map(|i| FUNCTION_OID_BASE + i),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                funcs.iter().map(|f| f.name.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(funcs.iter().map(
+                |f| match f.kind {
+                    zhenjie_udfs::FunctionKind::Aggregate => "a",
+                    _ => "f",
+                },
+            ))),
+            Arc::new(StringArray::from_iter_values(
+                funcs.iter().map(|f| args(&f.documentation.syntax_example)),
+            )),
+            Arc::new(StringArray::from_iter(funcs.iter().map(result))),
+            Arc::new(StringArray::from_iter_values(
+                funcs.iter().map(|f| f.documentation.description.as_str()),
+            )),
+        ],
+    )?;
+    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+}
+
+/// PostgreSQL's name for an Arrow type, as `\\df` prints it.
+fn pg_type_name(t: &DataType) -> String {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "text".into(),
+        DataType::Boolean => "boolean".into(),
+        DataType::Int16 => "smallint".into(),
+        DataType::Int32 => "integer".into(),
+        DataType::Int64 => "bigint".into(),
+        DataType::Float32 => "real".into(),
+        DataType::Float64 => "double precision".into(),
+        DataType::Date32 | DataType::Date64 => "date".into(),
+        DataType::Struct(_) => "record".into(),
+        DataType::List(f) | DataType::LargeList(f) => format!("{}[]", pg_type_name(f.data_type())),
+        other => other.to_string().to_lowercase(),
+    }
+}
+
+/// `pg_proc` with zhenjie's functions appended in schema `public`, so `\df`
+/// and clients' function browsers list them. `None` if the built-in table has
+/// a column type this does not know how to fill (the built-ins stay).
+async fn proc_with_functions(
+    ctx: &SessionContext,
+    builtin: Arc<dyn TableProvider>,
+) -> Result<Option<Arc<dyn TableProvider>>> {
+    let mut select = Vec::new();
+    for field in builtin.schema().fields() {
+        let name = field.name().as_str();
+        let expr = match name {
+            "oid" => "f.oid".to_string(),
+            "proname" => "f.proname".to_string(),
+            "prokind" => "f.prokind".to_string(),
+            "pronamespace" => "(SELECT max(CAST(n.oid AS INT)) FROM pg_catalog.pg_namespace n WHERE n.nspname = 'public')".to_string(),
+            "proargnames" => "f.args".to_string(),
+            "provolatile" => "'i'".to_string(),
+            "prosrc" => "f.proname".to_string(),
+            _ => {
+                let ty = match field.data_type() {
+                    DataType::Int32 => "INT",
+                    DataType::Int16 => "SMALLINT",
+                    DataType::Int64 => "BIGINT",
+                    DataType::Float32 => "REAL",
+                    DataType::Float64 => "DOUBLE",
+                    DataType::Boolean => "BOOLEAN",
+                    DataType::Utf8 => "VARCHAR",
+                    _ => return Ok(None),
+                };
+                format!("CAST(NULL AS {ty})")
+            }
+        };
+        select.push(format!("{expr} AS \"{name}\""));
+    }
+    let ours = ctx
+        .state()
+        .create_logical_plan(&format!(
+            "SELECT {} FROM pg_catalog.zhenjie_functions f",
+            select.join(", ")
+        ))
+        .await?;
+    let plan = datafusion::logical_expr::LogicalPlanBuilder::scan(
+        "pg_proc",
+        datafusion::datasource::provider_as_source(builtin),
+        None,
+    )?
+    .union(ours)?
+    .build()?;
+    Ok(Some(Arc::new(ViewTable::new(plan, None))))
 }
 
 /// `pg_catalog` as `datafusion-pg-catalog` builds it, with our
@@ -102,7 +241,9 @@ pub(crate) async fn install_comments(ctx: &SessionContext, engine: &Engine) -> R
 struct CommentedPgCatalog {
     inner: Arc<dyn SchemaProvider>,
     comments: Arc<dyn TableProvider>,
+    functions: Arc<dyn TableProvider>,
     description: OnceLock<Arc<dyn TableProvider>>,
+    proc: OnceLock<Arc<dyn TableProvider>>,
 }
 
 #[async_trait]
@@ -110,12 +251,18 @@ impl SchemaProvider for CommentedPgCatalog {
     fn table_names(&self) -> Vec<String> {
         let mut names = self.inner.table_names();
         names.push("zhenjie_comments".into());
+        names.push("zhenjie_functions".into());
         names
     }
 
     async fn table(&self, name: &str) -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
         match name {
             "zhenjie_comments" => Ok(Some(self.comments.clone())),
+            "zhenjie_functions" => Ok(Some(self.functions.clone())),
+            "pg_proc" => match self.proc.get() {
+                Some(p) => Ok(Some(p.clone())),
+                None => self.inner.table(name).await,
+            },
             "pg_description" => match self.description.get() {
                 Some(d) => Ok(Some(d.clone())),
                 None => self.inner.table(name).await,
@@ -125,7 +272,7 @@ impl SchemaProvider for CommentedPgCatalog {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        name == "zhenjie_comments" || self.inner.table_exist(name)
+        name == "zhenjie_comments" || name == "zhenjie_functions" || self.inner.table_exist(name)
     }
 }
 
@@ -237,12 +384,36 @@ impl VisitorMut for CatalogIdioms {
                 })
             }
             "shobj_description" => Some("CAST(NULL AS VARCHAR)".to_string()),
+            "pg_function_is_visible" => Some("true".to_string()),
+            "pg_get_function_arguments" | "pg_get_function_identity_arguments" => {
+                let a = function_args(&f.args);
+                (a.len() == 1).then(|| {
+                    format!(
+                        "(SELECT max(zf.args) FROM pg_catalog.zhenjie_functions zf WHERE zf.oid = {})",
+                        a[0]
+                    )
+                })
+            }
+            "pg_get_function_result" => {
+                let a = function_args(&f.args);
+                (a.len() == 1).then(|| {
+                    format!(
+                        "(SELECT max(zf.result) FROM pg_catalog.zhenjie_functions zf WHERE zf.oid = {})",
+                        a[0]
+                    )
+                })
+            }
+            "pg_get_function_sqlbody" => Some("CAST(NULL AS VARCHAR)".to_string()),
             "pg_table_size" | "pg_indexes_size" => {
                 let a = function_args(&f.args);
                 (a.len() == 1).then(|| format!("pg_relation_size({})", a[0]))
             }
-            // psql's `\d+` lists storage options; zhenjie tables have none.
-            "array_to_string" if f.args.to_string().contains("reloptions") => {
+            // psql's `\d+` lists storage options and `\df+` access privileges;
+            // zhenjie has neither (privileges are the fence, not ACLs).
+            "array_to_string"
+                if f.args.to_string().contains("reloptions")
+                    || f.args.to_string().contains("acl") =>
+            {
                 Some("CAST('' AS VARCHAR)".to_string())
             }
             // psql's `\d+` appends toast reloptions with ARRAY(SELECT … unnest(reloptions));

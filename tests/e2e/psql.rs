@@ -138,3 +138,35 @@ async fn backslash_d_plus_shows_the_catalog_comments() {
     assert!(ok, "{err}");
     assert!(out.contains(&persons.comment), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backslash_df_lists_the_domain_functions_with_descriptions() {
+    let addr = start_server().await;
+    let (ok, out, err) = run(addr, "grid", vec!["-At", "-c", "\\df"]).await;
+    assert!(ok, "{err}");
+    let listed: Vec<&str> = out.lines().filter_map(|l| l.split('|').nth(1)).collect();
+    for f in zhenjie_udfs::function_catalog() {
+        assert!(
+            listed.contains(&f.name.as_str()),
+            "\\df must list {}:\n{out}",
+            f.name
+        );
+    }
+    let line = out
+        .lines()
+        .find(|l| l.split('|').nth(1) == Some("id_valid"))
+        .unwrap();
+    assert_eq!(line, "public|id_valid|boolean|id|func");
+    let (ok, out, err) = run(addr, "grid", vec!["-x", "-c", "\\df+ uscc_valid"]).await;
+    assert!(ok, "{err}");
+    let doc = zhenjie_udfs::function_catalog()
+        .into_iter()
+        .find(|f| f.name == "uscc_valid")
+        .unwrap()
+        .documentation
+        .description;
+    assert!(
+        out.contains(&doc),
+        "\\df+ must show the description:\n{out}"
+    );
+}
