@@ -20,6 +20,12 @@ pub mod phones;
 
 pub use common::text;
 
+/// Civil-date arithmetic on Arrow `Date32` day numbers, shared with the demo
+/// generator so both agree on every date they write and read.
+pub mod calendar {
+    pub use crate::common::dates::{civil_from_days, days_from_civil, is_valid_date};
+}
+
 use datafusion::logical_expr::{AggregateUDF, Documentation, ScalarUDF};
 use datafusion::prelude::SessionContext;
 

@@ -3,7 +3,7 @@
 
 /// True if `y-m-d` is a real calendar date.
 #[inline]
-pub(crate) fn is_valid_date(y: i32, m: u32, d: u32) -> bool {
+pub fn is_valid_date(y: i32, m: u32, d: u32) -> bool {
     (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m)
 }
 
@@ -19,7 +19,7 @@ pub(crate) fn days_in_month(y: i32, m: u32) -> u32 {
 }
 
 /// Days since 1970-01-01 of a (valid) date.
-pub(crate) fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
+pub fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = y - era * 400;
@@ -30,7 +30,7 @@ pub(crate) fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
 }
 
 /// The (year, month, day) of a day count since 1970-01-01.
-pub(crate) fn civil_from_days(z: i32) -> (i32, u32, u32) {
+pub fn civil_from_days(z: i32) -> (i32, u32, u32) {
     let z = z as i64 + 719_468;
     let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
     let doe = z - era * 146_097;
