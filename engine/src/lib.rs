@@ -12,6 +12,8 @@
 
 pub mod audit;
 mod barrier;
+pub mod copy;
+pub mod cursor;
 mod error;
 pub mod governance;
 mod pg_compat;

@@ -8,6 +8,8 @@
 //! [`Session::run`] — a command at once, a query when its row stream ends.
 
 use crate::audit::{self, Pending};
+use crate::copy::CopyOptions;
+use crate::cursor::{Cursors, FetchCount};
 use crate::error::sqlstate;
 use crate::settings::Settings;
 use crate::{governance, Engine, EngineError, Principal, Result};
@@ -55,6 +57,28 @@ pub enum PreparedKind {
     Query(LogicalPlan),
     /// A session command (SET, SHOW, BEGIN, …) handled without DataFusion.
     Command(Command),
+    /// `COPY (query) TO STDOUT`: the query's rows, written in a COPY format.
+    Copy(LogicalPlan, CopyOptions),
+    /// `DECLARE name CURSOR FOR query`: starts the query, rows come by FETCH.
+    Declare {
+        /// The cursor's name.
+        name: String,
+        /// The query (parameters still unbound).
+        plan: LogicalPlan,
+        /// `WITH HOLD`: the cursor outlives its transaction.
+        hold: bool,
+    },
+    /// `FETCH n FROM name`: the cursor's next rows.
+    Fetch {
+        /// The cursor's name.
+        name: String,
+        /// How many rows.
+        count: FetchCount,
+        /// The cursor's columns (known when the FETCH is prepared).
+        schema: SchemaRef,
+    },
+    /// `CLOSE name` (`None`: `CLOSE ALL`).
+    Close(Option<String>),
     /// Nothing to do (an empty statement).
     Empty,
 }
@@ -83,6 +107,8 @@ pub enum Command {
 pub enum Output {
     /// Rows, streamed batch by batch.
     Rows(RowStream),
+    /// Rows to write as COPY data in the given format.
+    Copy(RowStream, CopyOptions),
     /// A command completed; the PostgreSQL command tag (`SET`, `BEGIN`, …).
     Command(&'static str),
     /// The statement was empty.
@@ -110,6 +136,8 @@ pub struct Session {
     id: u64,
     /// Where the client connects from, once the front end says so.
     client_addr: Mutex<Option<String>>,
+    /// Open SQL cursors (DECLARE … CURSOR).
+    cursors: Cursors,
 }
 
 impl std::fmt::Debug for Session {
@@ -150,6 +178,8 @@ impl Session {
         }
         datafusion_pg_catalog::setup_pg_catalog(&ctx, &database, EmptyContextProvider)
             .map_err(|e| EngineError::from(*e))?;
+        // After the pg_catalog setup, which brings DataFusion's own `version()`.
+        ctx.register_udf(version_udf());
         crate::pg_compat::install_comments(&ctx, &engine).await?;
         Ok(Session {
             settings: Mutex::new(Settings::new(&principal.user)),
@@ -159,6 +189,7 @@ impl Session {
             cancel: Mutex::new(CancellationToken::new()),
             id: engine.next_session_id(),
             client_addr: Mutex::new(None),
+            cursors: Cursors::default(),
             engine,
         })
     }
@@ -187,6 +218,13 @@ impl Session {
     /// front end calls this at login; embedded sessions have no address).
     pub fn set_client_addr(&self, addr: String) {
         *self.client_addr.lock().unwrap_or_else(|p| p.into_inner()) = Some(addr);
+    }
+
+    /// The columns of an open cursor: what a protocol-level Describe of the
+    /// portal named like the cursor returns (psycopg describes its server-side
+    /// cursors so).
+    pub fn cursor_schema(&self, name: &str) -> Option<SchemaRef> {
+        self.cursors.schema(name).ok()
     }
 
     /// Cancels whatever statement is running now (a PostgreSQL cancel request).
@@ -239,6 +277,44 @@ impl Session {
         }
         match statement {
             Statement::Query(_) => {}
+            Statement::Copy { .. } => {
+                let (query, options) = crate::copy::copy_to_stdout(statement)?;
+                let plan = self.plan_read(&Statement::Query(Box::new(query))).await?;
+                return Ok(PreparedKind::Copy(plan, options));
+            }
+            Statement::Declare { stmts } => {
+                let [declare] = stmts.as_slice() else {
+                    return Err(refuse(statement));
+                };
+                let (Some(query), Some(name)) = (&declare.for_query, declare.names.first()) else {
+                    return Err(refuse(statement));
+                };
+                let plan = self.plan_read(&Statement::Query(query.clone())).await?;
+                return Ok(PreparedKind::Declare {
+                    name: name.value.clone(),
+                    plan,
+                    hold: declare.hold == Some(true),
+                });
+            }
+            Statement::Fetch {
+                name,
+                direction,
+                into: None,
+                ..
+            } => {
+                let count = crate::cursor::fetch_count(direction)?;
+                return Ok(PreparedKind::Fetch {
+                    name: name.value.clone(),
+                    count,
+                    schema: self.cursors.schema(&name.value)?,
+                });
+            }
+            Statement::Close { cursor } => {
+                return Ok(PreparedKind::Close(match cursor {
+                    ast::CloseCursor::All => None,
+                    ast::CloseCursor::Specific { name } => Some(name.value.clone()),
+                }));
+            }
             Statement::Explain { analyze, .. } => {
                 if *analyze && self.principal.level != zhenjie_catalog::Level::City {
                     return Err(EngineError::denied(
@@ -248,6 +324,11 @@ impl Session {
             }
             other => return Err(refuse(other)),
         }
+        Ok(PreparedKind::Query(self.plan_read(statement).await?))
+    }
+
+    /// Plans a statement that may only read.
+    async fn plan_read(&self, statement: &Statement) -> Result<LogicalPlan> {
         let plan = self
             .ctx
             .state()
@@ -264,7 +345,7 @@ impl Session {
                 "permission denied: zhenjie serves governed data read-only",
             ));
         }
-        Ok(PreparedKind::Query(plan))
+        Ok(plan)
     }
 
     /// Runs a prepared statement with bound parameters. Its audit record is
@@ -285,12 +366,46 @@ impl Session {
                 .start_query(plan, params, &mut pending)
                 .await
                 .map(Output::Rows),
+            PreparedKind::Copy(plan, options) => self
+                .start_query(plan, params, &mut pending)
+                .await
+                .map(|rows| Output::Copy(rows, options.clone())),
+            // The DECLARE's record names what the cursor reads and the masks
+            // it got; each FETCH is recorded with the rows it returned.
+            PreparedKind::Declare { name, plan, hold } => {
+                match self.start_query(plan, params, &mut pending).await {
+                    Ok(rows) => self
+                        .cursors
+                        .declare(name, rows, *hold)
+                        .map(|()| Output::Command("DECLARE CURSOR")),
+                    Err(e) => Err(e),
+                }
+            }
+            PreparedKind::Fetch { name, count, .. } => {
+                self.cursors.fetch(name, *count).map(Output::Rows)
+            }
+            PreparedKind::Close(name) => match name {
+                Some(n) => self.cursors.close(n),
+                None => Ok(self.cursors.close_all()),
+            }
+            .map(|()| Output::Command("CLOSE CURSOR")),
         };
         match result {
             Ok(Output::Rows(rows)) => Ok(Output::Rows(RowStream {
                 schema: rows.schema,
                 stream: audit::audited_stream(rows.stream, pending, self.engine.audit().clone()),
             })),
+            Ok(Output::Copy(rows, options)) => Ok(Output::Copy(
+                RowStream {
+                    schema: rows.schema,
+                    stream: audit::audited_stream(
+                        rows.stream,
+                        pending,
+                        self.engine.audit().clone(),
+                    ),
+                },
+                options,
+            )),
             Ok(output) => {
                 let record = pending.finish(audit::Status::Ok, 0, None);
                 self.engine.audit().append_async(record).await?;
@@ -458,8 +573,14 @@ impl Session {
                 Ok(Output::Rows(text_rows(&cols, rows)?))
             }
             Command::Begin => Ok(Output::Command("BEGIN")),
-            Command::Commit => Ok(Output::Command("COMMIT")),
-            Command::Rollback => Ok(Output::Command("ROLLBACK")),
+            Command::Commit => {
+                self.cursors.end_transaction();
+                Ok(Output::Command("COMMIT"))
+            }
+            Command::Rollback => {
+                self.cursors.end_transaction();
+                Ok(Output::Command("ROLLBACK"))
+            }
             Command::NoOp(tag) => Ok(Output::Command(tag)),
         }
     }
@@ -573,6 +694,30 @@ fn principal_functions(principal: &Principal) -> Vec<datafusion::logical_expr::S
         constant("current_area_name", principal.area.name.clone()),
         constant("current_level", principal.level.as_str().to_string()),
     ]
+}
+
+/// `version()` in PostgreSQL's shape: drivers (SQLAlchemy, pgjdbc, Npgsql)
+/// parse the leading `PostgreSQL <major>.<minor>` to choose their queries.
+fn version_udf() -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
+    let text = format!(
+        "PostgreSQL {} (zhenjie {}, Apache DataFusion {}) on {}-linux, 64-bit",
+        crate::SERVER_VERSION,
+        env!("CARGO_PKG_VERSION"),
+        datafusion::DATAFUSION_VERSION,
+        std::env::consts::ARCH,
+    );
+    create_udf(
+        "version",
+        vec![],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(move |_: &[ColumnarValue]| {
+            Ok(ColumnarValue::Scalar(
+                datafusion::common::ScalarValue::Utf8(Some(text.clone())),
+            ))
+        }),
+    )
 }
 
 /// A small all-text result (SHOW and friends).

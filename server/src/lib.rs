@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod cancel;
+mod copy;
 mod errors;
 pub mod query;
 

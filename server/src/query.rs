@@ -10,16 +10,16 @@ use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::{ParamValues, ScalarValue};
 use futures::{stream, Sink, SinkExt, StreamExt};
 use pgwire::api::portal::{Format, Portal, PortalExecutionState};
-use pgwire::api::query::send_query_response;
+use pgwire::api::query::{send_describe_response, send_query_response};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::results::{DescribePortalResponse, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::stmt::QueryParser;
 use pgwire::api::store::Entry;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, Type};
 use pgwire::api::{PgWireConnectionState, DEFAULT_NAME};
 use pgwire::error::{PgWireError, PgWireResult};
-use pgwire::messages::extendedquery::Execute;
+use pgwire::messages::extendedquery::{Describe, Execute};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::types::format::FormatOptions;
 use std::fmt::Debug;
@@ -64,6 +64,9 @@ fn respond<C: ClientInfo>(
         Output::Empty => Ok(Response::EmptyQuery),
         Output::Command(_) => unreachable!("handled by command_tag"),
         Output::Rows(rows) => Ok(Response::Query(encode_rows(client, rows, format)?)),
+        Output::Copy(rows, options) => Ok(Response::CopyOut(crate::copy::copy_response(
+            rows, &options,
+        )?)),
     }
 }
 
@@ -156,7 +159,9 @@ impl QueryParser for Connection {
         };
         let prepared = session.prepare(&st).await.map_err(from_engine)?;
         let param_types = match &prepared.kind {
-            PreparedKind::Query(plan) => {
+            PreparedKind::Query(plan)
+            | PreparedKind::Copy(plan, _)
+            | PreparedKind::Declare { plan, .. } => {
                 zhenjie_engine::session::parameter_types(plan).map_err(from_engine)?
             }
             _ => Vec::new(),
@@ -187,6 +192,7 @@ impl QueryParser for Connection {
             PreparedKind::Query(plan) => {
                 arrow_schema_to_pg_fields(plan.schema().as_arrow(), format, None)
             }
+            PreparedKind::Fetch { schema, .. } => arrow_schema_to_pg_fields(schema, format, None),
             PreparedKind::Command(Command::Show(name)) => {
                 let name = name.clone().unwrap_or_else(|| "setting".into());
                 let schema = Schema::new(vec![datafusion::arrow::datatypes::Field::new(
@@ -230,7 +236,7 @@ impl ExtendedQueryHandler for Connection {
                 Some(Entry::Value(portal)) => {
                     matches!(
                         portal.statement.statement.prepared.kind,
-                        PreparedKind::Query(_)
+                        PreparedKind::Query(_) | PreparedKind::Fetch { .. }
                     ) && matches!(*portal.state().lock().await, PortalExecutionState::Initial)
                 }
                 _ => false,
@@ -253,6 +259,29 @@ impl ExtendedQueryHandler for Connection {
         }
         client.set_state(PgWireConnectionState::ReadyForQuery);
         Ok(())
+    }
+
+    /// A Describe of a portal the protocol does not know may name a SQL
+    /// cursor (`DECLARE name CURSOR`), which PostgreSQL also exposes as a
+    /// portal: describe its columns.
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if message.target_type == b'P' {
+            let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+            if client.portal_store().get_portal(name).is_none() {
+                if let Some(schema) = self.session()?.cursor_schema(name) {
+                    let fields = arrow_schema_to_pg_fields(&schema, &Format::UnifiedText, None)?;
+                    return send_describe_response(client, &DescribePortalResponse::new(fields))
+                        .await;
+                }
+            }
+        }
+        self._on_describe(client, message).await
     }
 
     async fn do_query<C>(

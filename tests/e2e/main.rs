@@ -3,6 +3,7 @@
 
 mod audit;
 mod common;
+mod export;
 mod governance;
 mod governance_smoke;
 mod protocol;
