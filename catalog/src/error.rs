@@ -28,6 +28,14 @@ pub enum CatalogError {
         /// What is wrong.
         problem: String,
     },
+    /// A view declaration is wrong.
+    #[error("view {view}: {problem}")]
+    View {
+        /// View name.
+        view: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// A user declaration is wrong.
     #[error("user {user}: {problem}")]
     User {

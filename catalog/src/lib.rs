@@ -37,6 +37,9 @@ pub struct CatalogFile {
     /// Datasets queryable as tables.
     #[serde(default)]
     pub datasets: Vec<Dataset>,
+    /// Governed views: SQL over the datasets, run under each caller's fence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub views: Vec<View>,
     /// Principals allowed to log in.
     #[serde(default)]
     pub users: Vec<User>,
@@ -140,6 +143,29 @@ pub enum Placement {
     },
     /// Reference data every principal may read.
     Public,
+}
+
+/// A named query over the datasets — a per-area roll-up, a report's base
+/// table — defined once for everyone. It holds no rights of its own: it runs
+/// as the principal who queries it, so its rows are those of the caller's
+/// fence and masks, and a caller who cannot see a table it reads does not see
+/// the view.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct View {
+    /// View name in SQL (same rules as dataset names).
+    pub name: String,
+    /// The query (one SELECT, PostgreSQL syntax).
+    pub sql: String,
+    /// Description shown by clients (`\dv+`, `obj_description`).
+    #[serde(default)]
+    pub comment: String,
+    /// The levels whose users see the view; empty: every level.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<Level>,
+    /// Column descriptions, by output column name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, String>,
 }
 
 /// One table a principal can query.
@@ -335,12 +361,7 @@ impl Catalog {
             if !seen.insert(d.name.as_str()) {
                 return Err(bad("is declared twice".into()));
             }
-            if d.name.is_empty()
-                || !d
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            {
+            if !is_sql_name(&d.name) {
                 return Err(bad(
                     "name must be lower-case letters, digits and '_' so SQL can name it unquoted"
                         .into(),
@@ -362,6 +383,24 @@ impl Catalog {
                     }
                     Some(_) => {}
                 }
+            }
+        }
+        for v in &self.file.views {
+            let bad = |problem: String| CatalogError::View {
+                view: v.name.clone(),
+                problem,
+            };
+            if !seen.insert(v.name.as_str()) {
+                return Err(bad("has the name of another dataset or view".into()));
+            }
+            if !is_sql_name(&v.name) {
+                return Err(bad(
+                    "name must be lower-case letters, digits and '_' so SQL can name it unquoted"
+                        .into(),
+                ));
+            }
+            if v.sql.trim().is_empty() {
+                return Err(bad("has no sql".into()));
             }
         }
         let mut classes = std::collections::HashSet::new();
@@ -407,6 +446,14 @@ impl Catalog {
         }
         Ok(())
     }
+}
+
+/// Names SQL can use unquoted: lower-case ASCII letters, digits and `_`.
+fn is_sql_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// Writes `bytes` to `path` so that readers see either the old or the new file,

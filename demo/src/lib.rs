@@ -38,7 +38,7 @@ use rand_chacha::ChaCha8Rng;
 use sink::{Place, Sink, TableSpec, V};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use zhenjie_catalog::{
+use zhenjie_catalog::{View, 
     AreaTree, Catalog, CatalogError, CatalogFile, Column, Dataset, Format, Level, Lineage,
     MaskKind, MaskRule, Placement, ScramVerifier, User, DEFAULT_ITERATIONS,
 };
@@ -311,6 +311,77 @@ fn demo_masks() -> Vec<MaskRule> {
     ]
 }
 
+/// Views that show off governed roll-ups: each runs under the caller's
+/// fence and masks, so the same SQL gives every level its own answer.
+fn demo_views() -> Vec<View> {
+    let columns = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(c, d)| (c.to_string(), d.to_string()))
+            .collect()
+    };
+    vec![
+        View {
+            name: "village_population".into(),
+            comment: "各村社区人口概况（按调用者工作围栏汇总）".into(),
+            levels: vec![],
+            sql: "SELECT p.village_code, a.name AS village_name, \
+                    count(*) AS residents, \
+                    sum(CASE WHEN p.is_alive THEN 0 ELSE 1 END) AS deceased, \
+                    count(DISTINCT p.household_no) AS households \
+                  FROM persons p JOIN areas a ON a.code = p.village_code \
+                  GROUP BY p.village_code, a.name"
+                .into(),
+            columns: columns(&[
+                ("village_code", "村社区代码"),
+                ("village_name", "村社区名称"),
+                ("residents", "户籍人口数（含已死亡未注销）"),
+                ("deceased", "已死亡人数"),
+                ("households", "户数"),
+            ]),
+        },
+        View {
+            name: "deceased_still_paid".into(),
+            comment: "死亡后仍在发放的补贴（民政核查线索）".into(),
+            levels: vec![],
+            sql: "SELECT s.id_number, p.name, p.death_date, s.subsidy_type, s.month, s.amount, s.grid_code \
+                  FROM subsidy_payments s JOIN persons p ON p.id_number = s.id_number \
+                  WHERE NOT p.is_alive AND s.month > p.death_date"
+                .into(),
+            columns: columns(&[
+                ("id_number", "身份证号"),
+                ("name", "姓名"),
+                ("death_date", "死亡日期"),
+                ("subsidy_type", "补贴类型"),
+                ("month", "发放月份"),
+                ("amount", "发放金额（元）"),
+                ("grid_code", "网格代码"),
+            ]),
+        },
+        View {
+            name: "open_hazards".into(),
+            comment: "检查不合格且未整改的企业隐患".into(),
+            levels: vec![Level::City, Level::County, Level::Town],
+            sql: "SELECT i.inspection_id, e.credit_code, e.name AS enterprise_name, e.industry, \
+                    i.inspected_on, i.result, i.rectification_status, i.due_date, i.grid_code \
+                  FROM safety_inspections i JOIN enterprises e ON e.credit_code = i.credit_code \
+                  WHERE i.result <> '合格' AND i.rectification_status <> '已整改'"
+                .into(),
+            columns: columns(&[
+                ("inspection_id", "检查编号"),
+                ("credit_code", "统一社会信用代码"),
+                ("enterprise_name", "企业名称"),
+                ("industry", "行业"),
+                ("inspected_on", "检查日期"),
+                ("result", "检查结果"),
+                ("rectification_status", "整改状态"),
+                ("due_date", "整改期限"),
+                ("grid_code", "网格代码"),
+            ]),
+        },
+    ]
+}
+
 fn catalog_file(plan: &areas::Plan, seed: u64) -> Result<CatalogFile, DemoError> {
     let county = "370602000000";
     let grid = plan
@@ -334,6 +405,7 @@ fn catalog_file(plan: &areas::Plan, seed: u64) -> Result<CatalogFile, DemoError>
         datasets: tables::ALL.iter().map(|s| dataset(s)).collect(),
         masks: demo_masks(),
         mask_secret_file: Some(MASK_SECRET_FILE.to_string()),
+        views: demo_views(),
         users: vec![
             user(seed, "city", Level::City, areas::CITY_CODE, &["auditor"]),
             user(seed, "county", Level::County, county, &[]),

@@ -105,7 +105,7 @@ impl Engine {
             .build_arc()
             .map_err(EngineError::from)?;
         let tables = tables::open_all(&catalog, &runtime, &options).await?;
-        Ok(Engine {
+        let engine = Engine {
             inner: Arc::new(EngineInner {
                 catalog,
                 tables,
@@ -114,7 +114,9 @@ impl Engine {
                 audit,
                 sessions: AtomicU64::new(0),
             }),
-        })
+        };
+        session::check_views(&engine).await?;
+        Ok(engine)
     }
 
     /// The catalog this engine serves.

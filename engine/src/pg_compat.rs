@@ -52,6 +52,21 @@ pub(crate) async fn install_comments(ctx: &SessionContext, engine: &Engine) -> R
             }
         }
     }
+    for v in &engine.catalog().file.views {
+        if !visible.contains(&v.name) {
+            continue;
+        }
+        if !v.comment.is_empty() {
+            tables.push(v.name.clone());
+            columns.push(None);
+            texts.push(v.comment.clone());
+        }
+        for (name, comment) in &v.columns {
+            tables.push(v.name.clone());
+            columns.push(Some(name.clone()));
+            texts.push(comment.clone());
+        }
+    }
     if visible.iter().any(|t| t == crate::audit::TABLE) {
         tables.push(crate::audit::TABLE.to_string());
         columns.push(None);
@@ -103,7 +118,162 @@ pub(crate) async fn install_comments(ctx: &SessionContext, engine: &Engine) -> R
             let _ = wrapper.proc.set(proc);
         }
     }
+    settle_oids(ctx).await
+}
+
+/// `datafusion-pg-catalog` numbers relations in the order it first meets
+/// them, and DataFusion lists tables in hash order, so a table's OID changed
+/// from one connection to the next — and tools that keep OIDs across their
+/// pooled connections (DBeaver, Metabase) mixed tables up. Listing every
+/// level in sorted order, and making the first look a full `pg_class` scan
+/// (see [`settle_oids`]), gives each table the same OID in every session of
+/// the same principal.
+#[derive(Debug, Clone)]
+struct SortedCatalogs(Arc<dyn datafusion::catalog::CatalogProviderList>);
+
+#[async_trait]
+impl datafusion_pg_catalog::pg_catalog::catalog_info::CatalogInfo for SortedCatalogs {
+    async fn catalog_names(&self) -> datafusion::error::Result<Vec<String>> {
+        let mut names = datafusion::catalog::CatalogProviderList::catalog_names(self.0.as_ref());
+        names.sort();
+        Ok(names)
+    }
+
+    async fn schema_names(&self, catalog: &str) -> datafusion::error::Result<Option<Vec<String>>> {
+        let mut names = self.0.schema_names(catalog).await?;
+        if let Some(n) = names.as_mut() {
+            n.sort();
+        }
+        Ok(names)
+    }
+
+    async fn table_names(
+        &self,
+        catalog: &str,
+        schema: &str,
+    ) -> datafusion::error::Result<Option<Vec<String>>> {
+        let mut names = self.0.table_names(catalog, schema).await?;
+        if let Some(n) = names.as_mut() {
+            n.sort();
+        }
+        Ok(names)
+    }
+
+    async fn table_schema(
+        &self,
+        catalog: &str,
+        schema: &str,
+        table: &str,
+    ) -> datafusion::error::Result<Option<datafusion::arrow::datatypes::SchemaRef>> {
+        self.0.table_schema(catalog, schema, table).await
+    }
+
+    async fn table_type(
+        &self,
+        catalog: &str,
+        schema: &str,
+        table: &str,
+    ) -> datafusion::error::Result<Option<datafusion::datasource::TableType>> {
+        self.0.table_type(catalog, schema, table).await
+    }
+}
+
+/// The static half of `pg_catalog` (pg_type, pg_proc, …), decoded once per
+/// process.
+fn static_tables() -> Result<Arc<datafusion_pg_catalog::pg_catalog::PgCatalogStaticTables>> {
+    static TABLES: OnceLock<
+        std::result::Result<Arc<datafusion_pg_catalog::pg_catalog::PgCatalogStaticTables>, String>,
+    > = OnceLock::new();
+    TABLES
+        .get_or_init(|| {
+            datafusion_pg_catalog::pg_catalog::PgCatalogStaticTables::try_new()
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|e| EngineError::new("XX000", format!("pg_catalog tables: {e}")))
+}
+
+/// Replaces the `pg_catalog` that `setup_pg_catalog` registered with one that
+/// lists relations in sorted order (its functions stay registered).
+pub(crate) fn install_sorted_catalog(ctx: &SessionContext, database: &str) -> Result<()> {
+    use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
+    let provider = datafusion_pg_catalog::pg_catalog::PgCatalogSchemaProvider::try_new(
+        SortedCatalogs(ctx.state().catalog_list().clone()),
+        static_tables()?,
+        EmptyContextProvider,
+    )?;
+    ctx.catalog(database)
+        .ok_or_else(|| EngineError::new("XX000", "session catalog missing"))?
+        .register_schema("pg_catalog", Arc::new(provider))?;
     Ok(())
+}
+
+/// Scans `pg_class` once, so OIDs are handed out in its (sorted) order before
+/// any other catalog query can take some first, and registers
+/// `zhenjie_regclass(text)`, which resolves relation names computed per row
+/// (`(schema || '.' || name)::regclass`) from the OIDs just settled.
+async fn settle_oids(ctx: &SessionContext) -> Result<()> {
+    use datafusion::arrow::array::AsArray;
+    let batches = ctx
+        .sql(
+            "SELECT CAST(c.oid AS INT), n.nspname, c.relname FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid",
+        )
+        .await?
+        .collect()
+        .await?;
+    let mut oids = std::collections::HashMap::new();
+    for b in &batches {
+        let oid = datafusion::arrow::compute::cast(b.column(0), &DataType::Int32)?;
+        let oid = oid.as_primitive::<datafusion::arrow::datatypes::Int32Type>();
+        let ns = datafusion::arrow::compute::cast(b.column(1), &DataType::Utf8)?;
+        let rel = datafusion::arrow::compute::cast(b.column(2), &DataType::Utf8)?;
+        let (ns, rel) = (ns.as_string::<i32>(), rel.as_string::<i32>());
+        for i in 0..b.num_rows() {
+            let oid = match system_relation_oid(rel.value(i)) {
+                Some(fixed) if ns.value(i) == "pg_catalog" => fixed,
+                _ => oid.value(i),
+            };
+            oids.insert(format!("{}.{}", ns.value(i), rel.value(i)), oid);
+        }
+    }
+    ctx.register_udf(regclass_udf(oids));
+    Ok(())
+}
+
+/// `zhenjie_regclass(name)`: a relation's OID from its (optionally
+/// schema-qualified) name, NULL if there is no such relation here.
+fn regclass_udf(oids: std::collections::HashMap<String, i32>) -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
+    create_udf(
+        "zhenjie_regclass",
+        vec![DataType::Utf8],
+        DataType::Int32,
+        Volatility::Stable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let names = ColumnarValue::values_to_arrays(args)?;
+            let names = names[0].as_string::<i32>();
+            let out: Int32Array = (0..names.len())
+                .map(|i| {
+                    if names.is_null(i) {
+                        return None;
+                    }
+                    let name = names.value(i).replace('"', "");
+                    let qualified = if name.contains('.') {
+                        name
+                    } else if let Some(oid) = oids.get(&format!("public.{name}")) {
+                        return Some(*oid);
+                    } else {
+                        format!("pg_catalog.{name}")
+                    };
+                    oids.get(&qualified).copied()
+                })
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }),
+    )
 }
 
 /// First oid of zhenjie's own functions in `pg_proc` (above PostgreSQL's
@@ -276,6 +446,59 @@ impl SchemaProvider for CommentedPgCatalog {
     }
 }
 
+/// `has_table_privilege` and its siblings: what zhenjie lets anyone do with
+/// what they can see — read it (SELECT, USAGE, CONNECT) and nothing else.
+/// Tools such as Metabase ask before offering edits; `datafusion-pg-catalog`
+/// answers `true` to everything. Only the last argument (the privilege, or a
+/// comma-separated list of them) matters: invisible objects are not in this
+/// session's catalog at all.
+pub(crate) fn privilege_udf(name: &str) -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::arrow::array::{Array, AsArray, BooleanArray};
+    use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, Signature, Volatility};
+    #[derive(Debug, PartialEq, Eq, Hash)]
+    struct Privilege {
+        name: String,
+        signature: Signature,
+    }
+    impl datafusion::logical_expr::ScalarUDFImpl for Privilege {
+        fn name(&self) -> &str {
+            &self.name
+        }
+        fn signature(&self) -> &Signature {
+            &self.signature
+        }
+        fn return_type(&self, _: &[DataType]) -> datafusion::error::Result<DataType> {
+            Ok(DataType::Boolean)
+        }
+        fn invoke_with_args(
+            &self,
+            args: ScalarFunctionArgs,
+        ) -> datafusion::error::Result<ColumnarValue> {
+            let allowed = |p: &str| {
+                p.split(',').any(|one| {
+                    let one = one.trim().to_ascii_uppercase();
+                    let one = one.trim_end_matches(" WITH GRANT OPTION");
+                    matches!(one, "SELECT" | "USAGE" | "CONNECT")
+                })
+            };
+            let last = args.args.last().cloned().ok_or_else(|| {
+                datafusion::error::DataFusionError::Plan("privilege argument missing".into())
+            })?;
+            let privileges = last.into_array(args.number_rows)?;
+            let privileges = datafusion::arrow::compute::cast(&privileges, &DataType::Utf8)?;
+            let privileges = privileges.as_string::<i32>();
+            let out: BooleanArray = (0..privileges.len())
+                .map(|i| (!privileges.is_null(i)).then(|| allowed(privileges.value(i))))
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }
+    }
+    datafusion::logical_expr::ScalarUDF::new_from_impl(Privilege {
+        name: name.to_string(),
+        signature: Signature::variadic_any(Volatility::Stable),
+    })
+}
+
 /// `pg_size_pretty(bigint)`: sizes the way PostgreSQL prints them (psql `\dt+`).
 pub(crate) fn pg_size_pretty_udf() -> datafusion::logical_expr::ScalarUDF {
     use datafusion::arrow::array::{Array, Int64Array};
@@ -350,10 +573,106 @@ fn parse_expr(sql: &str) -> Option<Expr> {
         .ok()
 }
 
+/// PostgreSQL's fixed OIDs of its system catalog tables. Clients compare
+/// `pg_description.classoid` with `'pg_class'::regclass` and the like, so
+/// these names must resolve to the numbers PostgreSQL uses (and
+/// `pg_description` says 1259 and 1255).
+const SYSTEM_RELATION_OIDS: &[(&str, i32)] = &[
+    ("pg_aggregate", 2600), ("pg_am", 2601), ("pg_amop", 2602), ("pg_amproc", 2603),
+    ("pg_attrdef", 2604), ("pg_attribute", 1249), ("pg_auth_members", 1261),
+    ("pg_authid", 1260), ("pg_cast", 2605), ("pg_class", 1259), ("pg_collation", 3456),
+    ("pg_constraint", 2606), ("pg_conversion", 2607), ("pg_database", 1262),
+    ("pg_db_role_setting", 2964), ("pg_default_acl", 826), ("pg_depend", 2608),
+    ("pg_description", 2609), ("pg_enum", 3501), ("pg_event_trigger", 3466),
+    ("pg_extension", 3079), ("pg_foreign_data_wrapper", 2328), ("pg_foreign_server", 1417),
+    ("pg_foreign_table", 3118), ("pg_index", 2610), ("pg_inherits", 2611),
+    ("pg_init_privs", 3394), ("pg_language", 2612), ("pg_largeobject", 2613),
+    ("pg_largeobject_metadata", 2995), ("pg_namespace", 2615), ("pg_opclass", 2616),
+    ("pg_operator", 2617), ("pg_opfamily", 2753), ("pg_partitioned_table", 3350),
+    ("pg_policy", 3256), ("pg_proc", 1255), ("pg_publication", 6104),
+    ("pg_publication_rel", 6106), ("pg_range", 3541), ("pg_replication_origin", 6000),
+    ("pg_rewrite", 2618), ("pg_seclabel", 3596), ("pg_sequence", 2224),
+    ("pg_shdepend", 1214), ("pg_shdescription", 2396), ("pg_shseclabel", 3592),
+    ("pg_statistic", 2619), ("pg_statistic_ext", 3381), ("pg_statistic_ext_data", 3429),
+    ("pg_subscription", 6100), ("pg_subscription_rel", 6102), ("pg_tablespace", 1213),
+    ("pg_transform", 3576), ("pg_trigger", 2620), ("pg_ts_config", 3602),
+    ("pg_ts_config_map", 3603), ("pg_ts_dict", 3600), ("pg_ts_parser", 3601),
+    ("pg_ts_template", 3764), ("pg_type", 1247), ("pg_user_mapping", 1418),
+];
+
+/// The OID of a system catalog table named in a `'…'::regclass` literal.
+fn system_relation_oid(literal: &str) -> Option<i32> {
+    let name = literal.trim_matches('"');
+    let name = name.strip_prefix("pg_catalog.").unwrap_or(name);
+    SYSTEM_RELATION_OIDS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, oid)| *oid)
+}
+
+/// `datafusion-pg-catalog` turns `'name'::regclass` into a lookup in the
+/// current schema only; PostgreSQL also searches `pg_catalog`. Returns the
+/// literal a lookup of a system table should have been.
+fn regclass_lookup_literal(query: &datafusion::sql::sqlparser::ast::Query) -> Option<i32> {
+    let text = query.to_string();
+    if !text.contains("FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n") {
+        return None;
+    }
+    let start = text.find("parse_ident('")? + "parse_ident('".len();
+    let end = start + text[start..].find('\'')?;
+    system_relation_oid(&text[start..end])
+}
+
+/// A relation name built from text (`schema || '.' || name`, `format(…)`),
+/// as opposed to an oid column cast for display (`c.oid::regclass`).
+fn is_computed_text(e: &Expr) -> bool {
+    use datafusion::sql::sqlparser::ast::BinaryOperator;
+    match e {
+        Expr::BinaryOp {
+            op: BinaryOperator::StringConcat,
+            ..
+        } => true,
+        Expr::Nested(inner) => is_computed_text(inner),
+        Expr::Function(f) => {
+            let name = f.name.to_string().to_ascii_lowercase();
+            matches!(name.as_str(), "concat" | "format" | "quote_ident" | "concat_ws")
+        }
+        _ => false,
+    }
+}
+
+fn is_regclass(t: &datafusion::sql::sqlparser::ast::DataType) -> bool {
+    let name = t.to_string().to_ascii_lowercase();
+    name == "regclass" || name == "pg_catalog.regclass"
+}
+
 impl VisitorMut for CatalogIdioms {
     type Break = ();
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if let Expr::Subquery(q) = expr {
+            if let Some(oid) = regclass_lookup_literal(q) {
+                if let Some(e) = parse_expr(&oid.to_string()) {
+                    *expr = e;
+                }
+            }
+            return ControlFlow::Continue(());
+        }
+        // A relation name computed per row (`(schema || '.' || name)::regclass`,
+        // as Metabase writes it) is looked up per row.
+        if let Expr::Cast {
+            data_type,
+            expr: operand,
+            ..
+        } = expr
+        {
+            if is_regclass(data_type) && is_computed_text(operand) {
+                if let Some(e) = parse_expr(&format!("zhenjie_regclass({operand})")) {
+                    *expr = e;
+                }
+            }
+            return ControlFlow::Continue(());
+        }
         let Expr::Function(f) = expr else {
             return ControlFlow::Continue(());
         };

@@ -178,8 +178,21 @@ impl Session {
         }
         datafusion_pg_catalog::setup_pg_catalog(&ctx, &database, EmptyContextProvider)
             .map_err(|e| EngineError::from(*e))?;
+        crate::pg_compat::install_sorted_catalog(&ctx, &database)?;
         // After the pg_catalog setup, which brings DataFusion's own `version()`.
         ctx.register_udf(version_udf());
+        for name in [
+            "has_table_privilege",
+            "has_schema_privilege",
+            "has_database_privilege",
+            "has_any_column_privilege",
+            "has_column_privilege",
+        ] {
+            ctx.register_udf(crate::pg_compat::privilege_udf(name));
+        }
+        ctx.register_udf(constant_udf("session_user", principal.user.clone()));
+        ctx.register_udf(constant_udf("current_user", principal.user.clone()));
+        register_views(&ctx, &engine, &principal).await;
         crate::pg_compat::install_comments(&ctx, &engine).await?;
         Ok(Session {
             settings: Mutex::new(Settings::new(&principal.user)),
@@ -672,23 +685,97 @@ fn split_statements(sql: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// Registers the catalog's views this principal may see. A view is planned
+/// in the principal's own context, over their governed tables, so it carries
+/// their fence and masks; one that reads a table they cannot see does not
+/// plan and is left out (the engine checked at open that every view plans
+/// over the full catalog).
+async fn register_views(ctx: &SessionContext, engine: &Engine, principal: &Principal) {
+    for view in &engine.catalog().file.views {
+        if !view.levels.is_empty() && !view.levels.contains(&principal.level) {
+            continue;
+        }
+        if let Ok(plan) = ctx.state().create_logical_plan(&view.sql).await {
+            let table = datafusion::datasource::ViewTable::new(plan, Some(view.sql.clone()));
+            let _ = ctx.register_table(view.name.as_str(), Arc::new(table));
+        }
+    }
+}
+
+/// Plans every catalog view over the raw datasets, so a view that cannot
+/// work for anyone stops the engine from opening, naming the view.
+pub(crate) async fn check_views(engine: &Engine) -> Result<()> {
+    let catalog = engine.catalog();
+    if catalog.file.views.is_empty() {
+        return Ok(());
+    }
+    let ctx = SessionContext::new();
+    for d in &catalog.file.datasets {
+        if let Some(t) = engine.table(&d.name) {
+            ctx.register_table(d.name.as_str(), t.clone())?;
+        }
+    }
+    zhenjie_udfs::register_all(&ctx);
+    for udf in ["current_area", "current_area_name", "current_level"] {
+        ctx.register_udf(constant_udf(udf, String::new()));
+    }
+    for view in &catalog.file.views {
+        let bad = |e: &dyn std::fmt::Display| {
+            EngineError::new(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                format!("view {}: {e}", view.name),
+            )
+        };
+        let plan = ctx
+            .state()
+            .create_logical_plan(&view.sql)
+            .await
+            .map_err(|e| bad(&e))?;
+        if !matches!(
+            plan,
+            LogicalPlan::Projection(_)
+                | LogicalPlan::Aggregate(_)
+                | LogicalPlan::Filter(_)
+                | LogicalPlan::Sort(_)
+                | LogicalPlan::Limit(_)
+                | LogicalPlan::Union(_)
+                | LogicalPlan::Distinct(_)
+                | LogicalPlan::SubqueryAlias(_)
+                | LogicalPlan::Window(_)
+        ) {
+            return Err(bad(&"sql must be one SELECT query"));
+        }
+        for column in view.columns.keys() {
+            if plan.schema().field_with_unqualified_name(column).is_err() {
+                return Err(bad(&format!(
+                    "a comment names column {column}, which the view does not have"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A function of no arguments returning a fixed text.
+fn constant_udf(name: &str, value: String) -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
+    create_udf(
+        name,
+        vec![],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(move |_: &[ColumnarValue]| {
+            Ok(ColumnarValue::Scalar(
+                datafusion::common::ScalarValue::Utf8(Some(value.clone())),
+            ))
+        }),
+    )
+}
+
 /// `current_area()`, `current_area_name()` and `current_level()`: the
 /// caller's fence as constants, for report templates that adapt to who runs them.
 fn principal_functions(principal: &Principal) -> Vec<datafusion::logical_expr::ScalarUDF> {
-    use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
-    let constant = |name: &str, value: String| {
-        create_udf(
-            name,
-            vec![],
-            DataType::Utf8,
-            Volatility::Stable,
-            Arc::new(move |_: &[ColumnarValue]| {
-                Ok(ColumnarValue::Scalar(
-                    datafusion::common::ScalarValue::Utf8(Some(value.clone())),
-                ))
-            }),
-        )
-    };
+    let constant = constant_udf;
     vec![
         constant("current_area", principal.area.code.clone()),
         constant("current_area_name", principal.area.name.clone()),
@@ -699,7 +786,6 @@ fn principal_functions(principal: &Principal) -> Vec<datafusion::logical_expr::S
 /// `version()` in PostgreSQL's shape: drivers (SQLAlchemy, pgjdbc, Npgsql)
 /// parse the leading `PostgreSQL <major>.<minor>` to choose their queries.
 fn version_udf() -> datafusion::logical_expr::ScalarUDF {
-    use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
     let text = format!(
         "PostgreSQL {} (zhenjie {}, Apache DataFusion {}) on {}-linux, 64-bit",
         crate::SERVER_VERSION,
@@ -707,17 +793,7 @@ fn version_udf() -> datafusion::logical_expr::ScalarUDF {
         datafusion::DATAFUSION_VERSION,
         std::env::consts::ARCH,
     );
-    create_udf(
-        "version",
-        vec![],
-        DataType::Utf8,
-        Volatility::Stable,
-        Arc::new(move |_: &[ColumnarValue]| {
-            Ok(ColumnarValue::Scalar(
-                datafusion::common::ScalarValue::Utf8(Some(text.clone())),
-            ))
-        }),
-    )
+    constant_udf("version", text)
 }
 
 /// A small all-text result (SHOW and friends).
