@@ -202,3 +202,29 @@ fn unknown_mask_kind_is_a_load_error() {
         "{err}"
     );
 }
+
+#[test]
+fn views_are_checked_and_named_in_errors() {
+    let view = |name: &str, sql: &str| View {
+        name: name.into(),
+        sql: sql.into(),
+        comment: String::new(),
+        levels: vec![],
+        columns: Default::default(),
+    };
+    for (v, problem) in [
+        (view("Bad Name", "SELECT 1"), "lower-case"),
+        (view("empty", "  "), "has no sql"),
+    ] {
+        let mut f = file(vec![]);
+        let name = v.name.clone();
+        f.views.push(v);
+        let err = Catalog::from_parts(f, tree(), ".".into()).unwrap_err().to_string();
+        assert!(err.contains(&format!("view {name}")) && err.contains(problem), "{err}");
+    }
+    let mut f = file(vec![]);
+    f.views.push(view("twice", "SELECT 1"));
+    f.views.push(view("twice", "SELECT 2"));
+    let err = Catalog::from_parts(f, tree(), ".".into()).unwrap_err().to_string();
+    assert!(err.contains("view twice"), "{err}");
+}

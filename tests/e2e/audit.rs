@@ -14,14 +14,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// A fresh audit file path in its own temporary folder (kept alive by the guard).
-fn audit_file() -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn audit_file() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("audit.jsonl");
     (dir, path)
 }
 
 /// Every record in the file, in order.
-fn records(path: &Path) -> Vec<Value> {
+pub(crate) fn records(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}")))
@@ -29,7 +29,7 @@ fn records(path: &Path) -> Vec<Value> {
 }
 
 /// The records whose statement text is exactly `statement`.
-fn records_of(path: &Path, statement: &str) -> Vec<Value> {
+pub(crate) fn records_of(path: &Path, statement: &str) -> Vec<Value> {
     records(path)
         .into_iter()
         .filter(|r| r["statement"] == statement)
@@ -37,7 +37,7 @@ fn records_of(path: &Path, statement: &str) -> Vec<Value> {
 }
 
 /// The one record of `statement`; fails if there are none or several.
-fn the_record(path: &Path, statement: &str) -> Value {
+pub(crate) fn the_record(path: &Path, statement: &str) -> Value {
     let mut found = records_of(path, statement);
     assert_eq!(
         found.len(),

@@ -125,11 +125,22 @@ const SAME_ROWS: &[(&str, &str, &str)] = &[
      "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}') AND character_length(name) >= 2"),
     ("village", "SELECT count(*) FROM persons WHERE phone LIKE '%****%'",
      "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}') AND phone IS NOT NULL"),
+    // Catalog views run under the caller's fence: one SQL, each level its own rows.
+    ("village", "SELECT sum(residents), sum(households) FROM village_population",
+     "SELECT count(*), count(DISTINCT household_no) FROM persons WHERE starts_with(grid_code, '{P}')"),
+    ("county", "SELECT count(*), sum(residents), sum(deceased) FROM village_population",
+     "SELECT count(DISTINCT village_code), count(*), sum(CASE WHEN is_alive THEN 0 ELSE 1 END) FROM persons WHERE starts_with(grid_code, '{P}')"),
+    ("town", "SELECT count(*), sum(amount) FROM deceased_still_paid",
+     "SELECT count(*), sum(s.amount) FROM subsidy_payments s JOIN persons p ON p.id_number = s.id_number WHERE NOT p.is_alive AND s.month > p.death_date AND starts_with(s.grid_code, '{P}') AND starts_with(p.grid_code, '{P}')"),
+    // … with the caller's masks: the village sees keyed hashes and masked names.
+    ("village", "SELECT count(*) FROM deceased_still_paid WHERE length(id_number) = 32 AND name LIKE '%*%'",
+     "SELECT count(*) FROM subsidy_payments s JOIN persons p ON p.id_number = s.id_number WHERE NOT p.is_alive AND s.month > p.death_date AND starts_with(s.grid_code, '{P}') AND starts_with(p.grid_code, '{P}') AND character_length(p.name) >= 2"),
 ];
 
 #[tokio::test]
 async fn queries_see_exactly_their_fence() {
-    let addr = start_server().await;
+    let (_dir, log) = crate::audit::audit_file();
+    let addr = start_server_with_audit(&log).await;
     for (user, sql, oracle_sql) in SAME_ROWS {
         let client = connect(addr, user).await;
         let prefix = prefix_of(user);
@@ -142,7 +153,79 @@ async fn queries_see_exactly_their_fence() {
             vec![vec!["0".to_string()]],
             "{user}: {sql} must not be vacuous"
         );
+        // Each case leaves its one audit record: who, what, how many rows.
+        let r = crate::audit::the_record(&log, &sql);
+        assert_eq!(r["user"], *user, "{r}");
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(r["rows"], got.len() as u64, "{r}");
+        assert!(!r["datasets"].as_array().unwrap().is_empty(), "{r}");
     }
+}
+
+#[tokio::test]
+async fn views_are_listed_only_where_they_may_be_used() {
+    let addr = start_server().await;
+    // open_hazards is for city, county and town users only.
+    let village = connect(addr, "village").await;
+    let err = village
+        .simple_query("SELECT count(*) FROM open_hazards")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01");
+    let listed = rows(
+        &village,
+        "SELECT table_name FROM information_schema.tables WHERE table_type = 'VIEW' AND table_schema = 'public' ORDER BY 1",
+    )
+    .await;
+    assert_eq!(
+        listed,
+        vec![vec!["deceased_still_paid".to_string()], vec!["village_population".to_string()]]
+    );
+    let town = connect(addr, "town").await;
+    let got = rows(&town, "SELECT count(*) FROM open_hazards").await;
+    let want = oracle(&format!(
+        "SELECT count(*) FROM safety_inspections i JOIN enterprises e ON e.credit_code = i.credit_code \
+         WHERE i.result <> '合格' AND i.rectification_status <> '已整改' \
+           AND starts_with(i.grid_code, '{p}') AND starts_with(e.grid_code, '{p}')",
+        p = prefix_of("town")
+    ));
+    assert_eq!(got, want);
+    // Views carry their comments like tables.
+    let comment = rows(&town, "SELECT obj_description('open_hazards'::regclass, 'pg_class')").await;
+    assert_eq!(comment, vec![vec!["检查不合格且未整改的企业隐患".to_string()]]);
+}
+
+#[tokio::test]
+async fn a_view_that_cannot_plan_stops_the_engine_naming_it() {
+    let mut catalog = load_catalog();
+    catalog.file.views.push(zhenjie_catalog::View {
+        name: "broken".into(),
+        sql: "SELECT no_such_column FROM persons".into(),
+        comment: String::new(),
+        levels: vec![],
+        columns: Default::default(),
+    });
+    let err = zhenjie_engine::Engine::open(catalog, Default::default())
+        .await
+        .err()
+        .expect("must not open");
+    assert!(err.message.contains("view broken"), "{}", err.message);
+    // A view over a table some principals cannot see is simply absent for them.
+    let mut catalog = load_catalog();
+    catalog.file.datasets.iter_mut().find(|d| d.name == "vehicles").unwrap().placement = None;
+    catalog.file.views.push(zhenjie_catalog::View {
+        name: "vehicle_count".into(),
+        sql: "SELECT count(*) AS n FROM vehicles".into(),
+        comment: String::new(),
+        levels: vec![],
+        columns: Default::default(),
+    });
+    let addr = start_server_over(catalog, Default::default()).await;
+    let county = connect(addr, "county").await;
+    let err = county.simple_query("SELECT n FROM vehicle_count").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01");
+    let city = connect(addr, "city").await;
+    assert_eq!(rows(&city, "SELECT n FROM vehicle_count").await, oracle("SELECT count(*) FROM vehicles"));
 }
 
 #[tokio::test]
@@ -239,7 +322,8 @@ async fn explain_shows_only_the_own_fence_and_analyze_is_refused_below_city() {
 
 #[tokio::test]
 async fn settings_and_statements_that_would_lift_governance_are_refused() {
-    let addr = start_server().await;
+    let (_dir, log) = crate::audit::audit_file();
+    let addr = start_server_with_audit(&log).await;
     let grid = connect(addr, "grid").await;
     for sql in [
         "SET datafusion.execution.parquet.pushdown_filters = true",
@@ -262,6 +346,11 @@ async fn settings_and_statements_that_would_lift_governance_are_refused() {
             code == "42501" || code == "0A000" || code == "42601",
             "{sql}: {code} {err:?}"
         );
+        let r = crate::audit::the_record(&log, sql);
+        assert_eq!(r["user"], "grid", "{r}");
+        assert_eq!(r["sqlstate"], code.as_str(), "{r}");
+        let status = if code == "42501" { "denied" } else { "error" };
+        assert_eq!(r["status"], status, "{r}");
     }
     // Files cannot be read by URL.
     let err = grid
