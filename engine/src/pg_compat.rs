@@ -22,7 +22,11 @@ use std::sync::{Arc, OnceLock};
 
 /// Replaces the session's `pg_catalog` with one whose `pg_description` holds
 /// the catalog's comments for the tables registered in this session.
-pub(crate) async fn install_comments(ctx: &SessionContext, engine: &Engine) -> Result<()> {
+pub(crate) async fn install_comments(
+    ctx: &SessionContext,
+    engine: &Engine,
+    settings: &crate::Settings,
+) -> Result<()> {
     let database = &engine.catalog().file.database;
     let catalog = ctx
         .catalog(database)
@@ -93,6 +97,7 @@ pub(crate) async fn install_comments(ctx: &SessionContext, engine: &Engine) -> R
     let comments: Arc<dyn TableProvider> = Arc::new(MemTable::try_new(schema, vec![vec![batch]])?);
     let builtin_proc = inner.table("pg_proc").await?;
     let wrapper = Arc::new(CommentedPgCatalog {
+        settings: settings_table(settings)?,
         inner,
         comments,
         functions: functions_table()?,
@@ -405,11 +410,127 @@ async fn proc_with_functions(
     Ok(Some(Arc::new(ViewTable::new(plan, None))))
 }
 
+/// `pg_settings` rows for a session's settings: pgjdbc reads `max_index_keys`
+/// there before listing foreign keys, psql and Grafana read the rest.
+fn settings_table(settings: &crate::Settings) -> Result<Arc<dyn TableProvider>> {
+    let text = |name: &str| Field::new(name, DataType::Utf8, true);
+    let schema = Arc::new(Schema::new(vec![
+        text("name"),
+        text("setting"),
+        text("unit"),
+        text("category"),
+        text("short_desc"),
+        text("extra_desc"),
+        text("context"),
+        text("vartype"),
+        text("source"),
+        text("min_val"),
+        text("max_val"),
+        text("enumvals"),
+        text("boot_val"),
+        text("reset_val"),
+        text("sourcefile"),
+        Field::new("sourceline", DataType::Int32, true),
+        Field::new("pending_restart", DataType::Boolean, true),
+    ]));
+    let rows: Vec<(&str, &str)> = settings.all().collect();
+    let names = StringArray::from_iter_values(rows.iter().map(|(k, _)| *k));
+    let values = StringArray::from_iter_values(rows.iter().map(|(_, v)| *v));
+    let nulls = || Arc::new(StringArray::from(vec![None::<&str>; rows.len()])) as _;
+    let mut columns: Vec<datafusion::arrow::array::ArrayRef> =
+        vec![Arc::new(names), Arc::new(values)];
+    for _ in 2..12 {
+        columns.push(nulls());
+    }
+    columns.push(nulls());
+    columns.push(Arc::new(StringArray::from_iter_values(rows.iter().map(|(_, v)| *v))));
+    columns.push(nulls());
+    columns.push(Arc::new(Int32Array::from(vec![None::<i32>; rows.len()])));
+    columns.push(Arc::new(datafusion::arrow::array::BooleanArray::from(vec![
+        false;
+        rows.len()
+    ])));
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+}
+
+/// A catalog table with extra all-NULL text columns PostgreSQL has and
+/// `datafusion-pg-catalog` lacks (`pg_class.relacl`: zhenjie's rights are the
+/// fence, not ACLs, and NULL is what PostgreSQL shows for default rights).
+fn with_null_columns(
+    table: Arc<dyn TableProvider>,
+    columns: &[&str],
+) -> datafusion::error::Result<Arc<dyn TableProvider>> {
+    use datafusion::logical_expr::{lit, LogicalPlanBuilder};
+    use datafusion::prelude::col;
+    let schema = table.schema();
+    let mut exprs: Vec<datafusion::logical_expr::Expr> = schema
+        .fields()
+        .iter()
+        .map(|f| col(datafusion::common::Column::new_unqualified(f.name())))
+        .collect();
+    for c in columns {
+        if schema.field_with_name(c).is_err() {
+            exprs.push(lit(datafusion::common::ScalarValue::Utf8(None)).alias(*c));
+        }
+    }
+    let plan = LogicalPlanBuilder::scan(
+        "pg_class",
+        datafusion::datasource::provider_as_source(table),
+        None,
+    )?
+    .project(exprs)?
+    .build()?;
+    Ok(Arc::new(ViewTable::new(plan, None)))
+}
+
+/// `pg_constraint` and `pg_index` with their key columns as `smallint[]`
+/// (the crate stores `[1, 2]` and `1 2` text).
+fn with_array_columns(
+    name: &str,
+    table: Arc<dyn TableProvider>,
+) -> datafusion::error::Result<Arc<dyn TableProvider>> {
+    use datafusion::functions::expr_fn::btrim;
+    use datafusion::functions_nested::expr_fn::string_to_array;
+    use datafusion::logical_expr::{cast, lit, LogicalPlanBuilder};
+    use datafusion::prelude::col;
+    const ARRAYS: &[&str] = &["conkey", "confkey", "indkey", "indclass", "indcollation", "indoption"];
+    let schema = table.schema();
+    let list = DataType::List(Arc::new(Field::new_list_field(DataType::Int16, true)));
+    let exprs = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let c = col(datafusion::common::Column::new_unqualified(f.name()));
+            if ARRAYS.contains(&f.name().as_str()) && f.data_type() == &DataType::Utf8 {
+                let parts = if f.name().starts_with("ind") {
+                    string_to_array(c, lit(" "), lit(datafusion::common::ScalarValue::Utf8(None)))
+                } else {
+                    string_to_array(
+                        btrim(vec![c, lit("[]")]),
+                        lit(", "),
+                        lit(datafusion::common::ScalarValue::Utf8(None)),
+                    )
+                };
+                cast(parts, list.clone()).alias(f.name())
+            } else {
+                c
+            }
+        })
+        .collect::<Vec<_>>();
+    let plan = LogicalPlanBuilder::scan(name, datafusion::datasource::provider_as_source(table), None)?
+        .project(exprs)?
+        .build()?;
+    Ok(Arc::new(ViewTable::new(plan, None)))
+}
+
 /// `pg_catalog` as `datafusion-pg-catalog` builds it, with our
 /// `pg_description` and the comments table it is computed from.
 #[derive(Debug)]
 struct CommentedPgCatalog {
     inner: Arc<dyn SchemaProvider>,
+    /// `pg_settings`: the session's settings as they were at its start.
+    settings: Arc<dyn TableProvider>,
     comments: Arc<dyn TableProvider>,
     functions: Arc<dyn TableProvider>,
     description: OnceLock<Arc<dyn TableProvider>>,
@@ -429,6 +550,17 @@ impl SchemaProvider for CommentedPgCatalog {
         match name {
             "zhenjie_comments" => Ok(Some(self.comments.clone())),
             "zhenjie_functions" => Ok(Some(self.functions.clone())),
+            "pg_settings" => Ok(Some(self.settings.clone())),
+            // Key columns are arrays in PostgreSQL (`con.confkey[pos.n]`,
+            // `ANY(c.conkey)`); the crate keeps them as text.
+            "pg_constraint" | "pg_index" => match self.inner.table(name).await? {
+                Some(t) => Ok(Some(with_array_columns(name, t)?)),
+                None => Ok(None),
+            },
+            "pg_class" => match self.inner.table(name).await? {
+                Some(class) => Ok(Some(with_null_columns(class, &["relacl", "reloptions"])?)),
+                None => Ok(None),
+            },
             "pg_proc" => match self.proc.get() {
                 Some(p) => Ok(Some(p.clone())),
                 None => self.inner.table(name).await,
@@ -497,6 +629,79 @@ pub(crate) fn privilege_udf(name: &str) -> datafusion::logical_expr::ScalarUDF {
         name: name.to_string(),
         signature: Signature::variadic_any(Volatility::Stable),
     })
+}
+
+/// `information_schema._pg_expandarray(int2vector)`, which pgjdbc's
+/// `getPrimaryKeys`/`getIndexInfo` and Metabase call on `pg_index.indkey`.
+/// In PostgreSQL it returns one `(x, n)` row per array element; zhenjie has
+/// no indexes (`pg_index` is empty), so the function is never called on a
+/// row — it only has to exist with the right result type for those queries
+/// to plan. It answers `(NULL, NULL)`.
+pub(crate) fn expandarray_udf() -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::arrow::array::StructArray;
+    use datafusion::arrow::datatypes::Fields;
+    use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, Signature, Volatility};
+    fn fields() -> Fields {
+        Fields::from(vec![
+            Field::new("x", DataType::Int32, true),
+            Field::new("n", DataType::Int32, true),
+        ])
+    }
+    #[derive(Debug, PartialEq, Eq, Hash)]
+    struct ExpandArray(Signature);
+    impl datafusion::logical_expr::ScalarUDFImpl for ExpandArray {
+        fn name(&self) -> &str {
+            "_pg_expandarray"
+        }
+        fn signature(&self) -> &Signature {
+            &self.0
+        }
+        fn return_type(&self, _: &[DataType]) -> datafusion::error::Result<DataType> {
+            Ok(DataType::Struct(fields()))
+        }
+        fn invoke_with_args(
+            &self,
+            args: ScalarFunctionArgs,
+        ) -> datafusion::error::Result<ColumnarValue> {
+            let n = args.number_rows;
+            let out = StructArray::new_null(fields(), n);
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }
+    }
+    datafusion::logical_expr::ScalarUDF::new_from_impl(ExpandArray(Signature::any(
+        1,
+        Volatility::Immutable,
+    )))
+}
+
+/// Catalog functions about objects zhenjie never has (index and trigger
+/// definitions, …): they exist so tools' listing queries plan, and say NULL,
+/// as PostgreSQL does for an OID that names no such object.
+pub(crate) fn null_text_udf(name: &str) -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, Signature, Volatility};
+    #[derive(Debug, PartialEq, Eq, Hash)]
+    struct NullText(String, Signature);
+    impl datafusion::logical_expr::ScalarUDFImpl for NullText {
+        fn name(&self) -> &str {
+            &self.0
+        }
+        fn signature(&self) -> &Signature {
+            &self.1
+        }
+        fn return_type(&self, _: &[DataType]) -> datafusion::error::Result<DataType> {
+            Ok(DataType::Utf8)
+        }
+        fn invoke_with_args(
+            &self,
+            _: ScalarFunctionArgs,
+        ) -> datafusion::error::Result<ColumnarValue> {
+            Ok(ColumnarValue::Scalar(datafusion::common::ScalarValue::Utf8(None)))
+        }
+    }
+    datafusion::logical_expr::ScalarUDF::new_from_impl(NullText(
+        name.to_string(),
+        Signature::variadic_any(Volatility::Stable),
+    ))
 }
 
 /// `pg_size_pretty(bigint)`: sizes the way PostgreSQL prints them (psql `\dt+`).
@@ -641,6 +846,65 @@ fn is_computed_text(e: &Expr) -> bool {
     }
 }
 
+/// The function name in the crate's `'name'::regproc` lookup subquery.
+fn regproc_lookup_name(query: &datafusion::sql::sqlparser::ast::Query) -> Option<String> {
+    let text = query.to_string();
+    let rest = text.strip_prefix("SELECT oid FROM pg_catalog.pg_proc WHERE proname = '")?;
+    let name = &rest[..rest.find('\'')?];
+    Some(name.strip_prefix("pg_catalog.").unwrap_or(name).to_string())
+}
+
+/// The last part of a (compound) identifier, lower-cased.
+fn last_ident(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Identifier(i) => Some(i.value.to_ascii_lowercase()),
+        Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.to_ascii_lowercase()),
+        _ => None,
+    }
+}
+
+/// PostgreSQL lets a scalar subquery return "at most one row"; DataFusion
+/// can only decorrelate one that aggregates. Catalog lookups by key
+/// (`(SELECT c.relkind = 'c' FROM pg_class c WHERE c.oid = t.typrelid)`, as in
+/// pgjdbc's `getTypeInfo`) return at most one row, so `max` of it is the same
+/// value. Only single-column subqueries over `pg_catalog` tables are touched.
+fn aggregate_catalog_lookup(query: &mut datafusion::sql::sqlparser::ast::Query) {
+    use datafusion::sql::sqlparser::ast::{SelectItem, SetExpr};
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return;
+    };
+    let from = select
+        .from
+        .iter()
+        .map(|t| t.to_string().to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if select.from.is_empty()
+        || !from.contains("pg_")
+        || select.selection.is_none()
+        || select.projection.len() != 1
+        || !matches!(select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(ref e, _) if e.is_empty())
+    {
+        return;
+    }
+    let item = &mut select.projection[0];
+    let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else {
+        return;
+    };
+    let text = e.to_string().to_ascii_lowercase();
+    const AGGREGATES: &[&str] = &[
+        "max(", "min(", "count(", "sum(", "avg(", "array_agg(", "string_agg(", "bool_and(",
+        "bool_or(", "every(",
+    ];
+    if AGGREGATES.iter().any(|a| text.contains(a)) {
+        return;
+    }
+    if let Some(wrapped) = parse_expr(&format!("max({e})")) {
+        *e = wrapped;
+        query.limit_clause = None;
+    }
+}
+
 fn is_regclass(t: &datafusion::sql::sqlparser::ast::DataType) -> bool {
     let name = t.to_string().to_ascii_lowercase();
     name == "regclass" || name == "pg_catalog.regclass"
@@ -649,11 +913,64 @@ fn is_regclass(t: &datafusion::sql::sqlparser::ast::DataType) -> bool {
 impl VisitorMut for CatalogIdioms {
     type Break = ();
 
+    /// Names duplicated unnamed select items (`NULL, NULL` in pgjdbc's
+    /// `getProcedures`): PostgreSQL allows equal column names, DataFusion
+    /// does not.
+    fn post_visit_query(
+        &mut self,
+        query: &mut datafusion::sql::sqlparser::ast::Query,
+    ) -> ControlFlow<()> {
+        use datafusion::sql::sqlparser::ast::{Ident, SelectItem, SetExpr};
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            let mut seen = std::collections::HashSet::new();
+            for (i, item) in select.projection.iter_mut().enumerate() {
+                if let SelectItem::UnnamedExpr(e) = item {
+                    if !seen.insert(e.to_string()) {
+                        *item = SelectItem::ExprWithAlias {
+                            expr: e.clone(),
+                            alias: Ident::with_quote('"', format!("?column?{}", i + 1)),
+                        };
+                    }
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         if let Expr::Subquery(q) = expr {
             if let Some(oid) = regclass_lookup_literal(q) {
                 if let Some(e) = parse_expr(&oid.to_string()) {
                     *expr = e;
+                }
+            } else if regproc_lookup_name(q).is_none() {
+                aggregate_catalog_lookup(q);
+            }
+            return ControlFlow::Continue(());
+        }
+        // `(composite).field`, as in `(information_schema._pg_expandarray(i.indkey)).n`.
+        if let Expr::CompoundFieldAccess { root, access_chain } = expr {
+            if let ([datafusion::sql::sqlparser::ast::AccessExpr::Dot(Expr::Identifier(field))], Expr::Nested(_)) =
+                (access_chain.as_slice(), &**root)
+            {
+                if let Some(e) = parse_expr(&format!("get_field({root}, '{}')", field.value)) {
+                    *expr = e;
+                }
+            }
+            return ControlFlow::Continue(());
+        }
+        // `typinput = 'array_in'::regproc` (pgjdbc's array-type test): the
+        // crate keeps regproc columns as names, so compare names.
+        if let Expr::BinaryOp { left, op, right } = expr {
+            if *op == datafusion::sql::sqlparser::ast::BinaryOperator::Eq {
+                if let (Some(column), Expr::Subquery(q)) = (last_ident(left), &**right) {
+                    if column.starts_with("typ") {
+                        if let Some(name) = regproc_lookup_name(q) {
+                            **right = Expr::value(
+                                datafusion::sql::sqlparser::ast::Value::SingleQuotedString(name),
+                            );
+                        }
+                    }
                 }
             }
             return ControlFlow::Continue(());

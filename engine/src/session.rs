@@ -190,10 +190,14 @@ impl Session {
         ] {
             ctx.register_udf(crate::pg_compat::privilege_udf(name));
         }
+        ctx.register_udf(crate::pg_compat::expandarray_udf());
+        for name in ["pg_get_indexdef", "pg_get_triggerdef", "pg_get_ruledef", "pg_get_functiondef"] {
+            ctx.register_udf(crate::pg_compat::null_text_udf(name));
+        }
         ctx.register_udf(constant_udf("session_user", principal.user.clone()));
         ctx.register_udf(constant_udf("current_user", principal.user.clone()));
         register_views(&ctx, &engine, &principal).await;
-        crate::pg_compat::install_comments(&ctx, &engine).await?;
+        crate::pg_compat::install_comments(&ctx, &engine, &Settings::new(&principal.user)).await?;
         Ok(Session {
             settings: Mutex::new(Settings::new(&principal.user)),
             principal,

@@ -311,6 +311,16 @@ impl ExtendedQueryHandler for Connection {
     }
 }
 
+/// `1990-05-17 +00` or `1990-05-17 +08:00`: how pgjdbc sends `setDate`.
+fn is_dated_with_zone(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() >= 14
+        && b[..10].iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+        && b[10] == b' '
+        && (b[11] == b'+' || b[11] == b'-')
+        && b[12..].iter().all(|c| c.is_ascii_digit() || *c == b':')
+}
+
 /// Decodes the Bind message's values and casts each to the type the plan
 /// expects, so `WHERE age > $1` works whatever integer width the client sent.
 fn bind_parameters(
@@ -334,6 +344,16 @@ fn bind_parameters(
     let mut cast = Vec::with_capacity(list.len());
     for (i, v) in list.into_iter().enumerate() {
         let value: ScalarValue = v.value;
+        // pgjdbc sends `setDate` values as '1990-05-17 +00'; a date is its
+        // first word, as PostgreSQL's date input reads it.
+        let value = match (&value, types.get(i).and_then(Option::as_ref)) {
+            (ScalarValue::Utf8(Some(text)), Some(DataType::Date32 | DataType::Date64) | None)
+                if is_dated_with_zone(text) =>
+            {
+                ScalarValue::Utf8(Some(text[..10].to_string()))
+            }
+            _ => value,
+        };
         let value = match types.get(i).and_then(Option::as_ref) {
             Some(t) if value.data_type() != *t => value.cast_to(t).map_err(|_| {
                 user_error(
