@@ -14,6 +14,7 @@ pub mod audit;
 mod barrier;
 pub mod copy;
 pub mod cursor;
+mod empty_catalog;
 mod error;
 pub mod governance;
 mod pg_compat;

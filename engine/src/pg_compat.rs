@@ -569,13 +569,128 @@ impl SchemaProvider for CommentedPgCatalog {
                 Some(d) => Ok(Some(d.clone())),
                 None => self.inner.table(name).await,
             },
-            _ => self.inner.table(name).await,
+            _ => match self.inner.table(name).await? {
+                Some(t) => Ok(Some(t)),
+                None => crate::empty_catalog::shape(crate::empty_catalog::PG_CATALOG, name)
+                    .map(crate::empty_catalog::empty_table)
+                    .transpose(),
+            },
         }
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        name == "zhenjie_comments" || name == "zhenjie_functions" || self.inner.table_exist(name)
+        name == "zhenjie_comments"
+            || name == "zhenjie_functions"
+            || self.inner.table_exist(name)
+            || crate::empty_catalog::shape(crate::empty_catalog::PG_CATALOG, name).is_some()
     }
+}
+
+/// DataFusion's `information_schema` with what PostgreSQL clients also read
+/// there: PostgreSQL type names (`data_type`, `udt_name`) in `columns`, and
+/// the constraint, key and privilege views, empty (zhenjie tables have no
+/// keys; rights are the fence).
+#[derive(Debug)]
+struct PgInformationSchema {
+    inner: Arc<dyn SchemaProvider>,
+    columns: OnceLock<Arc<dyn TableProvider>>,
+}
+
+/// The name under which DataFusion's own `columns` stays reachable for the
+/// view that replaces it.
+const DF_COLUMNS: &str = "zhenjie_datafusion_columns";
+
+#[async_trait]
+impl SchemaProvider for PgInformationSchema {
+    fn table_names(&self) -> Vec<String> {
+        let mut names = self.inner.table_names();
+        names.extend(
+            crate::empty_catalog::INFORMATION_SCHEMA
+                .iter()
+                .map(|(n, _)| n.to_string()),
+        );
+        names
+    }
+
+    async fn table(&self, name: &str) -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
+        match name {
+            DF_COLUMNS => self.inner.table("columns").await,
+            "columns" => match self.columns.get() {
+                Some(c) => Ok(Some(c.clone())),
+                None => self.inner.table(name).await,
+            },
+            _ => match crate::empty_catalog::shape(crate::empty_catalog::INFORMATION_SCHEMA, name) {
+                Some(shape) => crate::empty_catalog::empty_table(shape).map(Some),
+                None => self.inner.table(name).await,
+            },
+        }
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        name == DF_COLUMNS
+            || crate::empty_catalog::shape(crate::empty_catalog::INFORMATION_SCHEMA, name).is_some()
+            || self.inner.table_exist(name)
+    }
+}
+
+/// Replaces the session's `information_schema` with [`PgInformationSchema`].
+pub(crate) async fn install_information_schema(ctx: &SessionContext, database: &str) -> Result<()> {
+    let catalog = ctx
+        .catalog(database)
+        .ok_or_else(|| EngineError::new("XX000", "session catalog missing"))?;
+    // DataFusion answers `information_schema` itself when its config flag is
+    // on, bypassing registered schemas; the session runs with the flag off
+    // and this schema wraps DataFusion's provider instead.
+    let inner: Arc<dyn SchemaProvider> = Arc::new(
+        datafusion::catalog::information_schema::InformationSchemaProvider::new(
+            ctx.state().catalog_list().clone(),
+        ),
+    );
+    let wrapper = Arc::new(PgInformationSchema {
+        inner,
+        columns: OnceLock::new(),
+    });
+    catalog.register_schema("information_schema", wrapper.clone())?;
+    let pg_type = "CASE \
+        WHEN data_type IN ('Utf8', 'Utf8View', 'LargeUtf8') THEN 'text' \
+        WHEN data_type = 'Int16' THEN 'smallint' WHEN data_type = 'Int32' THEN 'integer' \
+        WHEN data_type = 'Int64' THEN 'bigint' WHEN data_type = 'Float32' THEN 'real' \
+        WHEN data_type = 'Float64' THEN 'double precision' WHEN data_type = 'Boolean' THEN 'boolean' \
+        WHEN data_type IN ('Date32', 'Date64') THEN 'date' \
+        WHEN data_type LIKE 'Decimal%' THEN 'numeric' \
+        WHEN data_type LIKE 'Timestamp%' AND (data_type LIKE '%None%' OR data_type NOT LIKE '%,%') THEN 'timestamp without time zone' \
+        WHEN data_type LIKE 'Timestamp%' THEN 'timestamp with time zone' \
+        WHEN data_type LIKE 'Interval%' THEN 'interval' \
+        WHEN data_type LIKE '%List%' THEN 'ARRAY' \
+        WHEN data_type LIKE '%Binary%' THEN 'bytea' \
+        ELSE lower(data_type) END";
+    let udt = "CASE \
+        WHEN data_type IN ('Utf8', 'Utf8View', 'LargeUtf8') THEN 'text' \
+        WHEN data_type = 'Int16' THEN 'int2' WHEN data_type = 'Int32' THEN 'int4' \
+        WHEN data_type = 'Int64' THEN 'int8' WHEN data_type = 'Float32' THEN 'float4' \
+        WHEN data_type = 'Float64' THEN 'float8' WHEN data_type = 'Boolean' THEN 'bool' \
+        WHEN data_type IN ('Date32', 'Date64') THEN 'date' \
+        WHEN data_type LIKE 'Decimal%' THEN 'numeric' \
+        WHEN data_type LIKE 'Timestamp%' AND (data_type LIKE '%None%' OR data_type NOT LIKE '%,%') THEN 'timestamp' \
+        WHEN data_type LIKE 'Timestamp%' THEN 'timestamptz' \
+        WHEN data_type LIKE 'Interval%' THEN 'interval' \
+        WHEN data_type LIKE '%List%' THEN '_text' \
+        WHEN data_type LIKE '%Binary%' THEN 'bytea' \
+        ELSE lower(data_type) END";
+    let sql = format!(
+        "SELECT table_catalog, table_schema, table_name, column_name, ordinal_position, \
+                column_default, is_nullable, {pg_type} AS data_type, \
+                character_maximum_length, character_octet_length, numeric_precision, \
+                numeric_precision_radix, numeric_scale, datetime_precision, interval_type, \
+                table_catalog AS udt_catalog, CAST('pg_catalog' AS VARCHAR) AS udt_schema, {udt} AS udt_name, \
+                CAST(NULL AS VARCHAR) AS collation_name, CAST(NULL AS VARCHAR) AS domain_name, \
+                CAST('NO' AS VARCHAR) AS is_identity, CAST('NEVER' AS VARCHAR) AS is_generated, \
+                CAST('NO' AS VARCHAR) AS is_updatable \
+         FROM information_schema.{DF_COLUMNS}"
+    );
+    let plan = ctx.state().create_logical_plan(&sql).await?;
+    let _ = wrapper.columns.set(Arc::new(ViewTable::new(plan, Some(sql))));
+    Ok(())
 }
 
 /// `has_table_privilege` and its siblings: what zhenjie lets anyone do with
@@ -672,6 +787,104 @@ pub(crate) fn expandarray_udf() -> datafusion::logical_expr::ScalarUDF {
         1,
         Volatility::Immutable,
     )))
+}
+
+/// PostgreSQL's `format(fmt, args…)` with `%s`, `%I` (identifier), `%L`
+/// (literal) and `%%`: Metabase builds `format('%I.%I', schema, table)::regclass`
+/// while syncing, and report SQL uses it for labels.
+pub(crate) fn format_udf() -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, Signature, Volatility};
+    #[derive(Debug, PartialEq, Eq, Hash)]
+    struct Format(Signature);
+    impl datafusion::logical_expr::ScalarUDFImpl for Format {
+        fn name(&self) -> &str {
+            "format"
+        }
+        fn signature(&self) -> &Signature {
+            &self.0
+        }
+        fn return_type(&self, _: &[DataType]) -> datafusion::error::Result<DataType> {
+            Ok(DataType::Utf8)
+        }
+        fn invoke_with_args(
+            &self,
+            args: ScalarFunctionArgs,
+        ) -> datafusion::error::Result<ColumnarValue> {
+            let n = args.number_rows;
+            let texts = args
+                .args
+                .iter()
+                .map(|a| {
+                    let a = a.clone().into_array(n)?;
+                    Ok(datafusion::arrow::compute::cast(&a, &DataType::Utf8)?)
+                })
+                .collect::<datafusion::error::Result<Vec<_>>>()?;
+            let texts: Vec<_> = texts.iter().map(|a| a.as_string::<i32>().clone()).collect();
+            let mut out = datafusion::arrow::array::StringBuilder::new();
+            for row in 0..n {
+                let value = |i: usize| -> Option<&str> {
+                    texts.get(i).and_then(|a| (!a.is_null(row)).then(|| a.value(row)))
+                };
+                let Some(fmt) = value(0) else {
+                    out.append_null();
+                    continue;
+                };
+                out.append_value(format_row(fmt, |i| value(i + 1)).map_err(|e| {
+                    datafusion::error::DataFusionError::Execution(e)
+                })?);
+            }
+            Ok(ColumnarValue::Array(Arc::new(out.finish())))
+        }
+    }
+    datafusion::logical_expr::ScalarUDF::new_from_impl(Format(Signature::variadic_any(
+        Volatility::Immutable,
+    )))
+}
+
+/// One `format()` result; `arg(i)` is the i-th argument after the format.
+fn format_row<'a>(fmt: &str, arg: impl Fn(usize) -> Option<&'a str>) -> std::result::Result<String, String> {
+    let mut out = String::new();
+    let mut next = 0;
+    let mut chars = fmt.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let spec = chars.next().ok_or("unterminated format() type specifier")?;
+        if spec == '%' {
+            out.push('%');
+            continue;
+        }
+        let value = arg(next);
+        next += 1;
+        match spec {
+            's' => out.push_str(value.unwrap_or("")),
+            'I' => {
+                let v = value.ok_or("null values cannot be formatted as an SQL identifier")?;
+                let plain = v.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                    && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                if plain {
+                    out.push_str(v);
+                } else {
+                    out.push('"');
+                    out.push_str(&v.replace('"', "\"\""));
+                    out.push('"');
+                }
+            }
+            'L' => match value {
+                None => out.push_str("NULL"),
+                Some(v) => {
+                    out.push('\'');
+                    out.push_str(&v.replace('\'', "''"));
+                    out.push('\'');
+                }
+            },
+            other => return Err(format!("unrecognized format() type specifier \"{other}\"")),
+        }
+    }
+    Ok(out)
 }
 
 /// Catalog functions about objects zhenjie never has (index and trigger
@@ -913,6 +1126,22 @@ fn is_regclass(t: &datafusion::sql::sqlparser::ast::DataType) -> bool {
 impl VisitorMut for CatalogIdioms {
     type Break = ();
 
+    /// `FROM pg_locks`: PostgreSQL finds system views without a schema
+    /// (pg_catalog is always on the search path); the crate's own rewrite
+    /// knows only the tables it implements.
+    fn pre_visit_relation(
+        &mut self,
+        relation: &mut datafusion::sql::sqlparser::ast::ObjectName,
+    ) -> ControlFlow<()> {
+        use datafusion::sql::sqlparser::ast::{Ident, ObjectNamePart};
+        if let [ObjectNamePart::Identifier(name)] = relation.0.as_slice() {
+            if crate::empty_catalog::shape(crate::empty_catalog::PG_CATALOG, &name.value).is_some() {
+                relation.0.insert(0, ObjectNamePart::Identifier(Ident::new("pg_catalog")));
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
     /// Names duplicated unnamed select items (`NULL, NULL` in pgjdbc's
     /// `getProcedures`): PostgreSQL allows equal column names, DataFusion
     /// does not.
@@ -1069,6 +1298,17 @@ impl VisitorMut for CatalogIdioms {
 #[cfg(test)]
 mod tests {
     use super::size_pretty;
+
+    #[test]
+    fn format_quotes_like_postgres() {
+        // Expected strings from PostgreSQL 15's format().
+        let args = ["public", "Persons", "it's"];
+        let f = |fmt: &str| super::format_row(fmt, |i| args.get(i).copied()).unwrap();
+        assert_eq!(f("%I.%I"), "public.\"Persons\"");
+        assert_eq!(f("%s-%s=%L %%"), "public-Persons='it''s' %");
+        assert!(super::format_row("%I", |_| None).is_err());
+        assert_eq!(super::format_row("%L|%s|", |_| None).unwrap(), "NULL||");
+    }
 
     #[test]
     fn sizes_print_like_postgres() {

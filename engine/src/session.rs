@@ -156,7 +156,7 @@ impl Session {
         let config = SessionConfig::new()
             .with_default_catalog_and_schema(&database, SCHEMA)
             .with_create_default_catalog_and_schema(true)
-            .with_information_schema(true)
+            .with_information_schema(false)
             .with_target_partitions(opts.target_partitions)
             .with_batch_size(opts.batch_size);
         let ctx = SessionContext::new_with_config_rt(config, engine.runtime().clone());
@@ -179,6 +179,7 @@ impl Session {
         datafusion_pg_catalog::setup_pg_catalog(&ctx, &database, EmptyContextProvider)
             .map_err(|e| EngineError::from(*e))?;
         crate::pg_compat::install_sorted_catalog(&ctx, &database)?;
+        crate::pg_compat::install_information_schema(&ctx, &database).await?;
         // After the pg_catalog setup, which brings DataFusion's own `version()`.
         ctx.register_udf(version_udf());
         for name in [
@@ -191,7 +192,14 @@ impl Session {
             ctx.register_udf(crate::pg_compat::privilege_udf(name));
         }
         ctx.register_udf(crate::pg_compat::expandarray_udf());
-        for name in ["pg_get_indexdef", "pg_get_triggerdef", "pg_get_ruledef", "pg_get_functiondef"] {
+        ctx.register_udf(crate::pg_compat::format_udf());
+        for name in [
+            "pg_get_indexdef",
+            "pg_get_triggerdef",
+            "pg_get_ruledef",
+            "pg_get_functiondef",
+            "pg_tablespace_location",
+        ] {
             ctx.register_udf(crate::pg_compat::null_text_udf(name));
         }
         ctx.register_udf(constant_udf("session_user", principal.user.clone()));
