@@ -2,6 +2,7 @@
 //! generated city, driven by real clients (tokio-postgres and the psql binary).
 
 mod audit;
+mod clients;
 mod common;
 mod export;
 mod governance;
