@@ -229,6 +229,7 @@ async fn settle_oids(ctx: &SessionContext) -> Result<()> {
         .collect()
         .await?;
     let mut oids = std::collections::HashMap::new();
+    let mut visible = std::collections::HashSet::new();
     for b in &batches {
         let oid = datafusion::arrow::compute::cast(b.column(0), &DataType::Int32)?;
         let oid = oid.as_primitive::<datafusion::arrow::datatypes::Int32Type>();
@@ -241,10 +242,38 @@ async fn settle_oids(ctx: &SessionContext) -> Result<()> {
                 _ => oid.value(i),
             };
             oids.insert(format!("{}.{}", ns.value(i), rel.value(i)), oid);
+            if matches!(ns.value(i), "public" | "pg_catalog") {
+                visible.insert(oid);
+            }
         }
     }
     ctx.register_udf(regclass_udf(oids));
+    ctx.register_udf(table_is_visible_udf(visible));
     Ok(())
+}
+
+/// `pg_table_is_visible(oid)`: whether the relation is on the search path
+/// (`public`, then `pg_catalog`) — not `information_schema`, which tools
+/// listing "the tables" (SQLAlchemy, psql) must not mix in.
+fn table_is_visible_udf(
+    visible: std::collections::HashSet<i32>,
+) -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::arrow::array::{Array, AsArray, BooleanArray};
+    use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
+    create_udf(
+        "pg_table_is_visible",
+        vec![DataType::Int32],
+        DataType::Boolean,
+        Volatility::Stable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let oids = ColumnarValue::values_to_arrays(args)?;
+            let oids = oids[0].as_primitive::<datafusion::arrow::datatypes::Int32Type>();
+            let out: BooleanArray = (0..oids.len())
+                .map(|i| (!oids.is_null(i)).then(|| visible.contains(&oids.value(i))))
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }),
+    )
 }
 
 /// `zhenjie_regclass(name)`: a relation's OID from its (optionally
@@ -279,6 +308,46 @@ fn regclass_udf(oids: std::collections::HashMap<String, i32>) -> datafusion::log
             Ok(ColumnarValue::Array(Arc::new(out)))
         }),
     )
+}
+
+/// SQL type names PostgreSQL clients send that DataFusion's planner does not
+/// know, on top of the crate's oid aliases: `json`, `jsonb`, `uuid` and
+/// `name` values are carried as text.
+#[derive(Debug)]
+struct PgTypePlanner(datafusion_pg_catalog::pg_catalog::oid_type_planner::PgOidTypePlanner);
+
+impl datafusion::logical_expr::planner::TypePlanner for PgTypePlanner {
+    fn plan_type_field(
+        &self,
+        sql_type: &datafusion::sql::sqlparser::ast::DataType,
+    ) -> datafusion::error::Result<Option<datafusion::arrow::datatypes::FieldRef>> {
+        use datafusion::sql::sqlparser::ast::DataType as T;
+        let text = match sql_type {
+            T::JSON | T::JSONB | T::Uuid => true,
+            T::Custom(name, args) if args.is_empty() => {
+                let n = name.to_string().to_ascii_lowercase();
+                matches!(n.as_str(), "name" | "pg_catalog.name" | "json" | "jsonb" | "uuid")
+            }
+            _ => false,
+        };
+        if text {
+            return Ok(Some(Arc::new(Field::new("", DataType::Utf8, true))));
+        }
+        self.0.plan_type_field(sql_type)
+    }
+}
+
+/// Installs [`PgTypePlanner`] in place of the crate's type planner.
+pub(crate) fn install_type_planner(ctx: &SessionContext) {
+    use datafusion::execution::session_state::SessionStateBuilder;
+    let state = ctx.state_ref();
+    let existing = state.read().clone();
+    let new_state = SessionStateBuilder::new_from_existing(existing)
+        .with_type_planner(Arc::new(PgTypePlanner(
+            datafusion_pg_catalog::pg_catalog::oid_type_planner::PgOidTypePlanner,
+        )))
+        .build();
+    *state.write() = new_state;
 }
 
 /// First oid of zhenjie's own functions in `pg_proc` (above PostgreSQL's
@@ -464,10 +533,26 @@ fn with_null_columns(
     use datafusion::logical_expr::{lit, LogicalPlanBuilder};
     use datafusion::prelude::col;
     let schema = table.schema();
+    // System tables keep PostgreSQL's OIDs, so `classoid = 'pg_catalog.pg_class'::regclass`
+    // holds whichever way the name is written.
+    let system_oid = {
+        let mut case = datafusion::logical_expr::case(col("relname"));
+        for (name, oid) in SYSTEM_RELATION_OIDS {
+            case = case.when(lit(*name), lit(*oid));
+        }
+        datafusion::logical_expr::when(
+            col("relnamespace").eq(lit(11)),
+            case.otherwise(col("oid"))?,
+        )
+        .otherwise(col("oid"))?
+    };
     let mut exprs: Vec<datafusion::logical_expr::Expr> = schema
         .fields()
         .iter()
-        .map(|f| col(datafusion::common::Column::new_unqualified(f.name())))
+        .map(|f| match f.name().as_str() {
+            "oid" => datafusion::logical_expr::cast(system_oid.clone(), f.data_type().clone()).alias("oid"),
+            name => col(datafusion::common::Column::new_unqualified(name)),
+        })
         .collect();
     for c in columns {
         if schema.field_with_name(c).is_err() {
@@ -678,7 +763,8 @@ pub(crate) async fn install_information_schema(ctx: &SessionContext, database: &
         WHEN data_type LIKE '%Binary%' THEN 'bytea' \
         ELSE lower(data_type) END";
     let sql = format!(
-        "SELECT table_catalog, table_schema, table_name, column_name, ordinal_position, \
+        "SELECT table_catalog, table_schema, table_name, column_name, \
+                CAST(ordinal_position + 1 AS BIGINT) AS ordinal_position, \
                 column_default, is_nullable, {pg_type} AS data_type, \
                 character_maximum_length, character_octet_length, numeric_precision, \
                 numeric_precision_radix, numeric_scale, datetime_precision, interval_type, \
@@ -991,6 +1077,44 @@ fn parse_expr(sql: &str) -> Option<Expr> {
         .ok()
 }
 
+/// PostgreSQL names an unnamed function column after the function
+/// (`count(*)` is `count`); DataFusion after the whole expression. BI tools
+/// and pandas show these names, so where the name is unambiguous the column
+/// gets PostgreSQL's.
+fn name_function_columns(projection: &mut [datafusion::sql::sqlparser::ast::SelectItem]) {
+    use datafusion::sql::sqlparser::ast::{Ident, SelectItem};
+    let name_of = |item: &SelectItem| -> Option<String> {
+        match item {
+            SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.to_ascii_lowercase()),
+            SelectItem::UnnamedExpr(e) => last_ident(e),
+            _ => None,
+        }
+    };
+    let function_name = |item: &SelectItem| -> Option<String> {
+        match item {
+            SelectItem::UnnamedExpr(Expr::Function(f)) => f
+                .name
+                .0
+                .last()
+                .map(|p| p.to_string().trim_matches('"').to_ascii_lowercase()),
+            _ => None,
+        }
+    };
+    let taken: Vec<String> = projection.iter().filter_map(name_of).collect();
+    let functions: Vec<Option<String>> = projection.iter().map(function_name).collect();
+    for (item, name) in projection.iter_mut().zip(&functions) {
+        let Some(name) = name else { continue };
+        let unique = functions.iter().filter(|f| f.as_ref() == Some(name)).count() == 1
+            && !taken.contains(name);
+        if let (true, SelectItem::UnnamedExpr(e)) = (unique, &*item) {
+            *item = SelectItem::ExprWithAlias {
+                expr: e.clone(),
+                alias: Ident::with_quote('"', name.clone()),
+            };
+        }
+    }
+}
+
 /// PostgreSQL's fixed OIDs of its system catalog tables. Clients compare
 /// `pg_description.classoid` with `'pg_class'::regclass` and the like, so
 /// these names must resolve to the numbers PostgreSQL uses (and
@@ -1151,6 +1275,7 @@ impl VisitorMut for CatalogIdioms {
     ) -> ControlFlow<()> {
         use datafusion::sql::sqlparser::ast::{Ident, SelectItem, SetExpr};
         if let SetExpr::Select(select) = query.body.as_mut() {
+            name_function_columns(&mut select.projection);
             let mut seen = std::collections::HashSet::new();
             for (i, item) in select.projection.iter_mut().enumerate() {
                 if let SelectItem::UnnamedExpr(e) = item {
@@ -1184,6 +1309,48 @@ impl VisitorMut for CatalogIdioms {
             {
                 if let Some(e) = parse_expr(&format!("get_field({root}, '{}')", field.value)) {
                     *expr = e;
+                }
+            }
+            return ControlFlow::Continue(());
+        }
+        // `LIKE 'pg/_%' ESCAPE '/'` (SQLAlchemy): DataFusion only escapes with
+        // a backslash, so a literal pattern is rewritten to use one.
+        if let Expr::Like {
+            pattern,
+            escape_char: Some(escape),
+            ..
+        }
+        | Expr::ILike {
+            pattern,
+            escape_char: Some(escape),
+            ..
+        } = expr
+        {
+            use datafusion::sql::sqlparser::ast::Value;
+            let esc = match &escape.value {
+                Value::SingleQuotedString(e) if e.chars().count() == 1 => e.chars().next(),
+                _ => None,
+            };
+            if let (Some(esc), Expr::Value(v)) = (esc, &mut **pattern) {
+                if let Value::SingleQuotedString(p) = &v.value {
+                    let mut out = String::new();
+                    let mut chars = p.chars();
+                    while let Some(c) = chars.next() {
+                        if c == esc {
+                            if let Some(next) = chars.next() {
+                                out.push('\\');
+                                out.push(next);
+                            }
+                        } else if c == '\\' {
+                            out.push_str("\\\\");
+                        } else {
+                            out.push(c);
+                        }
+                    }
+                    v.value = Value::SingleQuotedString(out);
+                    if let Expr::Like { escape_char, .. } | Expr::ILike { escape_char, .. } = expr {
+                        *escape_char = None;
+                    }
                 }
             }
             return ControlFlow::Continue(());
@@ -1249,6 +1416,34 @@ impl VisitorMut for CatalogIdioms {
                 })
             }
             "shobj_description" => Some("CAST(NULL AS VARCHAR)".to_string()),
+            // Grafana reads `current_setting('server_version_num')`.
+            "current_setting" => {
+                let a = function_args(&f.args);
+                (a.len() == 1).then(|| {
+                    format!(
+                        "(SELECT max(zs.setting) FROM pg_catalog.pg_settings zs WHERE zs.name = lower({}))",
+                        a[0]
+                    )
+                })
+            }
+            // SQLAlchemy zips `unnest(conkey)` with `generate_subscripts(conkey, 1)`.
+            "generate_subscripts" => {
+                let a = function_args(&f.args);
+                (a.len() == 2).then(|| {
+                    format!("unnest(range(1, CAST(array_length({}) AS BIGINT) + 1))", a[0])
+                })
+            }
+            // psycopg's TypeInfo.fetch: the type's OID, NULL if there is none.
+            "to_regtype" => {
+                let a = function_args(&f.args);
+                (a.len() == 1).then(|| {
+                    format!(
+                        "(SELECT max(zt.oid) FROM pg_catalog.pg_type zt WHERE zt.typname = \
+                          regexp_replace({}, '^pg_catalog\\.', ''))",
+                        a[0]
+                    )
+                })
+            }
             "pg_function_is_visible" => Some("true".to_string()),
             "pg_get_function_arguments" | "pg_get_function_identity_arguments" => {
                 let a = function_args(&f.args);

@@ -179,6 +179,7 @@ impl Session {
         datafusion_pg_catalog::setup_pg_catalog(&ctx, &database, EmptyContextProvider)
             .map_err(|e| EngineError::from(*e))?;
         crate::pg_compat::install_sorted_catalog(&ctx, &database)?;
+        crate::pg_compat::install_type_planner(&ctx);
         crate::pg_compat::install_information_schema(&ctx, &database).await?;
         // After the pg_catalog setup, which brings DataFusion's own `version()`.
         ctx.register_udf(version_udf());
@@ -199,6 +200,8 @@ impl Session {
             "pg_get_ruledef",
             "pg_get_functiondef",
             "pg_tablespace_location",
+            "pg_get_serial_sequence",
+            "pg_get_viewdef",
         ] {
             ctx.register_udf(crate::pg_compat::null_text_udf(name));
         }
@@ -956,6 +959,13 @@ fn command_of(statement: &Statement) -> Result<Option<Command>> {
             savepoint: None, ..
         } => Command::Rollback,
         Statement::Discard { .. } => Command::NoOp("DISCARD ALL"),
+        // Savepoints have nothing to undo in read-only work; drivers open
+        // them for nested transaction blocks (psycopg's `conn.transaction()`).
+        Statement::Savepoint { .. } => Command::NoOp("SAVEPOINT"),
+        Statement::ReleaseSavepoint { .. } => Command::NoOp("RELEASE"),
+        Statement::Rollback {
+            savepoint: Some(_), ..
+        } => Command::NoOp("ROLLBACK"),
         Statement::Deallocate { .. } => Command::NoOp("DEALLOCATE"),
         _ => {
             let text = statement.to_string();

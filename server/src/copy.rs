@@ -90,7 +90,28 @@ pub(crate) fn copy_response(rows: RowStream, options: &CopyOptions) -> PgWireRes
             stream::once(async move { leftover.lock().unwrap_or_else(|p| p.into_inner()).take() })
                 .filter_map(|h| async move { h.map(|h| Ok(CopyData::new(h))) }),
         );
+    // Binary COPY starts with its signature even when there are no rows (the
+    // encoder writes it with the first row).
+    let header = Arc::new(Mutex::new(binary.then(binary_signature)));
+    let (first, unsent) = (header.clone(), header);
+    let data = data
+        .map(move |item| {
+            first.lock().unwrap_or_else(|p| p.into_inner()).take();
+            item
+        })
+        .chain(
+            stream::once(async move { unsent.lock().unwrap_or_else(|p| p.into_inner()).take() })
+                .filter_map(|h| async move { h.map(|h| Ok(CopyData::new(h))) }),
+        );
     Ok(CopyResponse::new(if binary { 1 } else { 0 }, columns, data))
+}
+
+/// PGCOPY's signature, flags and header extension length.
+fn binary_signature() -> Bytes {
+    let mut b = b"PGCOPY\n\xff\r\n\0".to_vec();
+    b.extend_from_slice(&0i32.to_be_bytes());
+    b.extend_from_slice(&0i32.to_be_bytes());
+    Bytes::from(b)
 }
 
 /// The header line of text and CSV COPY: the column names, quoted in CSV
