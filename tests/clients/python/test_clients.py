@@ -605,6 +605,16 @@ def _():
         expect_eq(seen, total, "streamed rows vs count(*)")
 
 
+@check("superset: time-range literals TO_DATE / TO_TIMESTAMP with PostgreSQL patterns")
+def _():
+    expect_eq(scalar("SELECT TO_DATE('2018-01-01', 'YYYY-MM-DD')"), dt.date(2018, 1, 1), "TO_DATE")
+    got = scalar("SELECT TO_TIMESTAMP('2018-01-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US')")
+    expect(got == dt.datetime(2018, 1, 1, tzinfo=UTC) and got.tzinfo is not None, f"TO_TIMESTAMP: {got!r}")
+    n = scalar("SELECT count(*) FROM vehicles WHERE registered_on >= TO_DATE('2018-01-01', 'YYYY-MM-DD')")
+    m = scalar("SELECT count(*) FROM vehicles WHERE registered_on >= DATE '2018-01-01'")
+    expect_eq(n, m, "rows in the time range")
+
+
 @check("pandas: read_sql of a GROUP BY through SQLAlchemy")
 def _():
     import pandas as pd

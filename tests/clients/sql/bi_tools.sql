@@ -572,9 +572,16 @@ SELECT DATE_TRUNC('week', birth_date) AS birth_date, count(*) AS count
 FROM public.persons GROUP BY DATE_TRUNC('week', birth_date) ORDER BY count DESC
 LIMIT 10000;
 
--- superset: time grains 'month', 'quarter', 'year' and a time range filter
+-- superset: time grains 'month', 'quarter', 'year' and a time range on a DATE column (convert_dttm: TO_DATE)
 SELECT DATE_TRUNC('month', registered_on) AS __timestamp, DATE_TRUNC('quarter', registered_on) AS q, DATE_TRUNC('year', registered_on) AS y, count(*) AS count
 FROM public.vehicles
-WHERE registered_on >= TO_TIMESTAMP('2018-01-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US') AND registered_on < TO_TIMESTAMP('2024-01-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US')
+WHERE registered_on >= TO_DATE('2018-01-01', 'YYYY-MM-DD') AND registered_on < TO_DATE('2024-01-01', 'YYYY-MM-DD')
 GROUP BY 1, 2, 3 ORDER BY count DESC
+LIMIT 10000;
+
+-- superset: virtual dataset with a TIMESTAMP column, time range filter (convert_dttm: TO_TIMESTAMP)
+SELECT DATE_TRUNC('day', registered_at) AS __timestamp, count(*) AS count
+FROM (SELECT CAST(registered_on AS TIMESTAMP) AS registered_at, vehicle_type FROM vehicles) AS virtual_table
+WHERE registered_at >= TO_TIMESTAMP('2018-01-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US') AND registered_at < TO_TIMESTAMP('2024-01-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US')
+GROUP BY DATE_TRUNC('day', registered_at) ORDER BY count DESC
 LIMIT 10000;
