@@ -718,6 +718,38 @@ impl SchemaProvider for PgInformationSchema {
     }
 }
 
+/// DataFusion's type names (as `information_schema.columns.data_type`
+/// prints them) and PostgreSQL's: `(condition, data_type, udt_name)`.
+const TYPE_NAMES: &[(&str, &str, &str)] = &[
+    ("data_type IN ('Utf8', 'Utf8View', 'LargeUtf8')", "text", "text"),
+    ("data_type = 'Int16'", "smallint", "int2"),
+    ("data_type = 'Int32'", "integer", "int4"),
+    ("data_type = 'Int64'", "bigint", "int8"),
+    ("data_type = 'Float32'", "real", "float4"),
+    ("data_type = 'Float64'", "double precision", "float8"),
+    ("data_type = 'Boolean'", "boolean", "bool"),
+    ("data_type IN ('Date32', 'Date64')", "date", "date"),
+    ("data_type LIKE 'Decimal%'", "numeric", "numeric"),
+    (
+        "data_type LIKE 'Timestamp%' AND (data_type LIKE '%None%' OR data_type NOT LIKE '%,%')",
+        "timestamp without time zone",
+        "timestamp",
+    ),
+    ("data_type LIKE 'Timestamp%'", "timestamp with time zone", "timestamptz"),
+    ("data_type LIKE 'Interval%'", "interval", "interval"),
+    ("data_type LIKE '%List%'", "ARRAY", "_text"),
+    ("data_type LIKE '%Binary%'", "bytea", "bytea"),
+];
+
+/// A CASE over `data_type` giving the name `pick` chooses from [`TYPE_NAMES`].
+fn type_case(pick: impl Fn(&(&str, &'static str, &'static str)) -> &'static str) -> String {
+    let arms: String = TYPE_NAMES
+        .iter()
+        .map(|t| format!("WHEN {} THEN '{}' ", t.0, pick(t)))
+        .collect();
+    format!("CASE {arms}ELSE lower(data_type) END")
+}
+
 /// Replaces the session's `information_schema` with [`PgInformationSchema`].
 pub(crate) async fn install_information_schema(ctx: &SessionContext, database: &str) -> Result<()> {
     let catalog = ctx
@@ -736,32 +768,8 @@ pub(crate) async fn install_information_schema(ctx: &SessionContext, database: &
         columns: OnceLock::new(),
     });
     catalog.register_schema("information_schema", wrapper.clone())?;
-    let pg_type = "CASE \
-        WHEN data_type IN ('Utf8', 'Utf8View', 'LargeUtf8') THEN 'text' \
-        WHEN data_type = 'Int16' THEN 'smallint' WHEN data_type = 'Int32' THEN 'integer' \
-        WHEN data_type = 'Int64' THEN 'bigint' WHEN data_type = 'Float32' THEN 'real' \
-        WHEN data_type = 'Float64' THEN 'double precision' WHEN data_type = 'Boolean' THEN 'boolean' \
-        WHEN data_type IN ('Date32', 'Date64') THEN 'date' \
-        WHEN data_type LIKE 'Decimal%' THEN 'numeric' \
-        WHEN data_type LIKE 'Timestamp%' AND (data_type LIKE '%None%' OR data_type NOT LIKE '%,%') THEN 'timestamp without time zone' \
-        WHEN data_type LIKE 'Timestamp%' THEN 'timestamp with time zone' \
-        WHEN data_type LIKE 'Interval%' THEN 'interval' \
-        WHEN data_type LIKE '%List%' THEN 'ARRAY' \
-        WHEN data_type LIKE '%Binary%' THEN 'bytea' \
-        ELSE lower(data_type) END";
-    let udt = "CASE \
-        WHEN data_type IN ('Utf8', 'Utf8View', 'LargeUtf8') THEN 'text' \
-        WHEN data_type = 'Int16' THEN 'int2' WHEN data_type = 'Int32' THEN 'int4' \
-        WHEN data_type = 'Int64' THEN 'int8' WHEN data_type = 'Float32' THEN 'float4' \
-        WHEN data_type = 'Float64' THEN 'float8' WHEN data_type = 'Boolean' THEN 'bool' \
-        WHEN data_type IN ('Date32', 'Date64') THEN 'date' \
-        WHEN data_type LIKE 'Decimal%' THEN 'numeric' \
-        WHEN data_type LIKE 'Timestamp%' AND (data_type LIKE '%None%' OR data_type NOT LIKE '%,%') THEN 'timestamp' \
-        WHEN data_type LIKE 'Timestamp%' THEN 'timestamptz' \
-        WHEN data_type LIKE 'Interval%' THEN 'interval' \
-        WHEN data_type LIKE '%List%' THEN '_text' \
-        WHEN data_type LIKE '%Binary%' THEN 'bytea' \
-        ELSE lower(data_type) END";
+    let pg_type = type_case(|(_, name, _)| name);
+    let udt = type_case(|(_, _, udt)| udt);
     let sql = format!(
         "SELECT table_catalog, table_schema, table_name, column_name, \
                 CAST(ordinal_position + 1 AS BIGINT) AS ordinal_position, \
