@@ -43,15 +43,31 @@ pub fn govern(
         .ok_or_else(|| EngineError::new("XX000", format!("dataset {} is not open", dataset.name)))?
         .clone();
     let scan = || LogicalPlanBuilder::scan(&dataset.name, provider_as_source(base.clone()), None);
+    // For a column placement, the same table without the fence filter, used
+    // when the files' statistics prove every row is inside the fence.
+    let mut proof = None;
     let (plan, fenced) = match &dataset.placement {
         Some(Placement::Public) => (scan()?, false),
         // Fail closed: without a declared placement only the city level sees it.
         None if principal.level == Level::City => (scan()?, false),
         None => return Ok(None),
-        Some(Placement::Column { column }) => (
-            scan()?.filter(fence_predicate(engine, principal, column))?,
-            true,
-        ),
+        Some(Placement::Column { column }) => {
+            if let Ok(index) = base.schema().index_of(column) {
+                if let Ok((unfenced, _)) = apply_masks(engine, dataset, principal, scan()?) {
+                    proof = Some(FenceProof {
+                        base: base.clone(),
+                        column: index,
+                        ranges: fence_ranges(engine, principal),
+                        nulls_inside: principal.level == Level::City,
+                        unfenced: unfenced.build()?,
+                    });
+                }
+            }
+            (
+                scan()?.filter(fence_predicate(engine, principal, column))?,
+                true,
+            )
+        }
         Some(Placement::Key {
             column,
             dataset: target,
@@ -102,7 +118,64 @@ pub fn govern(
         schema: Arc::new(plan.schema().as_arrow().clone()),
         dataset: dataset.name.clone(),
         plan,
+        proof,
     })))
+}
+
+/// What it takes to drop a column fence's filter for one scan: the
+/// placement column's statistics over all files must lie inside one of the
+/// fence's ranges (and have no NULLs unless NULL rows are inside the fence).
+/// At city level this is the common case, and the scan then costs what it
+/// costs without governance: the filter, and reading the area column, go.
+/// Statistics are read at every scan, so files replaced since are re-checked.
+#[derive(Debug)]
+struct FenceProof {
+    base: Arc<dyn TableProvider>,
+    /// Index of the placement column in the base table.
+    column: usize,
+    /// `[lower, upper)` string ranges of the fence (`None`: unbounded).
+    ranges: Vec<(String, Option<String>)>,
+    /// Whether rows with no area code are inside the fence (city level).
+    nulls_inside: bool,
+    /// Scan and masks, without the fence filter.
+    unfenced: LogicalPlan,
+}
+
+impl FenceProof {
+    /// Whether every row of the files is inside the fence, by their exact
+    /// statistics; `false` whenever the statistics are missing or inexact.
+    async fn holds(&self, state: &dyn CatalogSession) -> datafusion::error::Result<bool> {
+        use datafusion::common::stats::Precision;
+        let raw = self
+            .base
+            .scan(state, Some(&vec![self.column]), &[], None)
+            .await?;
+        let stats = datafusion::physical_plan::statistics::StatisticsContext::new().compute(
+            raw.as_ref(),
+            &datafusion::physical_plan::statistics::StatisticsArgs::new(),
+        )?;
+        let Some(c) = stats.column_statistics.first() else {
+            return Ok(false);
+        };
+        let text = |v: &ScalarValue| match v {
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::Utf8View(Some(s))
+            | ScalarValue::LargeUtf8(Some(s)) => Some(s.clone()),
+            _ => None,
+        };
+        let (Precision::Exact(min), Precision::Exact(max), Precision::Exact(nulls)) =
+            (&c.min_value, &c.max_value, &c.null_count)
+        else {
+            return Ok(false);
+        };
+        let (Some(min), Some(max)) = (text(min), text(max)) else {
+            return Ok(false);
+        };
+        Ok((*nulls == 0 || self.nulls_inside)
+            && self.ranges.iter().any(|(lower, upper)| {
+                min >= *lower && upper.as_ref().is_none_or(|u| max < *u)
+            }))
+    }
 }
 
 /// The mask a principal gets on one column of a dataset, if any.
@@ -200,23 +273,13 @@ fn apply_masks(
 /// area code). Area codes compare as strings,
 /// so the fence is a range Parquet statistics can prune row groups with.
 pub(crate) fn fence_predicate(engine: &Engine, principal: &Principal, column: &str) -> Expr {
-    let prefix = principal.area.prefix().to_string();
-    let mut prefixes = vec![prefix.clone()];
-    for l in &engine.catalog().file.area_lineage {
-        if prefix.starts_with(&l.new) {
-            prefixes.push(format!("{}{}", l.old, &prefix[l.new.len()..]));
-        } else if l.new.starts_with(&prefix) && !l.old.starts_with(&prefix) {
-            prefixes.push(l.old.clone());
-        }
-    }
-    let ranges = prefixes
+    let ranges = fence_ranges(engine, principal)
         .into_iter()
-        .map(|p| {
-            let upper = prefix_upper_bound(&p);
+        .map(|(lower, upper)| {
             let c = col(Column::new_unqualified(column));
             match upper {
-                Some(u) => c.clone().gt_eq(lit(p)).and(c.lt(lit(u))),
-                None => c.gt_eq(lit(p)),
+                Some(u) => c.clone().gt_eq(lit(lower)).and(c.lt(lit(u))),
+                None => c.gt_eq(lit(lower)),
             }
         })
         .reduce(Expr::or)
@@ -227,6 +290,27 @@ pub(crate) fn fence_predicate(engine: &Engine, principal: &Principal, column: &s
     } else {
         ranges
     }
+}
+
+/// The fence as `[lower, upper)` ranges of area codes: the principal's own
+/// prefix and the retired prefixes that became part of their area.
+fn fence_ranges(engine: &Engine, principal: &Principal) -> Vec<(String, Option<String>)> {
+    let prefix = principal.area.prefix().to_string();
+    let mut prefixes = vec![prefix.clone()];
+    for l in &engine.catalog().file.area_lineage {
+        if prefix.starts_with(&l.new) {
+            prefixes.push(format!("{}{}", l.old, &prefix[l.new.len()..]));
+        } else if l.new.starts_with(&prefix) && !l.old.starts_with(&prefix) {
+            prefixes.push(l.old.clone());
+        }
+    }
+    prefixes
+        .into_iter()
+        .map(|p| {
+            let upper = prefix_upper_bound(&p);
+            (p, upper)
+        })
+        .collect()
 }
 
 /// The smallest string greater than every string starting with `p` (for ASCII
@@ -249,6 +333,7 @@ pub struct GovernedTable {
     schema: SchemaRef,
     dataset: String,
     plan: LogicalPlan,
+    proof: Option<FenceProof>,
 }
 
 #[async_trait]
@@ -278,11 +363,15 @@ impl TableProvider for GovernedTable {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
-        let mut plan = LogicalPlanBuilder::from(self.plan.clone());
+        let source = match &self.proof {
+            Some(proof) if proof.holds(state).await? => &proof.unfenced,
+            _ => &self.plan,
+        };
+        let mut plan = LogicalPlanBuilder::from(source.clone());
         if let Some(projection) = projection {
             let fields: Vec<Expr> = projection
                 .iter()
-                .map(|&i| Expr::Column(Column::from(self.plan.schema().qualified_field(i))))
+                .map(|&i| Expr::Column(Column::from(source.schema().qualified_field(i))))
                 .collect();
             plan = plan.project(fields)?;
         }

@@ -492,3 +492,63 @@ async fn unplaced_data_retired_codes_and_null_areas() {
     let n = rows(&city, "SELECT count(*) FROM unplaced").await;
     assert_eq!(n, oracle("SELECT count(*) FROM households"));
 }
+
+/// The fence filter is dropped only for a scan whose files' statistics prove
+/// every row inside the fence; a single row outside keeps it.
+#[tokio::test]
+async fn city_scans_skip_the_fence_only_when_statistics_prove_it() {
+    use zhenjie_catalog::*;
+    let dir = tempfile::tempdir().unwrap();
+    let mixed = dir.path().join("mixed.parquet");
+    let path = mixed.to_str().unwrap().to_string();
+    std::thread::spawn(move || {
+        tokio::runtime::Runtime::new().unwrap().block_on(async move {
+            let ctx = SessionContext::new();
+            ctx.sql(
+                "SELECT column1 AS area_code, column2 AS note FROM (VALUES \
+                 ('370602001001001', 'inside'), ('440300000000000', 'outside'), \
+                 (NULL, 'no area'))",
+            )
+            .await
+            .unwrap()
+            .write_parquet(&path, Default::default(), None)
+            .await
+            .unwrap();
+        })
+    })
+    .join()
+    .unwrap();
+    let mut catalog = load_catalog();
+    catalog.file.datasets.push(Dataset {
+        name: "mixed".into(),
+        location: mixed.to_str().unwrap().into(),
+        format: Format::Parquet,
+        comment: String::new(),
+        placement: Some(Placement::Column {
+            column: "area_code".into(),
+        }),
+        columns: Default::default(),
+    });
+    let addr = start_server_over(catalog, Default::default()).await;
+    let city = connect(addr, "city").await;
+    let plan = |rows: Vec<Vec<String>>| rows.iter().map(|r| r.join(" ")).collect::<Vec<_>>().join("\n");
+    // Every person of the test city is inside the city: no filter, no area column read.
+    let persons = plan(rows(&city, "EXPLAIN SELECT count(*) FROM persons").await);
+    assert!(!persons.contains("FilterExec"), "{persons}");
+    assert!(persons.contains("FenceBarrierExec"), "{persons}");
+    assert_eq!(
+        rows(&city, "SELECT count(*) FROM persons").await,
+        oracle("SELECT count(*) FROM persons")
+    );
+    // One row from another province: the fence stays and keeps it out.
+    let mixed_plan = plan(rows(&city, "EXPLAIN SELECT note FROM mixed").await);
+    assert!(mixed_plan.contains("FilterExec"), "{mixed_plan}");
+    assert_eq!(
+        rows(&city, "SELECT note FROM mixed ORDER BY note").await,
+        vec![vec!["inside".to_string()], vec!["no area".to_string()]]
+    );
+    // Below city level the statistics of the whole city never prove a fence.
+    let town = connect(addr, "town").await;
+    let town_plan = plan(rows(&town, "EXPLAIN SELECT count(*) FROM persons").await);
+    assert!(town_plan.contains("FilterExec"), "{town_plan}");
+}
