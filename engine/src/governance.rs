@@ -84,21 +84,45 @@ pub fn govern(
                 return Ok(None);
             };
             let target_base = engine.table(target).expect("validated at open").clone();
-            let keys =
-                LogicalPlanBuilder::scan("__fence_keys", provider_as_source(target_base), None)?
-                    .filter(fence_predicate(engine, principal, area_col))?
+            // Rows whose key is among the keys of the target's fenced rows.
+            let attributed = |fenced: bool| -> Result<LogicalPlanBuilder> {
+                let mut keys = LogicalPlanBuilder::scan(
+                    "__fence_keys",
+                    provider_as_source(target_base.clone()),
+                    None,
+                )?;
+                if fenced {
+                    keys = keys.filter(fence_predicate(engine, principal, area_col))?;
+                }
+                let keys = keys
                     .project(vec![col(Column::new(Some("__fence_keys"), dataset_column))])?
                     .build()?;
-            let joined = scan()?.join(
-                keys,
-                JoinType::LeftSemi,
-                (
-                    vec![Column::new(Some(dataset.name.as_str()), column)],
-                    vec![Column::new(Some("__fence_keys"), dataset_column)],
-                ),
-                None,
-            )?;
-            (joined, true)
+                Ok(scan()?.join(
+                    keys,
+                    JoinType::LeftSemi,
+                    (
+                        vec![Column::new(Some(dataset.name.as_str()), column)],
+                        vec![Column::new(Some("__fence_keys"), dataset_column)],
+                    ),
+                    None,
+                )?)
+            };
+            // The attribution itself always stays; the target's fence filter
+            // goes when the target's statistics prove it.
+            if let Ok(index) = target_base.schema().index_of(area_col) {
+                if let Ok((unfenced, _)) =
+                    apply_masks(engine, dataset, principal, attributed(false)?)
+                {
+                    proof = Some(FenceProof {
+                        base: target_base.clone(),
+                        column: index,
+                        ranges: fence_ranges(engine, principal),
+                        nulls_inside: principal.level == Level::City,
+                        unfenced: unfenced.build()?,
+                    });
+                }
+            }
+            (attributed(true)?, true)
         }
     };
     let (plan, masked) = match apply_masks(engine, dataset, principal, plan) {
@@ -122,9 +146,11 @@ pub fn govern(
     })))
 }
 
-/// What it takes to drop a column fence's filter for one scan: the
-/// placement column's statistics over all files must lie inside one of the
-/// fence's ranges (and have no NULLs unless NULL rows are inside the fence).
+/// What it takes to drop a fence's filter for one scan: the placement
+/// column's statistics over all files (of the dataset, or for a key
+/// placement of the dataset the key attributes through) must lie inside one
+/// of the fence's ranges (and have no NULLs unless NULL rows are inside).
+/// For a key placement the attribution join stays; only its filter goes.
 /// At city level this is the common case, and the scan then costs what it
 /// costs without governance: the filter, and reading the area column, go.
 /// Statistics are read at every scan, so files replaced since are re-checked.

@@ -4,7 +4,6 @@
 
 use crate::errors::from_datafusion;
 use arrow_pg::datatypes::arrow_schema_to_pg_fields;
-use arrow_pg::encoder::encode_value;
 use bytes::Bytes;
 use futures::{stream, StreamExt};
 use pgwire::api::portal::Format;
@@ -62,16 +61,13 @@ pub(crate) fn copy_response(rows: RowStream, options: &CopyOptions) -> PgWireRes
         options.header.then(|| header_line(&rows.schema, options)),
     ));
     let leftover = header.clone();
-    let schema = rows.schema.clone();
     let data = rows
         .stream
         .map(move |batch| {
             let encoded: Vec<PgWireResult<CopyData>> = match batch {
                 Ok(b) => (0..b.num_rows())
                     .map(|row| {
-                        for (i, column) in b.columns().iter().enumerate() {
-                            encode_value(&mut encoder, column, row, schema.field(i), &fields[i])?;
-                        }
+                        crate::encode::encode_row(&mut encoder, &b, row, &fields)?;
                         let data = encoder.take_copy();
                         Ok(
                             match header.lock().unwrap_or_else(|p| p.into_inner()).take() {

@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod cancel;
 mod copy;
+mod encode;
 mod errors;
 pub mod query;
 

@@ -4,7 +4,7 @@
 use crate::errors::{from_datafusion, from_engine, user_error};
 use crate::Connection;
 use arrow_pg::datatypes::df::deserialize_parameters_with_server_types;
-use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch, into_pg_type};
+use arrow_pg::datatypes::{arrow_schema_to_pg_fields, into_pg_type};
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::{ParamValues, ScalarValue};
@@ -85,7 +85,7 @@ fn encode_rows<C: ClientInfo>(
     let data = rows
         .stream
         .map(move |batch| match batch {
-            Ok(b) => stream::iter(encode_recordbatch(fields_ref.clone(), b)).left_stream(),
+            Ok(b) => stream::iter(crate::encode::data_rows(fields_ref.clone(), b)).left_stream(),
             Err(e) => stream::iter(std::iter::once(Err(from_datafusion(e)))).right_stream(),
         })
         .flatten();

@@ -540,6 +540,17 @@ async fn city_scans_skip_the_fence_only_when_statistics_prove_it() {
         rows(&city, "SELECT count(*) FROM persons").await,
         oracle("SELECT count(*) FROM persons")
     );
+    // Attribution through a key stays (a list naming people from elsewhere
+    // shows only the city's residents), but the persons fence filter goes.
+    let attributed = plan(rows(&city, "EXPLAIN SELECT count(*) FROM dept_list").await);
+    assert!(attributed.contains("LeftSemi"), "{attributed}");
+    assert!(!attributed.contains("FilterExec"), "{attributed}");
+    let listed = rows(&city, "SELECT count(*) FROM dept_list").await;
+    assert_eq!(
+        listed,
+        oracle("SELECT count(*) FROM dept_list WHERE id_number IN (SELECT id_number FROM persons)")
+    );
+    assert_ne!(listed, oracle("SELECT count(*) FROM dept_list"), "the list names outsiders too");
     // One row from another province: the fence stays and keeps it out.
     let mixed_plan = plan(rows(&city, "EXPLAIN SELECT note FROM mixed").await);
     assert!(mixed_plan.contains("FilterExec"), "{mixed_plan}");
