@@ -103,6 +103,7 @@ pub(crate) async fn install_comments(
         functions: functions_table()?,
         description: OnceLock::new(),
         proc: OnceLock::new(),
+        types: OnceLock::new(),
     });
     catalog.register_schema("pg_catalog", wrapper.clone())?;
     let sql = "SELECT CAST(c.oid AS INT) AS objoid, CAST(1259 AS INT) AS classoid, CAST(0 AS INT) AS objsubid, d.description \
@@ -122,6 +123,9 @@ pub(crate) async fn install_comments(
         if let Some(proc) = proc_with_functions(ctx, builtin).await? {
             let _ = wrapper.proc.set(proc);
         }
+    }
+    if let Some(raw) = wrapper.inner.table("pg_type").await? {
+        let _ = wrapper.types.set(types_view(ctx, &raw).await?);
     }
     settle_oids(ctx).await
 }
@@ -620,6 +624,44 @@ struct CommentedPgCatalog {
     functions: Arc<dyn TableProvider>,
     description: OnceLock<Arc<dyn TableProvider>>,
     proc: OnceLock<Arc<dyn TableProvider>>,
+    /// `pg_type` with its regproc columns as OIDs.
+    types: OnceLock<Arc<dyn TableProvider>>,
+}
+
+/// The name under which the crate's own `pg_type` stays reachable for the
+/// view that replaces it.
+const RAW_PG_TYPE: &str = "zhenjie_raw_pg_type";
+
+/// `pg_type`'s regproc columns, which the crate keeps as function names and
+/// PostgreSQL as `pg_proc` OIDs — Npgsql (Power BI) joins
+/// `pg_proc.oid = typ.typreceive` to tell arrays from base types.
+const TYPE_PROC_COLUMNS: &[&str] = &["typinput", "typoutput", "typreceive", "typsend"];
+
+/// Plans the `pg_type` view over the crate's table.
+async fn types_view(
+    ctx: &SessionContext,
+    raw: &Arc<dyn TableProvider>,
+) -> Result<Arc<dyn TableProvider>> {
+    let mut select = Vec::new();
+    let mut joins = String::new();
+    for field in raw.schema().fields() {
+        let name = field.name();
+        if TYPE_PROC_COLUMNS.contains(&name.as_str()) && field.data_type() == &DataType::Utf8 {
+            select.push(format!("COALESCE(r_{name}.oid, 0) AS {name}"));
+            joins.push_str(&format!(
+                " LEFT JOIN (SELECT proname, CAST(min(oid) AS INT) AS oid FROM pg_catalog.pg_proc \
+                   GROUP BY proname) r_{name} ON r_{name}.proname = t.{name}"
+            ));
+        } else {
+            select.push(format!("t.\"{name}\""));
+        }
+    }
+    let sql = format!(
+        "SELECT {} FROM pg_catalog.{RAW_PG_TYPE} t{joins}",
+        select.join(", ")
+    );
+    let plan = ctx.state().create_logical_plan(&sql).await?;
+    Ok(Arc::new(ViewTable::new(plan, Some(sql))))
 }
 
 #[async_trait]
@@ -636,6 +678,11 @@ impl SchemaProvider for CommentedPgCatalog {
             "zhenjie_comments" => Ok(Some(self.comments.clone())),
             "zhenjie_functions" => Ok(Some(self.functions.clone())),
             "pg_settings" => Ok(Some(self.settings.clone())),
+            RAW_PG_TYPE => self.inner.table("pg_type").await,
+            "pg_type" => match self.types.get() {
+                Some(t) => Ok(Some(t.clone())),
+                None => self.inner.table(name).await,
+            },
             // Key columns are arrays in PostgreSQL (`con.confkey[pos.n]`,
             // `ANY(c.conkey)`); the crate keeps them as text.
             "pg_constraint" | "pg_index" => match self.inner.table(name).await? {
@@ -666,6 +713,7 @@ impl SchemaProvider for CommentedPgCatalog {
     fn table_exist(&self, name: &str) -> bool {
         name == "zhenjie_comments"
             || name == "zhenjie_functions"
+            || name == RAW_PG_TYPE
             || self.inner.table_exist(name)
             || crate::empty_catalog::shape(crate::empty_catalog::PG_CATALOG, name).is_some()
     }
@@ -1005,9 +1053,13 @@ pub(crate) fn null_text_udf(name: &str) -> datafusion::logical_expr::ScalarUDF {
             Ok(ColumnarValue::Scalar(datafusion::common::ScalarValue::Utf8(None)))
         }
     }
+    use datafusion::logical_expr::TypeSignature;
     datafusion::logical_expr::ScalarUDF::new_from_impl(NullText(
         name.to_string(),
-        Signature::variadic_any(Volatility::Stable),
+        Signature::one_of(
+            vec![TypeSignature::Nullary, TypeSignature::VariadicAny],
+            Volatility::Stable,
+        ),
     ))
 }
 
@@ -1305,7 +1357,17 @@ impl VisitorMut for CatalogIdioms {
                 if let Some(e) = parse_expr(&oid.to_string()) {
                     *expr = e;
                 }
-            } else if regproc_lookup_name(q).is_none() {
+            } else if let Some(name) = regproc_lookup_name(q) {
+                // `'pg_catalog.array_in'::regproc`: the crate looks the
+                // qualified name up as is and finds nothing.
+                let lookup = format!(
+                    "(SELECT min(zp.oid) FROM pg_catalog.pg_proc zp WHERE zp.proname = '{}')",
+                    name.replace('\'', "''")
+                );
+                if let Some(e) = parse_expr(&lookup) {
+                    *expr = e;
+                }
+            } else {
                 aggregate_catalog_lookup(q);
             }
             return ControlFlow::Continue(());
@@ -1358,22 +1420,6 @@ impl VisitorMut for CatalogIdioms {
                     v.value = Value::SingleQuotedString(out);
                     if let Expr::Like { escape_char, .. } | Expr::ILike { escape_char, .. } = expr {
                         *escape_char = None;
-                    }
-                }
-            }
-            return ControlFlow::Continue(());
-        }
-        // `typinput = 'array_in'::regproc` (pgjdbc's array-type test): the
-        // crate keeps regproc columns as names, so compare names.
-        if let Expr::BinaryOp { left, op, right } = expr {
-            if *op == datafusion::sql::sqlparser::ast::BinaryOperator::Eq {
-                if let (Some(column), Expr::Subquery(q)) = (last_ident(left), &**right) {
-                    if column.starts_with("typ") {
-                        if let Some(name) = regproc_lookup_name(q) {
-                            **right = Expr::value(
-                                datafusion::sql::sqlparser::ast::Value::SingleQuotedString(name),
-                            );
-                        }
                     }
                 }
             }

@@ -202,6 +202,7 @@ impl Session {
             "pg_tablespace_location",
             "pg_get_serial_sequence",
             "pg_get_viewdef",
+            "pg_advisory_unlock_all",
         ] {
             ctx.register_udf(crate::pg_compat::null_text_udf(name));
         }
@@ -933,6 +934,12 @@ fn command_of(statement: &Statement) -> Result<Option<Command>> {
             Command::Set("client_encoding".into(), charset_name.value.clone())
         }
         Statement::Set(Set::SetTransaction { .. }) => Command::NoOp("SET"),
+        // Resetting to the login principal changes nothing (Npgsql's pool
+        // reset sends it); becoming anyone else is refused below.
+        Statement::Set(Set::SetSessionAuthorization(ast::SetSessionAuthorizationParam {
+            kind: ast::SetSessionAuthorizationParamKind::Default,
+            ..
+        })) => Command::NoOp("SET"),
         Statement::Set(Set::SetSessionAuthorization(_)) | Statement::Set(Set::SetRole { .. }) => {
             return Err(EngineError::denied(
                 "permission denied: the session's principal cannot be changed",
@@ -962,6 +969,8 @@ fn command_of(statement: &Statement) -> Result<Option<Command>> {
         // Savepoints have nothing to undo in read-only work; drivers open
         // them for nested transaction blocks (psycopg's `conn.transaction()`).
         Statement::Savepoint { .. } => Command::NoOp("SAVEPOINT"),
+        // zhenjie sends no notifications; there is nothing to stop listening to.
+        Statement::UNLISTEN { .. } => Command::NoOp("UNLISTEN"),
         Statement::ReleaseSavepoint { .. } => Command::NoOp("RELEASE"),
         Statement::Rollback {
             savepoint: Some(_), ..

@@ -145,3 +145,8 @@ async fn node_postgres() {
     let out = run(cmd).await;
     assert_only_known_gaps(&out, false, &repo().join("tests/clients/node/known_gaps"));
 }
+
+#[tokio::test]
+async fn grafana_npgsql_power_bi_and_superset_catalog_sql() {
+    tool_sql("bi_tools.sql").await;
+}
