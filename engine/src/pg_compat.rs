@@ -1033,34 +1033,176 @@ fn format_row<'a>(fmt: &str, arg: impl Fn(usize) -> Option<&'a str>) -> std::res
 /// definitions, …): they exist so tools' listing queries plan, and say NULL,
 /// as PostgreSQL does for an OID that names no such object.
 pub(crate) fn null_text_udf(name: &str) -> datafusion::logical_expr::ScalarUDF {
-    use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, Signature, Volatility};
+    constant_any_udf(name, datafusion::common::ScalarValue::Utf8(None))
+}
+
+/// A function of any arguments (or none) with a fixed answer, for catalog
+/// questions whose answer is the same for everything zhenjie has
+/// (`pg_collation_is_visible`: there are only built-in collations).
+pub(crate) fn constant_any_udf(
+    name: &str,
+    value: datafusion::common::ScalarValue,
+) -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::common::ScalarValue;
+    use datafusion::logical_expr::{
+        ColumnarValue, ScalarFunctionArgs, Signature, TypeSignature, Volatility,
+    };
     #[derive(Debug, PartialEq, Eq, Hash)]
-    struct NullText(String, Signature);
-    impl datafusion::logical_expr::ScalarUDFImpl for NullText {
+    struct Constant(String, ScalarValue, Signature);
+    impl datafusion::logical_expr::ScalarUDFImpl for Constant {
         fn name(&self) -> &str {
             &self.0
         }
         fn signature(&self) -> &Signature {
-            &self.1
+            &self.2
+        }
+        fn return_type(&self, _: &[DataType]) -> datafusion::error::Result<DataType> {
+            Ok(self.1.data_type())
+        }
+        fn invoke_with_args(
+            &self,
+            _: ScalarFunctionArgs,
+        ) -> datafusion::error::Result<ColumnarValue> {
+            Ok(ColumnarValue::Scalar(self.1.clone()))
+        }
+    }
+    datafusion::logical_expr::ScalarUDF::new_from_impl(Constant(
+        name.to_string(),
+        value,
+        Signature::one_of(
+            vec![TypeSignature::Nullary, TypeSignature::VariadicAny],
+            Volatility::Stable,
+        ),
+    ))
+}
+
+/// `json_build_object(key, value, …)`: SQLAlchemy's column reflection (and
+/// report SQL) builds JSON with it. zhenjie has no JSON type, so the object
+/// comes back as its text, which is what PostgreSQL sends on the wire.
+pub(crate) fn json_build_object_udf() -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::common::ScalarValue;
+    use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, Signature, Volatility};
+    #[derive(Debug, PartialEq, Eq, Hash)]
+    struct JsonBuildObject(Signature);
+    impl datafusion::logical_expr::ScalarUDFImpl for JsonBuildObject {
+        fn name(&self) -> &str {
+            "json_build_object"
+        }
+        fn signature(&self) -> &Signature {
+            &self.0
         }
         fn return_type(&self, _: &[DataType]) -> datafusion::error::Result<DataType> {
             Ok(DataType::Utf8)
         }
         fn invoke_with_args(
             &self,
-            _: ScalarFunctionArgs,
+            args: ScalarFunctionArgs,
         ) -> datafusion::error::Result<ColumnarValue> {
-            Ok(ColumnarValue::Scalar(datafusion::common::ScalarValue::Utf8(None)))
+            if args.args.len() % 2 != 0 {
+                return Err(datafusion::error::DataFusionError::Execution(
+                    "argument list must have even number of elements".into(),
+                ));
+            }
+            let n = args.number_rows;
+            let arrays = args
+                .args
+                .iter()
+                .map(|a| a.clone().into_array(n))
+                .collect::<datafusion::error::Result<Vec<_>>>()?;
+            let mut out = datafusion::arrow::array::StringBuilder::new();
+            for row in 0..n {
+                let mut text = String::from("{");
+                for (i, pair) in arrays.chunks(2).enumerate() {
+                    let key = ScalarValue::try_from_array(&pair[0], row)?;
+                    if key.is_null() {
+                        return Err(datafusion::error::DataFusionError::Execution(
+                            "null value not allowed for object key".into(),
+                        ));
+                    }
+                    if i > 0 {
+                        text.push_str(", ");
+                    }
+                    text.push_str(&json_value(&key, true));
+                    text.push_str(" : ");
+                    text.push_str(&json_value(&ScalarValue::try_from_array(&pair[1], row)?, false));
+                }
+                text.push('}');
+                out.append_value(text);
+            }
+            Ok(ColumnarValue::Array(Arc::new(out.finish())))
         }
     }
-    use datafusion::logical_expr::TypeSignature;
-    datafusion::logical_expr::ScalarUDF::new_from_impl(NullText(
-        name.to_string(),
-        Signature::one_of(
-            vec![TypeSignature::Nullary, TypeSignature::VariadicAny],
-            Volatility::Stable,
-        ),
-    ))
+    datafusion::logical_expr::ScalarUDF::new_from_impl(JsonBuildObject(Signature::one_of(
+        vec![
+            datafusion::logical_expr::TypeSignature::Nullary,
+            datafusion::logical_expr::TypeSignature::VariadicAny,
+        ],
+        Volatility::Stable,
+    )))
+}
+
+/// One value in JSON, as PostgreSQL's json functions write it (keys always
+/// as strings).
+fn json_value(v: &datafusion::common::ScalarValue, as_key: bool) -> String {
+    use datafusion::common::ScalarValue as S;
+    let quoted = |s: &str| {
+        let mut q = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => q.push_str("\\\""),
+                '\\' => q.push_str("\\\\"),
+                '\n' => q.push_str("\\n"),
+                '\r' => q.push_str("\\r"),
+                '\t' => q.push_str("\\t"),
+                c if (c as u32) < 0x20 => q.push_str(&format!("\\u{:04x}", c as u32)),
+                c => q.push(c),
+            }
+        }
+        q.push('"');
+        q
+    };
+    if v.is_null() {
+        return "null".into();
+    }
+    match v {
+        S::Boolean(Some(b)) if !as_key => b.to_string(),
+        S::Int8(_) | S::Int16(_) | S::Int32(_) | S::Int64(_) | S::UInt8(_) | S::UInt16(_)
+        | S::UInt32(_) | S::UInt64(_) | S::Float32(_) | S::Float64(_) | S::Decimal128(..)
+            if !as_key =>
+        {
+            v.to_string()
+        }
+        S::Utf8(Some(s)) | S::Utf8View(Some(s)) | S::LargeUtf8(Some(s)) => quoted(s),
+        other => quoted(&other.to_string()),
+    }
+}
+
+/// PostgreSQL `to_char`/`to_date`/`to_timestamp` patterns as chrono formats
+/// (the subset reports and Superset use: YYYY MM DD HH24 HH12 HH MI SS MS US);
+/// `None` when the pattern has anything else, which is then left to fail.
+fn chrono_format(pattern: &str) -> Option<String> {
+    const TOKENS: &[(&str, &str)] = &[
+        ("YYYY", "%Y"), ("HH24", "%H"), ("HH12", "%I"), ("HH", "%I"), ("MI", "%M"),
+        ("SS", "%S"), ("MS", "%3f"), ("US", "%6f"), ("MM", "%m"), ("DD", "%d"), ("YY", "%y"),
+    ];
+    let mut out = String::new();
+    let mut rest = pattern;
+    'outer: while !rest.is_empty() {
+        for (pg, chrono) in TOKENS {
+            if let Some(r) = rest.strip_prefix(pg) {
+                out.push_str(chrono);
+                rest = r;
+                continue 'outer;
+            }
+        }
+        let c = rest.chars().next()?;
+        if c.is_ascii_alphabetic() || c == '%' {
+            return None;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    Some(out)
 }
 
 /// `pg_size_pretty(bigint)`: sizes the way PostgreSQL prints them (psql `\dt+`).
@@ -1251,6 +1393,35 @@ fn regproc_lookup_name(query: &datafusion::sql::sqlparser::ast::Query) -> Option
     Some(name.strip_prefix("pg_catalog.").unwrap_or(name).to_string())
 }
 
+/// Catalog tables that never have a row in zhenjie: no column defaults,
+/// sequences, triggers, inheritance, partitions or row security.
+const ALWAYS_EMPTY: &[&str] = &[
+    "pg_attrdef", "pg_sequence", "pg_trigger", "pg_inherits", "pg_policy",
+    "pg_partitioned_table", "pg_statistic_ext", "pg_foreign_table", "pg_event_trigger",
+];
+
+/// Whether a scalar subquery reads one always-empty catalog table and
+/// nothing else (no joins, no unions), so its value is NULL.
+fn reads_only_empty_catalog(query: &datafusion::sql::sqlparser::ast::Query) -> bool {
+    use datafusion::sql::sqlparser::ast::{SetExpr, TableFactor};
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return false;
+    };
+    let [from] = select.from.as_slice() else {
+        return false;
+    };
+    if !from.joins.is_empty() {
+        return false;
+    }
+    let TableFactor::Table { name, .. } = &from.relation else {
+        return false;
+    };
+    let table = name.to_string().to_ascii_lowercase();
+    let table = table.strip_prefix("pg_catalog.").unwrap_or(&table);
+    ALWAYS_EMPTY.contains(&table)
+        && matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty())
+}
+
 /// The last part of a (compound) identifier, lower-cased.
 fn last_ident(e: &Expr) -> Option<String> {
     match e {
@@ -1357,6 +1528,13 @@ impl VisitorMut for CatalogIdioms {
                 if let Some(e) = parse_expr(&oid.to_string()) {
                     *expr = e;
                 }
+            } else if reads_only_empty_catalog(q) {
+                // Nothing to look up: the answer is NULL for every row, and
+                // the lookup's correlation need not be planned (SQLAlchemy's
+                // column defaults and identity options).
+                if let Some(e) = parse_expr("NULL") {
+                    *expr = e;
+                }
             } else if let Some(name) = regproc_lookup_name(q) {
                 // `'pg_catalog.array_in'::regproc`: the crate looks the
                 // qualified name up as is and finds nothing.
@@ -1401,6 +1579,24 @@ impl VisitorMut for CatalogIdioms {
                 Value::SingleQuotedString(e) if e.chars().count() == 1 => e.chars().next(),
                 _ => None,
             };
+            if let (Some(esc), false) = (esc, matches!(**pattern, Expr::Value(_))) {
+                // A bound or computed pattern: rewrite its escapes at run time.
+                let esc_re = if esc.is_ascii_alphanumeric() {
+                    esc.to_string()
+                } else {
+                    format!("\\{esc}")
+                };
+                let rewritten = format!(
+                    "regexp_replace(replace({pattern}, '\\', '\\\\'), '{esc_re}(.)', '\\\\1', 'g')"
+                );
+                if let Some(e) = parse_expr(&rewritten) {
+                    **pattern = e;
+                    if let Expr::Like { escape_char, .. } | Expr::ILike { escape_char, .. } = expr {
+                        *escape_char = None;
+                    }
+                }
+                return ControlFlow::Continue(());
+            }
             if let (Some(esc), Expr::Value(v)) = (esc, &mut **pattern) {
                 if let Value::SingleQuotedString(p) = &v.value {
                     let mut out = String::new();
@@ -1470,6 +1666,17 @@ impl VisitorMut for CatalogIdioms {
                 })
             }
             "shobj_description" => Some("CAST(NULL AS VARCHAR)".to_string()),
+            // Superset's time ranges: `TO_DATE('2018-01-01', 'YYYY-MM-DD')`.
+            "to_date" | "to_timestamp" => {
+                let a = function_args(&f.args);
+                match a.as_slice() {
+                    [value, pattern] if pattern.starts_with('\'') && !pattern.contains('%') => {
+                        chrono_format(pattern.trim_matches('\''))
+                            .map(|fmt| format!("{name}({value}, '{fmt}')"))
+                    }
+                    _ => None,
+                }
+            }
             // Grafana reads `current_setting('server_version_num')`.
             "current_setting" => {
                 let a = function_args(&f.args);
@@ -1547,6 +1754,25 @@ impl VisitorMut for CatalogIdioms {
 #[cfg(test)]
 mod tests {
     use super::size_pretty;
+
+    #[test]
+    fn postgres_date_patterns_become_chrono_formats() {
+        assert_eq!(super::chrono_format("YYYY-MM-DD").as_deref(), Some("%Y-%m-%d"));
+        assert_eq!(
+            super::chrono_format("YYYY-MM-DD HH24:MI:SS.US").as_deref(),
+            Some("%Y-%m-%d %H:%M:%S.%6f")
+        );
+        assert_eq!(super::chrono_format("Month DD"), None);
+    }
+
+    #[test]
+    fn json_values_are_written_like_postgres() {
+        use datafusion::common::ScalarValue as S;
+        assert_eq!(super::json_value(&S::Utf8(Some("a\"b".into())), false), "\"a\\\"b\"");
+        assert_eq!(super::json_value(&S::Int64(Some(3)), false), "3");
+        assert_eq!(super::json_value(&S::Int64(Some(3)), true), "\"3\"");
+        assert_eq!(super::json_value(&S::Boolean(None), false), "null");
+    }
 
     #[test]
     fn format_quotes_like_postgres() {

@@ -153,7 +153,13 @@ impl Session {
     pub(crate) async fn new(engine: Engine, principal: Principal) -> Result<Session> {
         let database = engine.catalog().file.database.clone();
         let opts = engine.options();
-        let config = SessionConfig::new()
+        let mut config = SessionConfig::new();
+        // Timestamps with time zone (TIMESTAMPTZ literals, now()) are in the
+        // session's zone, so they reach clients as timestamptz.
+        config.options_mut().execution.time_zone = Settings::new(&principal.user)
+            .get("timezone")
+            .map(str::to_string);
+        let config = config
             .with_default_catalog_and_schema(&database, SCHEMA)
             .with_create_default_catalog_and_schema(true)
             .with_information_schema(false)
@@ -194,6 +200,11 @@ impl Session {
         }
         ctx.register_udf(crate::pg_compat::expandarray_udf());
         ctx.register_udf(crate::pg_compat::format_udf());
+        ctx.register_udf(crate::pg_compat::json_build_object_udf());
+        ctx.register_udf(crate::pg_compat::constant_any_udf(
+            "pg_collation_is_visible",
+            datafusion::common::ScalarValue::Boolean(Some(true)),
+        ));
         for name in [
             "pg_get_indexdef",
             "pg_get_triggerdef",
@@ -544,6 +555,28 @@ impl Session {
         }
     }
 
+    /// Moves DataFusion's session time zone along with the `timezone`
+    /// setting, and refreshes the functions that depend on it (`now()`).
+    fn set_time_zone(&self, zone: &str) -> Result<()> {
+        use datafusion::execution::session_state::SessionStateBuilder;
+        let invalid = || {
+            EngineError::new(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                format!("invalid value for parameter \"TimeZone\": \"{zone}\""),
+            )
+        };
+        zone.parse::<datafusion::arrow::array::timezone::Tz>()
+            .map_err(|_| invalid())?;
+        let state = self.ctx.state_ref();
+        let mut next = state.read().clone();
+        next.config_mut()
+            .options_mut()
+            .set("datafusion.execution.time_zone", zone)
+            .map_err(|_| invalid())?;
+        *state.write() = SessionStateBuilder::new_from_existing(next).build();
+        Ok(())
+    }
+
     fn run_command(&self, cmd: &Command) -> Result<Output> {
         let mut settings = self.settings.lock().expect("settings lock");
         match cmd {
@@ -562,6 +595,9 @@ impl Session {
                     return Err(EngineError::denied(format!(
                         "permission denied to set parameter \"{name}\""
                     )));
+                }
+                if name == "timezone" {
+                    self.set_time_zone(value)?;
                 }
                 settings
                     .set(name, value)
