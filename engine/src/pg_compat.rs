@@ -1249,6 +1249,56 @@ fn size_pretty(size: i64) -> String {
     unreachable!("the loop returns at PB")
 }
 
+/// Gives each `$n` the type the client declared for it in Parse (an SQL type
+/// name per parameter, `None` where the client left it to the server), as
+/// PostgreSQL does: `SELECT $1` with an int4 parameter returns an int4
+/// column. Parameters of LIMIT and OFFSET keep their own (bigint) typing.
+pub(crate) fn type_parameters(statement: &mut Statement, types: &[Option<String>]) {
+    use datafusion::sql::sqlparser::ast::{Query, Value};
+    struct LimitParams(std::collections::HashSet<String>);
+    impl datafusion::sql::sqlparser::ast::Visitor for LimitParams {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
+            if let Some(limit) = &q.limit_clause {
+                let text = limit.to_string();
+                for (i, _) in text.match_indices('$') {
+                    let digits: String =
+                        text[i + 1..].chars().take_while(|c| c.is_ascii_digit()).collect();
+                    self.0.insert(format!("${digits}"));
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    struct Typed<'a>(&'a [Option<String>], std::collections::HashSet<String>);
+    impl VisitorMut for Typed<'_> {
+        type Break = ();
+        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            if let Expr::Value(v) = expr {
+                if let Value::Placeholder(p) = &v.value {
+                    let ty = p
+                        .strip_prefix('$')
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .and_then(|n| self.0.get(n.checked_sub(1)?))
+                        .and_then(|t| t.clone());
+                    if let (Some(ty), false) = (ty, self.1.contains(p)) {
+                        if let Some(cast) = parse_expr(&format!("CAST({p} AS {ty})")) {
+                            *expr = cast;
+                        }
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    if types.iter().all(Option::is_none) {
+        return;
+    }
+    let mut limits = LimitParams(Default::default());
+    let _ = datafusion::sql::sqlparser::ast::Visit::visit(&*statement, &mut limits);
+    let _ = statement.visit(&mut Typed(types, limits.0));
+}
+
 /// Rewrites client catalog idioms DataFusion cannot plan into equivalents it
 /// can. Only catalog functions are touched, never user expressions.
 pub(crate) fn rewrite(statement: &mut Statement) {

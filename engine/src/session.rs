@@ -40,6 +40,16 @@ pub struct Parsed {
     pub statement: Statement,
 }
 
+impl Parsed {
+    /// Applies the parameter types a client declared (SQL type names, in
+    /// `$1..$n` order; `None`: not declared), so the plan and its result
+    /// columns have them.
+    pub fn with_parameter_types(mut self, types: &[Option<String>]) -> Parsed {
+        crate::pg_compat::type_parameters(&mut self.statement, types);
+        self
+    }
+}
+
 /// A statement ready to run: planned once, run any number of times (the
 /// extended protocol's prepared statements are these).
 #[derive(Debug, Clone)]

@@ -141,7 +141,7 @@ impl QueryParser for Connection {
         &self,
         _client: &C,
         sql: &str,
-        _types: &[Option<Type>],
+        types: &[Option<Type>],
     ) -> PgWireResult<Option<Self::Statement>>
     where
         C: ClientInfo + Unpin + Send + Sync,
@@ -157,6 +157,11 @@ impl QueryParser for Connection {
         let Some(st): Option<Parsed> = statements.pop() else {
             return Ok(None);
         };
+        let declared: Vec<Option<String>> = types
+            .iter()
+            .map(|t| t.as_ref().and_then(sql_type_name))
+            .collect();
+        let st = st.with_parameter_types(&declared);
         let prepared = session.prepare(&st).await.map_err(from_engine)?;
         let param_types = match &prepared.kind {
             PreparedKind::Query(plan)
@@ -309,6 +314,26 @@ impl ExtendedQueryHandler for Connection {
             .map_err(from_engine)?;
         respond(client, &stmt.prepared, output, &portal.result_column_format)
     }
+}
+
+/// The SQL name of a parameter type a client declares in Parse, for the
+/// types zhenjie computes with; others stay for the plan to infer.
+fn sql_type_name(t: &Type) -> Option<String> {
+    let name = match *t {
+        Type::INT2 => "SMALLINT",
+        Type::INT4 => "INT",
+        Type::INT8 => "BIGINT",
+        Type::FLOAT4 => "REAL",
+        Type::FLOAT8 => "DOUBLE PRECISION",
+        Type::BOOL => "BOOLEAN",
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => "TEXT",
+        Type::DATE => "DATE",
+        Type::TIMESTAMP => "TIMESTAMP",
+        Type::TIMESTAMPTZ => "TIMESTAMPTZ",
+        Type::NUMERIC => "NUMERIC",
+        _ => return None,
+    };
+    Some(name.to_string())
 }
 
 /// `1990-05-17 +00` or `1990-05-17 +08:00`: how pgjdbc sends `setDate`.

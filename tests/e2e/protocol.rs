@@ -350,3 +350,53 @@ async fn extended_protocol_streams_results_it_could_never_hold() {
         1
     );
 }
+
+/// Parameter types a client declares in Parse are the parameters' types, as
+/// in PostgreSQL: `SELECT $1` with an int4 parameter is an int4 column.
+#[tokio::test]
+async fn declared_parameter_types_type_the_result() {
+    use tokio_postgres::types::Type;
+    let addr = start_server().await;
+    let client = connect(addr, "town").await;
+    let st = client
+        .prepare_typed("SELECT $1 AS a, $2 AS b, $3 AS c", &[Type::INT4, Type::TEXT, Type::DATE])
+        .await
+        .unwrap();
+    let types: Vec<Type> = st.columns().iter().map(|c| c.type_().clone()).collect();
+    assert_eq!(types, vec![Type::INT4, Type::TEXT, Type::DATE]);
+    let row = client
+        .query_one(&st, &[&7i32, &"x", &chrono_free_date()])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i32>(0), 7);
+    assert_eq!(row.get::<_, &str>(1), "x");
+    // A LIMIT parameter keeps its bigint type whatever the client says.
+    let rows = client
+        .query("SELECT grid_code FROM persons LIMIT $1", &[&3i64])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+}
+
+/// 2020-01-02 as a DATE parameter, without a date crate.
+fn chrono_free_date() -> DateParam {
+    DateParam(7306)
+}
+
+#[derive(Debug)]
+struct DateParam(i32);
+
+impl tokio_postgres::types::ToSql for DateParam {
+    fn to_sql(
+        &self,
+        _: &tokio_postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(&self.0.to_be_bytes());
+        Ok(tokio_postgres::types::IsNull::No)
+    }
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        *ty == tokio_postgres::types::Type::DATE
+    }
+    tokio_postgres::types::to_sql_checked!();
+}
