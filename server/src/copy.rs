@@ -56,11 +56,14 @@ pub(crate) fn copy_response(rows: RowStream, options: &CopyOptions) -> PgWireRes
         }
     };
     // pgwire counts CopyData messages for the `COPY n` tag, so the header
-    // travels in the first row's message (alone only when there are no rows).
+    // line travels in the first row's message, and what ends the data in the
+    // last one: alone only when there are no rows (then the tag says 1).
     let header = Arc::new(Mutex::new(
         options.header.then(|| header_line(&rows.schema, options)),
     ));
     let leftover = header.clone();
+    let any_row = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = any_row.clone();
     let data = rows
         .stream
         .map(move |batch| {
@@ -68,6 +71,7 @@ pub(crate) fn copy_response(rows: RowStream, options: &CopyOptions) -> PgWireRes
                 Ok(b) => (0..b.num_rows())
                     .map(|row| {
                         crate::encode::encode_row(&mut encoder, &b, row, &fields)?;
+                        seen.store(true, std::sync::atomic::Ordering::Relaxed);
                         let data = encoder.take_copy();
                         Ok(
                             match header.lock().unwrap_or_else(|p| p.into_inner()).take() {
@@ -81,25 +85,31 @@ pub(crate) fn copy_response(rows: RowStream, options: &CopyOptions) -> PgWireRes
             };
             stream::iter(encoded)
         })
-        .flatten()
-        .chain(
-            stream::once(async move { leftover.lock().unwrap_or_else(|p| p.into_inner()).take() })
-                .filter_map(|h| async move { h.map(|h| Ok(CopyData::new(h))) }),
-        );
-    // Binary COPY starts with its signature even when there are no rows (the
-    // encoder writes it with the first row).
-    let header = Arc::new(Mutex::new(binary.then(binary_signature)));
-    let (first, unsent) = (header.clone(), header);
-    let data = data
-        .map(move |item| {
-            first.lock().unwrap_or_else(|p| p.into_inner()).take();
-            item
-        })
-        .chain(
-            stream::once(async move { unsent.lock().unwrap_or_else(|p| p.into_inner()).take() })
-                .filter_map(|h| async move { h.map(|h| Ok(CopyData::new(h))) }),
-        );
-    Ok(CopyResponse::new(if binary { 1 } else { 0 }, columns, data))
+        .flatten();
+    // The end: a header no row carried; for binary, the signature when no row
+    // carried it (the encoder writes it with the first row) and the trailer,
+    // in one message, since clients read the signature and what follows it
+    // from the same message.
+    let tail = stream::once(async move {
+        let mut bytes = leftover
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .map(|h| h.to_vec())
+            .unwrap_or_default();
+        if binary {
+            if !any_row.load(std::sync::atomic::Ordering::Relaxed) {
+                bytes.extend_from_slice(&binary_signature());
+            }
+            bytes.extend_from_slice(&[0xff, 0xff]);
+        }
+        (!bytes.is_empty()).then(|| Ok(CopyData::new(Bytes::from(bytes))))
+    })
+    .filter_map(futures::future::ready);
+    // The stream is set after `new`, which would append a second trailer.
+    let mut response = CopyResponse::new(if binary { 1 } else { 0 }, columns, stream::empty());
+    *response.data_stream() = Box::pin(data.chain(tail));
+    Ok(response)
 }
 
 /// PGCOPY's signature, flags and header extension length.
