@@ -104,6 +104,7 @@ pub(crate) async fn install_comments(
         description: OnceLock::new(),
         proc: OnceLock::new(),
         types: OnceLock::new(),
+        attributes: OnceLock::new(),
     });
     catalog.register_schema("pg_catalog", wrapper.clone())?;
     let sql = "SELECT CAST(c.oid AS INT) AS objoid, CAST(1259 AS INT) AS classoid, CAST(0 AS INT) AS objsubid, d.description \
@@ -127,7 +128,108 @@ pub(crate) async fn install_comments(
     if let Some(raw) = wrapper.inner.table("pg_type").await? {
         let _ = wrapper.types.set(types_view(ctx, &raw).await?);
     }
-    settle_oids(ctx).await
+    let oids = settle_oids(ctx).await?;
+    if let Some(raw) = wrapper.inner.table("pg_attribute").await? {
+        let typmods = typmods_table(ctx, database, &oids).await?;
+        let _ = wrapper.attributes.set(attributes_view(raw, typmods)?);
+    }
+    Ok(())
+}
+
+/// `(attrelid, attnum, atttypmod)` of the columns whose type has a modifier
+/// PostgreSQL shows: `numeric(p,s)` is `((p << 16) | s) + 4`.
+async fn typmods_table(
+    ctx: &SessionContext,
+    database: &str,
+    oids: &std::collections::HashMap<String, i32>,
+) -> Result<Arc<dyn TableProvider>> {
+    let (mut rel, mut num, mut typmod) = (Vec::new(), Vec::new(), Vec::new());
+    if let Some(public) = ctx.catalog(database).and_then(|c| c.schema(crate::session::SCHEMA)) {
+        for name in public.table_names() {
+            let (Some(oid), Some(table)) =
+                (oids.get(&format!("public.{name}")), public.table(&name).await?)
+            else {
+                continue;
+            };
+            for (i, field) in table.schema().fields().iter().enumerate() {
+                if let DataType::Decimal128(p, s) | DataType::Decimal256(p, s) = field.data_type() {
+                    rel.push(*oid);
+                    num.push(i as i32 + 1);
+                    typmod.push(((i32::from(*p) << 16) | i32::from(*s)) + 4);
+                }
+            }
+        }
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("attrelid", DataType::Int32, false),
+        Field::new("attnum", DataType::Int32, false),
+        Field::new("typmod", DataType::Int32, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(Int32Array::from(rel)),
+            Arc::new(Int32Array::from(num)),
+            Arc::new(Int32Array::from(typmod)),
+        ],
+    )?;
+    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+}
+
+/// `pg_attribute` with `atttypmod` filled in where PostgreSQL has one
+/// (the crate says -1 everywhere): `format_type` then prints numeric(12,2),
+/// and pgjdbc/SQLAlchemy read precision and scale.
+fn attributes_view(
+    raw: Arc<dyn TableProvider>,
+    typmods: Arc<dyn TableProvider>,
+) -> datafusion::error::Result<Arc<dyn TableProvider>> {
+    use datafusion::functions::expr_fn::coalesce;
+    use datafusion::logical_expr::{cast, JoinType, LogicalPlanBuilder};
+    use datafusion::prelude::col;
+    let schema = raw.schema();
+    let typed = |name: &str| -> DataType {
+        schema
+            .field_with_name(name)
+            .map(|f| f.data_type().clone())
+            .unwrap_or(DataType::Int32)
+    };
+    let typmods = LogicalPlanBuilder::scan("zm", datafusion::datasource::provider_as_source(typmods), None)?
+        .project(vec![
+            cast(col("zm.attrelid"), typed("attrelid")).alias("zm_rel"),
+            cast(col("zm.attnum"), typed("attnum")).alias("zm_num"),
+            col("zm.typmod").alias("zm_typmod"),
+        ])?
+        .build()?;
+    let joined = LogicalPlanBuilder::scan("pg_attribute", datafusion::datasource::provider_as_source(raw.clone()), None)?
+        .join(
+            typmods,
+            JoinType::Left,
+            (
+                vec![
+                    datafusion::common::Column::new(Some("pg_attribute"), "attrelid"),
+                    datafusion::common::Column::new(Some("pg_attribute"), "attnum"),
+                ],
+                vec![
+                    datafusion::common::Column::new_unqualified("zm_rel"),
+                    datafusion::common::Column::new_unqualified("zm_num"),
+                ],
+            ),
+            None,
+        )?;
+    let exprs = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let c = col(datafusion::common::Column::new(Some("pg_attribute"), f.name()));
+            if f.name() == "atttypmod" {
+                cast(coalesce(vec![col("zm_typmod"), c]), f.data_type().clone()).alias("atttypmod")
+            } else {
+                c.alias(f.name())
+            }
+        })
+        .collect::<Vec<_>>();
+    let plan = joined.project(exprs)?.build()?;
+    Ok(Arc::new(ViewTable::new(plan, None)))
 }
 
 /// `datafusion-pg-catalog` numbers relations in the order it first meets
@@ -222,7 +324,7 @@ pub(crate) fn install_sorted_catalog(ctx: &SessionContext, database: &str) -> Re
 /// any other catalog query can take some first, and registers
 /// `zhenjie_regclass(text)`, which resolves relation names computed per row
 /// (`(schema || '.' || name)::regclass`) from the OIDs just settled.
-async fn settle_oids(ctx: &SessionContext) -> Result<()> {
+async fn settle_oids(ctx: &SessionContext) -> Result<std::collections::HashMap<String, i32>> {
     use datafusion::arrow::array::AsArray;
     let batches = ctx
         .sql(
@@ -251,9 +353,9 @@ async fn settle_oids(ctx: &SessionContext) -> Result<()> {
             }
         }
     }
-    ctx.register_udf(regclass_udf(oids));
+    ctx.register_udf(regclass_udf(oids.clone()));
     ctx.register_udf(table_is_visible_udf(visible));
-    Ok(())
+    Ok(oids)
 }
 
 /// `pg_table_is_visible(oid)`: whether the relation is on the search path
@@ -626,6 +728,8 @@ struct CommentedPgCatalog {
     proc: OnceLock<Arc<dyn TableProvider>>,
     /// `pg_type` with its regproc columns as OIDs.
     types: OnceLock<Arc<dyn TableProvider>>,
+    /// `pg_attribute` with type modifiers.
+    attributes: OnceLock<Arc<dyn TableProvider>>,
 }
 
 /// The name under which the crate's own `pg_type` stays reachable for the
@@ -679,6 +783,10 @@ impl SchemaProvider for CommentedPgCatalog {
             "zhenjie_functions" => Ok(Some(self.functions.clone())),
             "pg_settings" => Ok(Some(self.settings.clone())),
             RAW_PG_TYPE => self.inner.table("pg_type").await,
+            "pg_attribute" => match self.attributes.get() {
+                Some(a) => Ok(Some(a.clone())),
+                None => self.inner.table(name).await,
+            },
             "pg_type" => match self.types.get() {
                 Some(t) => Ok(Some(t.clone())),
                 None => self.inner.table(name).await,
@@ -822,8 +930,13 @@ pub(crate) async fn install_information_schema(ctx: &SessionContext, database: &
         "SELECT table_catalog, table_schema, table_name, column_name, \
                 CAST(ordinal_position + 1 AS BIGINT) AS ordinal_position, \
                 column_default, is_nullable, {pg_type} AS data_type, \
-                character_maximum_length, character_octet_length, numeric_precision, \
-                numeric_precision_radix, numeric_scale, datetime_precision, interval_type, \
+                character_maximum_length, character_octet_length, \
+                CASE data_type WHEN 'Int16' THEN 16 WHEN 'Int32' THEN 32 WHEN 'Int64' THEN 64 \
+                  WHEN 'Float32' THEN 24 WHEN 'Float64' THEN 53 ELSE numeric_precision END AS numeric_precision, \
+                CASE WHEN data_type IN ('Int16', 'Int32', 'Int64', 'Float32', 'Float64') THEN 2 \
+                  ELSE numeric_precision_radix END AS numeric_precision_radix, \
+                CASE WHEN data_type IN ('Int16', 'Int32', 'Int64') THEN 0 ELSE numeric_scale END AS numeric_scale, \
+                datetime_precision, interval_type, \
                 table_catalog AS udt_catalog, CAST('pg_catalog' AS VARCHAR) AS udt_schema, {udt} AS udt_name, \
                 CAST(NULL AS VARCHAR) AS collation_name, CAST(NULL AS VARCHAR) AS domain_name, \
                 CAST('NO' AS VARCHAR) AS is_identity, CAST('NEVER' AS VARCHAR) AS is_generated, \
