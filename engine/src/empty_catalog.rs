@@ -54,10 +54,13 @@ fn arrow_type(udt: &str) -> DataType {
         "int4" | "oid" | "xid" | "regclass" | "regtype" | "regproc" => DataType::Int32,
         "int8" | "cardinal_number" => DataType::Int64,
         "float4" | "float8" | "numeric" => DataType::Float64,
-        "timestamptz" | "time_stamp" => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-        array if array.starts_with('_') => {
-            DataType::List(Arc::new(Field::new_list_field(arrow_type(&array[1..]), true)))
+        "timestamptz" | "time_stamp" => {
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
         }
+        array if array.starts_with('_') => DataType::List(Arc::new(Field::new_list_field(
+            arrow_type(&array[1..]),
+            true,
+        ))),
         _ => DataType::Utf8,
     }
 }
@@ -69,7 +72,10 @@ pub(crate) fn empty_table(shape: &str) -> datafusion::error::Result<Arc<dyn Tabl
         .filter_map(|c| c.split_once(':'))
         .map(|(name, udt)| Field::new(name, arrow_type(udt), true))
         .collect();
-    Ok(Arc::new(MemTable::try_new(Arc::new(Schema::new(fields)), vec![vec![]])?))
+    Ok(Arc::new(MemTable::try_new(
+        Arc::new(Schema::new(fields)),
+        vec![vec![]],
+    )?))
 }
 
 /// The shape of a missing table, if zhenjie answers it empty.

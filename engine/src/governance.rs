@@ -198,9 +198,10 @@ impl FenceProof {
             return Ok(false);
         };
         Ok((*nulls == 0 || self.nulls_inside)
-            && self.ranges.iter().any(|(lower, upper)| {
-                min >= *lower && upper.as_ref().is_none_or(|u| max < *u)
-            }))
+            && self
+                .ranges
+                .iter()
+                .any(|(lower, upper)| min >= *lower && upper.as_ref().is_none_or(|u| max < *u)))
     }
 }
 

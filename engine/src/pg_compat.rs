@@ -144,11 +144,15 @@ async fn typmods_table(
     oids: &std::collections::HashMap<String, i32>,
 ) -> Result<Arc<dyn TableProvider>> {
     let (mut rel, mut num, mut typmod) = (Vec::new(), Vec::new(), Vec::new());
-    if let Some(public) = ctx.catalog(database).and_then(|c| c.schema(crate::session::SCHEMA)) {
+    if let Some(public) = ctx
+        .catalog(database)
+        .and_then(|c| c.schema(crate::session::SCHEMA))
+    {
         for name in public.table_names() {
-            let (Some(oid), Some(table)) =
-                (oids.get(&format!("public.{name}")), public.table(&name).await?)
-            else {
+            let (Some(oid), Some(table)) = (
+                oids.get(&format!("public.{name}")),
+                public.table(&name).await?,
+            ) else {
                 continue;
             };
             for (i, field) in table.schema().fields().iter().enumerate() {
@@ -193,34 +197,45 @@ fn attributes_view(
             .map(|f| f.data_type().clone())
             .unwrap_or(DataType::Int32)
     };
-    let typmods = LogicalPlanBuilder::scan("zm", datafusion::datasource::provider_as_source(typmods), None)?
-        .project(vec![
-            cast(col("zm.attrelid"), typed("attrelid")).alias("zm_rel"),
-            cast(col("zm.attnum"), typed("attnum")).alias("zm_num"),
-            col("zm.typmod").alias("zm_typmod"),
-        ])?
-        .build()?;
-    let joined = LogicalPlanBuilder::scan("pg_attribute", datafusion::datasource::provider_as_source(raw.clone()), None)?
-        .join(
-            typmods,
-            JoinType::Left,
-            (
-                vec![
-                    datafusion::common::Column::new(Some("pg_attribute"), "attrelid"),
-                    datafusion::common::Column::new(Some("pg_attribute"), "attnum"),
-                ],
-                vec![
-                    datafusion::common::Column::new_unqualified("zm_rel"),
-                    datafusion::common::Column::new_unqualified("zm_num"),
-                ],
-            ),
-            None,
-        )?;
+    let typmods = LogicalPlanBuilder::scan(
+        "zm",
+        datafusion::datasource::provider_as_source(typmods),
+        None,
+    )?
+    .project(vec![
+        cast(col("zm.attrelid"), typed("attrelid")).alias("zm_rel"),
+        cast(col("zm.attnum"), typed("attnum")).alias("zm_num"),
+        col("zm.typmod").alias("zm_typmod"),
+    ])?
+    .build()?;
+    let joined = LogicalPlanBuilder::scan(
+        "pg_attribute",
+        datafusion::datasource::provider_as_source(raw.clone()),
+        None,
+    )?
+    .join(
+        typmods,
+        JoinType::Left,
+        (
+            vec![
+                datafusion::common::Column::new(Some("pg_attribute"), "attrelid"),
+                datafusion::common::Column::new(Some("pg_attribute"), "attnum"),
+            ],
+            vec![
+                datafusion::common::Column::new_unqualified("zm_rel"),
+                datafusion::common::Column::new_unqualified("zm_num"),
+            ],
+        ),
+        None,
+    )?;
     let exprs = schema
         .fields()
         .iter()
         .map(|f| {
-            let c = col(datafusion::common::Column::new(Some("pg_attribute"), f.name()));
+            let c = col(datafusion::common::Column::new(
+                Some("pg_attribute"),
+                f.name(),
+            ));
             if f.name() == "atttypmod" {
                 cast(coalesce(vec![col("zm_typmod"), c]), f.data_type().clone()).alias("atttypmod")
             } else {
@@ -384,7 +399,9 @@ fn table_is_visible_udf(
 
 /// `zhenjie_regclass(name)`: a relation's OID from its (optionally
 /// schema-qualified) name, NULL if there is no such relation here.
-fn regclass_udf(oids: std::collections::HashMap<String, i32>) -> datafusion::logical_expr::ScalarUDF {
+fn regclass_udf(
+    oids: std::collections::HashMap<String, i32>,
+) -> datafusion::logical_expr::ScalarUDF {
     use datafusion::arrow::array::{Array, AsArray};
     use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
     create_udf(
@@ -432,7 +449,10 @@ impl datafusion::logical_expr::planner::TypePlanner for PgTypePlanner {
             T::JSON | T::JSONB | T::Uuid => true,
             T::Custom(name, args) if args.is_empty() => {
                 let n = name.to_string().to_ascii_lowercase();
-                matches!(n.as_str(), "name" | "pg_catalog.name" | "json" | "jsonb" | "uuid")
+                matches!(
+                    n.as_str(),
+                    "name" | "pg_catalog.name" | "json" | "jsonb" | "uuid"
+                )
             }
             _ => false,
         };
@@ -618,13 +638,14 @@ fn settings_table(settings: &crate::Settings) -> Result<Arc<dyn TableProvider>> 
         columns.push(nulls());
     }
     columns.push(nulls());
-    columns.push(Arc::new(StringArray::from_iter_values(rows.iter().map(|(_, v)| *v))));
+    columns.push(Arc::new(StringArray::from_iter_values(
+        rows.iter().map(|(_, v)| *v),
+    )));
     columns.push(nulls());
     columns.push(Arc::new(Int32Array::from(vec![None::<i32>; rows.len()])));
-    columns.push(Arc::new(datafusion::arrow::array::BooleanArray::from(vec![
-        false;
-        rows.len()
-    ])));
+    columns.push(Arc::new(datafusion::arrow::array::BooleanArray::from(
+        vec![false; rows.len()],
+    )));
     let batch = RecordBatch::try_new(schema.clone(), columns)?;
     Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
 }
@@ -646,17 +667,15 @@ fn with_null_columns(
         for (name, oid) in SYSTEM_RELATION_OIDS {
             case = case.when(lit(*name), lit(*oid));
         }
-        datafusion::logical_expr::when(
-            col("relnamespace").eq(lit(11)),
-            case.otherwise(col("oid"))?,
-        )
-        .otherwise(col("oid"))?
+        datafusion::logical_expr::when(col("relnamespace").eq(lit(11)), case.otherwise(col("oid"))?)
+            .otherwise(col("oid"))?
     };
     let mut exprs: Vec<datafusion::logical_expr::Expr> = schema
         .fields()
         .iter()
         .map(|f| match f.name().as_str() {
-            "oid" => datafusion::logical_expr::cast(system_oid.clone(), f.data_type().clone()).alias("oid"),
+            "oid" => datafusion::logical_expr::cast(system_oid.clone(), f.data_type().clone())
+                .alias("oid"),
             name => col(datafusion::common::Column::new_unqualified(name)),
         })
         .collect();
@@ -685,7 +704,14 @@ fn with_array_columns(
     use datafusion::functions_nested::expr_fn::string_to_array;
     use datafusion::logical_expr::{cast, lit, LogicalPlanBuilder};
     use datafusion::prelude::col;
-    const ARRAYS: &[&str] = &["conkey", "confkey", "indkey", "indclass", "indcollation", "indoption"];
+    const ARRAYS: &[&str] = &[
+        "conkey",
+        "confkey",
+        "indkey",
+        "indclass",
+        "indcollation",
+        "indoption",
+    ];
     let schema = table.schema();
     let list = DataType::List(Arc::new(Field::new_list_field(DataType::Int16, true)));
     let exprs = schema
@@ -695,7 +721,11 @@ fn with_array_columns(
             let c = col(datafusion::common::Column::new_unqualified(f.name()));
             if ARRAYS.contains(&f.name().as_str()) && f.data_type() == &DataType::Utf8 {
                 let parts = if f.name().starts_with("ind") {
-                    string_to_array(c, lit(" "), lit(datafusion::common::ScalarValue::Utf8(None)))
+                    string_to_array(
+                        c,
+                        lit(" "),
+                        lit(datafusion::common::ScalarValue::Utf8(None)),
+                    )
                 } else {
                     string_to_array(
                         btrim(vec![c, lit("[]")]),
@@ -709,9 +739,13 @@ fn with_array_columns(
             }
         })
         .collect::<Vec<_>>();
-    let plan = LogicalPlanBuilder::scan(name, datafusion::datasource::provider_as_source(table), None)?
-        .project(exprs)?
-        .build()?;
+    let plan = LogicalPlanBuilder::scan(
+        name,
+        datafusion::datasource::provider_as_source(table),
+        None,
+    )?
+    .project(exprs)?
+    .build()?;
     Ok(Arc::new(ViewTable::new(plan, None)))
 }
 
@@ -860,10 +894,12 @@ impl SchemaProvider for PgInformationSchema {
                 Some(c) => Ok(Some(c.clone())),
                 None => self.inner.table(name).await,
             },
-            _ => match crate::empty_catalog::shape(crate::empty_catalog::INFORMATION_SCHEMA, name) {
-                Some(shape) => crate::empty_catalog::empty_table(shape).map(Some),
-                None => self.inner.table(name).await,
-            },
+            _ => {
+                match crate::empty_catalog::shape(crate::empty_catalog::INFORMATION_SCHEMA, name) {
+                    Some(shape) => crate::empty_catalog::empty_table(shape).map(Some),
+                    None => self.inner.table(name).await,
+                }
+            }
         }
     }
 
@@ -877,7 +913,11 @@ impl SchemaProvider for PgInformationSchema {
 /// DataFusion's type names (as `information_schema.columns.data_type`
 /// prints them) and PostgreSQL's: `(condition, data_type, udt_name)`.
 const TYPE_NAMES: &[(&str, &str, &str)] = &[
-    ("data_type IN ('Utf8', 'Utf8View', 'LargeUtf8')", "text", "text"),
+    (
+        "data_type IN ('Utf8', 'Utf8View', 'LargeUtf8')",
+        "text",
+        "text",
+    ),
     ("data_type = 'Int16'", "smallint", "int2"),
     ("data_type = 'Int32'", "integer", "int4"),
     ("data_type = 'Int64'", "bigint", "int8"),
@@ -891,7 +931,11 @@ const TYPE_NAMES: &[(&str, &str, &str)] = &[
         "timestamp without time zone",
         "timestamp",
     ),
-    ("data_type LIKE 'Timestamp%'", "timestamp with time zone", "timestamptz"),
+    (
+        "data_type LIKE 'Timestamp%'",
+        "timestamp with time zone",
+        "timestamptz",
+    ),
     ("data_type LIKE 'Interval%'", "interval", "interval"),
     ("data_type LIKE '%List%'", "ARRAY", "_text"),
     ("data_type LIKE '%Binary%'", "bytea", "bytea"),
@@ -944,7 +988,9 @@ pub(crate) async fn install_information_schema(ctx: &SessionContext, database: &
          FROM information_schema.{DF_COLUMNS}"
     );
     let plan = ctx.state().create_logical_plan(&sql).await?;
-    let _ = wrapper.columns.set(Arc::new(ViewTable::new(plan, Some(sql))));
+    let _ = wrapper
+        .columns
+        .set(Arc::new(ViewTable::new(plan, Some(sql))));
     Ok(())
 }
 
@@ -1079,15 +1125,18 @@ pub(crate) fn format_udf() -> datafusion::logical_expr::ScalarUDF {
             let mut out = datafusion::arrow::array::StringBuilder::new();
             for row in 0..n {
                 let value = |i: usize| -> Option<&str> {
-                    texts.get(i).and_then(|a| (!a.is_null(row)).then(|| a.value(row)))
+                    texts
+                        .get(i)
+                        .and_then(|a| (!a.is_null(row)).then(|| a.value(row)))
                 };
                 let Some(fmt) = value(0) else {
                     out.append_null();
                     continue;
                 };
-                out.append_value(format_row(fmt, |i| value(i + 1)).map_err(|e| {
-                    datafusion::error::DataFusionError::Execution(e)
-                })?);
+                out.append_value(
+                    format_row(fmt, |i| value(i + 1))
+                        .map_err(|e| datafusion::error::DataFusionError::Execution(e))?,
+                );
             }
             Ok(ColumnarValue::Array(Arc::new(out.finish())))
         }
@@ -1098,7 +1147,10 @@ pub(crate) fn format_udf() -> datafusion::logical_expr::ScalarUDF {
 }
 
 /// One `format()` result; `arg(i)` is the i-th argument after the format.
-fn format_row<'a>(fmt: &str, arg: impl Fn(usize) -> Option<&'a str>) -> std::result::Result<String, String> {
+fn format_row<'a>(
+    fmt: &str,
+    arg: impl Fn(usize) -> Option<&'a str>,
+) -> std::result::Result<String, String> {
     let mut out = String::new();
     let mut next = 0;
     let mut chars = fmt.chars();
@@ -1118,8 +1170,12 @@ fn format_row<'a>(fmt: &str, arg: impl Fn(usize) -> Option<&'a str>) -> std::res
             's' => out.push_str(value.unwrap_or("")),
             'I' => {
                 let v = value.ok_or("null values cannot be formatted as an SQL identifier")?;
-                let plain = v.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-                    && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                let plain = v
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                    && v.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
                 if plain {
                     out.push_str(v);
                 } else {
@@ -1237,7 +1293,10 @@ pub(crate) fn json_build_object_udf() -> datafusion::logical_expr::ScalarUDF {
                     }
                     text.push_str(&json_value(&key, true));
                     text.push_str(" : ");
-                    text.push_str(&json_value(&ScalarValue::try_from_array(&pair[1], row)?, false));
+                    text.push_str(&json_value(
+                        &ScalarValue::try_from_array(&pair[1], row)?,
+                        false,
+                    ));
                 }
                 text.push('}');
                 out.append_value(text);
@@ -1279,8 +1338,17 @@ fn json_value(v: &datafusion::common::ScalarValue, as_key: bool) -> String {
     }
     match v {
         S::Boolean(Some(b)) if !as_key => b.to_string(),
-        S::Int8(_) | S::Int16(_) | S::Int32(_) | S::Int64(_) | S::UInt8(_) | S::UInt16(_)
-        | S::UInt32(_) | S::UInt64(_) | S::Float32(_) | S::Float64(_) | S::Decimal128(..)
+        S::Int8(_)
+        | S::Int16(_)
+        | S::Int32(_)
+        | S::Int64(_)
+        | S::UInt8(_)
+        | S::UInt16(_)
+        | S::UInt32(_)
+        | S::UInt64(_)
+        | S::Float32(_)
+        | S::Float64(_)
+        | S::Decimal128(..)
             if !as_key =>
         {
             v.to_string()
@@ -1295,8 +1363,17 @@ fn json_value(v: &datafusion::common::ScalarValue, as_key: bool) -> String {
 /// `None` when the pattern has anything else, which is then left to fail.
 fn chrono_format(pattern: &str) -> Option<String> {
     const TOKENS: &[(&str, &str)] = &[
-        ("YYYY", "%Y"), ("HH24", "%H"), ("HH12", "%I"), ("HH", "%I"), ("MI", "%M"),
-        ("SS", "%S"), ("MS", "%3f"), ("US", "%6f"), ("MM", "%m"), ("DD", "%d"), ("YY", "%y"),
+        ("YYYY", "%Y"),
+        ("HH24", "%H"),
+        ("HH12", "%I"),
+        ("HH", "%I"),
+        ("MI", "%M"),
+        ("SS", "%S"),
+        ("MS", "%3f"),
+        ("US", "%6f"),
+        ("MM", "%m"),
+        ("DD", "%d"),
+        ("YY", "%y"),
     ];
     let mut out = String::new();
     let mut rest = pattern;
@@ -1375,8 +1452,10 @@ pub(crate) fn type_parameters(statement: &mut Statement, types: &[Option<String>
             if let Some(limit) = &q.limit_clause {
                 let text = limit.to_string();
                 for (i, _) in text.match_indices('$') {
-                    let digits: String =
-                        text[i + 1..].chars().take_while(|c| c.is_ascii_digit()).collect();
+                    let digits: String = text[i + 1..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_digit())
+                        .collect();
                     self.0.insert(format!("${digits}"));
                 }
             }
@@ -1469,7 +1548,11 @@ fn name_function_columns(projection: &mut [datafusion::sql::sqlparser::ast::Sele
     let functions: Vec<Option<String>> = projection.iter().map(function_name).collect();
     for (item, name) in projection.iter_mut().zip(&functions) {
         let Some(name) = name else { continue };
-        let unique = functions.iter().filter(|f| f.as_ref() == Some(name)).count() == 1
+        let unique = functions
+            .iter()
+            .filter(|f| f.as_ref() == Some(name))
+            .count()
+            == 1
             && !taken.contains(name);
         if let (true, SelectItem::UnnamedExpr(e)) = (unique, &*item) {
             *item = SelectItem::ExprWithAlias {
@@ -1485,26 +1568,68 @@ fn name_function_columns(projection: &mut [datafusion::sql::sqlparser::ast::Sele
 /// these names must resolve to the numbers PostgreSQL uses (and
 /// `pg_description` says 1259 and 1255).
 const SYSTEM_RELATION_OIDS: &[(&str, i32)] = &[
-    ("pg_aggregate", 2600), ("pg_am", 2601), ("pg_amop", 2602), ("pg_amproc", 2603),
-    ("pg_attrdef", 2604), ("pg_attribute", 1249), ("pg_auth_members", 1261),
-    ("pg_authid", 1260), ("pg_cast", 2605), ("pg_class", 1259), ("pg_collation", 3456),
-    ("pg_constraint", 2606), ("pg_conversion", 2607), ("pg_database", 1262),
-    ("pg_db_role_setting", 2964), ("pg_default_acl", 826), ("pg_depend", 2608),
-    ("pg_description", 2609), ("pg_enum", 3501), ("pg_event_trigger", 3466),
-    ("pg_extension", 3079), ("pg_foreign_data_wrapper", 2328), ("pg_foreign_server", 1417),
-    ("pg_foreign_table", 3118), ("pg_index", 2610), ("pg_inherits", 2611),
-    ("pg_init_privs", 3394), ("pg_language", 2612), ("pg_largeobject", 2613),
-    ("pg_largeobject_metadata", 2995), ("pg_namespace", 2615), ("pg_opclass", 2616),
-    ("pg_operator", 2617), ("pg_opfamily", 2753), ("pg_partitioned_table", 3350),
-    ("pg_policy", 3256), ("pg_proc", 1255), ("pg_publication", 6104),
-    ("pg_publication_rel", 6106), ("pg_range", 3541), ("pg_replication_origin", 6000),
-    ("pg_rewrite", 2618), ("pg_seclabel", 3596), ("pg_sequence", 2224),
-    ("pg_shdepend", 1214), ("pg_shdescription", 2396), ("pg_shseclabel", 3592),
-    ("pg_statistic", 2619), ("pg_statistic_ext", 3381), ("pg_statistic_ext_data", 3429),
-    ("pg_subscription", 6100), ("pg_subscription_rel", 6102), ("pg_tablespace", 1213),
-    ("pg_transform", 3576), ("pg_trigger", 2620), ("pg_ts_config", 3602),
-    ("pg_ts_config_map", 3603), ("pg_ts_dict", 3600), ("pg_ts_parser", 3601),
-    ("pg_ts_template", 3764), ("pg_type", 1247), ("pg_user_mapping", 1418),
+    ("pg_aggregate", 2600),
+    ("pg_am", 2601),
+    ("pg_amop", 2602),
+    ("pg_amproc", 2603),
+    ("pg_attrdef", 2604),
+    ("pg_attribute", 1249),
+    ("pg_auth_members", 1261),
+    ("pg_authid", 1260),
+    ("pg_cast", 2605),
+    ("pg_class", 1259),
+    ("pg_collation", 3456),
+    ("pg_constraint", 2606),
+    ("pg_conversion", 2607),
+    ("pg_database", 1262),
+    ("pg_db_role_setting", 2964),
+    ("pg_default_acl", 826),
+    ("pg_depend", 2608),
+    ("pg_description", 2609),
+    ("pg_enum", 3501),
+    ("pg_event_trigger", 3466),
+    ("pg_extension", 3079),
+    ("pg_foreign_data_wrapper", 2328),
+    ("pg_foreign_server", 1417),
+    ("pg_foreign_table", 3118),
+    ("pg_index", 2610),
+    ("pg_inherits", 2611),
+    ("pg_init_privs", 3394),
+    ("pg_language", 2612),
+    ("pg_largeobject", 2613),
+    ("pg_largeobject_metadata", 2995),
+    ("pg_namespace", 2615),
+    ("pg_opclass", 2616),
+    ("pg_operator", 2617),
+    ("pg_opfamily", 2753),
+    ("pg_partitioned_table", 3350),
+    ("pg_policy", 3256),
+    ("pg_proc", 1255),
+    ("pg_publication", 6104),
+    ("pg_publication_rel", 6106),
+    ("pg_range", 3541),
+    ("pg_replication_origin", 6000),
+    ("pg_rewrite", 2618),
+    ("pg_seclabel", 3596),
+    ("pg_sequence", 2224),
+    ("pg_shdepend", 1214),
+    ("pg_shdescription", 2396),
+    ("pg_shseclabel", 3592),
+    ("pg_statistic", 2619),
+    ("pg_statistic_ext", 3381),
+    ("pg_statistic_ext_data", 3429),
+    ("pg_subscription", 6100),
+    ("pg_subscription_rel", 6102),
+    ("pg_tablespace", 1213),
+    ("pg_transform", 3576),
+    ("pg_trigger", 2620),
+    ("pg_ts_config", 3602),
+    ("pg_ts_config_map", 3603),
+    ("pg_ts_dict", 3600),
+    ("pg_ts_parser", 3601),
+    ("pg_ts_template", 3764),
+    ("pg_type", 1247),
+    ("pg_user_mapping", 1418),
 ];
 
 /// The OID of a system catalog table named in a `'…'::regclass` literal.
@@ -1542,7 +1667,10 @@ fn is_computed_text(e: &Expr) -> bool {
         Expr::Nested(inner) => is_computed_text(inner),
         Expr::Function(f) => {
             let name = f.name.to_string().to_ascii_lowercase();
-            matches!(name.as_str(), "concat" | "format" | "quote_ident" | "concat_ws")
+            matches!(
+                name.as_str(),
+                "concat" | "format" | "quote_ident" | "concat_ws"
+            )
         }
         _ => false,
     }
@@ -1559,8 +1687,15 @@ fn regproc_lookup_name(query: &datafusion::sql::sqlparser::ast::Query) -> Option
 /// Catalog tables that never have a row in zhenjie: no column defaults,
 /// sequences, triggers, inheritance, partitions or row security.
 const ALWAYS_EMPTY: &[&str] = &[
-    "pg_attrdef", "pg_sequence", "pg_trigger", "pg_inherits", "pg_policy",
-    "pg_partitioned_table", "pg_statistic_ext", "pg_foreign_table", "pg_event_trigger",
+    "pg_attrdef",
+    "pg_sequence",
+    "pg_trigger",
+    "pg_inherits",
+    "pg_policy",
+    "pg_partitioned_table",
+    "pg_statistic_ext",
+    "pg_foreign_table",
+    "pg_event_trigger",
 ];
 
 /// Whether a scalar subquery reads one always-empty catalog table and
@@ -1624,8 +1759,16 @@ fn aggregate_catalog_lookup(query: &mut datafusion::sql::sqlparser::ast::Query) 
     };
     let text = e.to_string().to_ascii_lowercase();
     const AGGREGATES: &[&str] = &[
-        "max(", "min(", "count(", "sum(", "avg(", "array_agg(", "string_agg(", "bool_and(",
-        "bool_or(", "every(",
+        "max(",
+        "min(",
+        "count(",
+        "sum(",
+        "avg(",
+        "array_agg(",
+        "string_agg(",
+        "bool_and(",
+        "bool_or(",
+        "every(",
     ];
     if AGGREGATES.iter().any(|a| text.contains(a)) {
         return;
@@ -1653,8 +1796,11 @@ impl VisitorMut for CatalogIdioms {
     ) -> ControlFlow<()> {
         use datafusion::sql::sqlparser::ast::{Ident, ObjectNamePart};
         if let [ObjectNamePart::Identifier(name)] = relation.0.as_slice() {
-            if crate::empty_catalog::shape(crate::empty_catalog::PG_CATALOG, &name.value).is_some() {
-                relation.0.insert(0, ObjectNamePart::Identifier(Ident::new("pg_catalog")));
+            if crate::empty_catalog::shape(crate::empty_catalog::PG_CATALOG, &name.value).is_some()
+            {
+                relation
+                    .0
+                    .insert(0, ObjectNamePart::Identifier(Ident::new("pg_catalog")));
             }
         }
         ControlFlow::Continue(())
@@ -1715,8 +1861,10 @@ impl VisitorMut for CatalogIdioms {
         }
         // `(composite).field`, as in `(information_schema._pg_expandarray(i.indkey)).n`.
         if let Expr::CompoundFieldAccess { root, access_chain } = expr {
-            if let ([datafusion::sql::sqlparser::ast::AccessExpr::Dot(Expr::Identifier(field))], Expr::Nested(_)) =
-                (access_chain.as_slice(), &**root)
+            if let (
+                [datafusion::sql::sqlparser::ast::AccessExpr::Dot(Expr::Identifier(field))],
+                Expr::Nested(_),
+            ) = (access_chain.as_slice(), &**root)
             {
                 if let Some(e) = parse_expr(&format!("get_field({root}, '{}')", field.value)) {
                     *expr = e;
@@ -1854,7 +2002,10 @@ impl VisitorMut for CatalogIdioms {
             "generate_subscripts" => {
                 let a = function_args(&f.args);
                 (a.len() == 2).then(|| {
-                    format!("unnest(range(1, CAST(array_length({}) AS BIGINT) + 1))", a[0])
+                    format!(
+                        "unnest(range(1, CAST(array_length({}) AS BIGINT) + 1))",
+                        a[0]
+                    )
                 })
             }
             // psycopg's TypeInfo.fetch: the type's OID, NULL if there is none.
@@ -1920,7 +2071,10 @@ mod tests {
 
     #[test]
     fn postgres_date_patterns_become_chrono_formats() {
-        assert_eq!(super::chrono_format("YYYY-MM-DD").as_deref(), Some("%Y-%m-%d"));
+        assert_eq!(
+            super::chrono_format("YYYY-MM-DD").as_deref(),
+            Some("%Y-%m-%d")
+        );
         assert_eq!(
             super::chrono_format("YYYY-MM-DD HH24:MI:SS.US").as_deref(),
             Some("%Y-%m-%d %H:%M:%S.%6f")
@@ -1931,7 +2085,10 @@ mod tests {
     #[test]
     fn json_values_are_written_like_postgres() {
         use datafusion::common::ScalarValue as S;
-        assert_eq!(super::json_value(&S::Utf8(Some("a\"b".into())), false), "\"a\\\"b\"");
+        assert_eq!(
+            super::json_value(&S::Utf8(Some("a\"b".into())), false),
+            "\"a\\\"b\""
+        );
         assert_eq!(super::json_value(&S::Int64(Some(3)), false), "3");
         assert_eq!(super::json_value(&S::Int64(Some(3)), true), "\"3\"");
         assert_eq!(super::json_value(&S::Boolean(None), false), "null");

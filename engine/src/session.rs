@@ -667,6 +667,49 @@ pub fn parameter_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
     use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
     use datafusion::logical_expr::Expr;
     let mut types = plan.get_parameter_types()?;
+    // `CAST($1 AS int[])` with an untyped parameter (node-postgres sends all
+    // as text): the parameter is read as the cast's type, as PostgreSQL does.
+    // Likewise `x = ANY($1)` (planned as `array_has($1, x)`): a list of x's type.
+    plan.apply(|node| {
+        let input = node.inputs().first().map(|i| i.schema().clone());
+        node.apply_expressions(|e| {
+            e.apply(|e| {
+                let (id, ty) = match e {
+                    Expr::Cast(c) => match c.expr.as_ref() {
+                        Expr::Placeholder(p) => (p.id.clone(), Some(c.field.data_type().clone())),
+                        _ => return Ok(TreeNodeRecursion::Continue),
+                    },
+                    Expr::ScalarFunction(f) if f.name() == "array_has" && f.args.len() == 2 => {
+                        match (&f.args[0], &input) {
+                            (Expr::Placeholder(p), Some(schema)) => (
+                                p.id.clone(),
+                                datafusion::logical_expr::ExprSchemable::get_type(
+                                    &f.args[1],
+                                    schema.as_ref(),
+                                )
+                                .ok()
+                                .map(|t| {
+                                    DataType::List(Arc::new(
+                                        datafusion::arrow::datatypes::Field::new_list_field(
+                                            t, true,
+                                        ),
+                                    ))
+                                }),
+                            ),
+                            _ => return Ok(TreeNodeRecursion::Continue),
+                        }
+                    }
+                    _ => return Ok(TreeNodeRecursion::Continue),
+                };
+                let slot = types.entry(id).or_insert(None);
+                if slot.is_none() {
+                    *slot = ty;
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })?;
+        Ok(TreeNodeRecursion::Continue)
+    })?;
     plan.apply(|node| {
         if let LogicalPlan::Limit(limit) = node {
             for e in [limit.skip.as_deref(), limit.fetch.as_deref()]

@@ -331,6 +331,12 @@ fn sql_type_name(t: &Type) -> Option<String> {
         Type::TIMESTAMP => "TIMESTAMP",
         Type::TIMESTAMPTZ => "TIMESTAMPTZ",
         Type::NUMERIC => "NUMERIC",
+        Type::INT2_ARRAY => "SMALLINT[]",
+        Type::INT4_ARRAY => "INT[]",
+        Type::INT8_ARRAY => "BIGINT[]",
+        Type::FLOAT8_ARRAY => "DOUBLE PRECISION[]",
+        Type::BOOL_ARRAY => "BOOLEAN[]",
+        Type::TEXT_ARRAY | Type::VARCHAR_ARRAY => "TEXT[]",
         _ => return None,
     };
     Some(name.to_string())
@@ -340,7 +346,13 @@ fn sql_type_name(t: &Type) -> Option<String> {
 fn is_dated_with_zone(text: &str) -> bool {
     let b = text.as_bytes();
     b.len() >= 14
-        && b[..10].iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+        && b[..10].iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
         && b[10] == b' '
         && (b[11] == b'+' || b[11] == b'-')
         && b[12..].iter().all(|c| c.is_ascii_digit() || *c == b':')

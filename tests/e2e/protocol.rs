@@ -87,7 +87,9 @@ async fn simple_and_extended_queries_with_parameters_agree() {
     let rows = client
         .query(
             "SELECT id_number, CAST(birth_date AS VARCHAR) FROM persons WHERE birth_date >= CAST($1 AS DATE) ORDER BY id_number LIMIT $2",
-            &[&"1990-01-01", &5i64],
+            // As in PostgreSQL, CAST($1 AS DATE) makes $1 a date: 1990-01-01
+            // is 3652 days before 2000-01-01.
+            &[&DateParam(-3652), &5i64],
         )
         .await
         .unwrap();
