@@ -1536,11 +1536,7 @@ fn name_function_columns(projection: &mut [datafusion::sql::sqlparser::ast::Sele
     };
     let function_name = |item: &SelectItem| -> Option<String> {
         match item {
-            SelectItem::UnnamedExpr(Expr::Function(f)) => f
-                .name
-                .0
-                .last()
-                .map(|p| p.to_string().trim_matches('"').to_ascii_lowercase()),
+            SelectItem::UnnamedExpr(e) => postgres_column_name(e),
             _ => None,
         }
     };
@@ -1560,6 +1556,50 @@ fn name_function_columns(projection: &mut [datafusion::sql::sqlparser::ast::Sele
                 alias: Ident::with_quote('"', name.clone()),
             };
         }
+    }
+}
+
+/// The name PostgreSQL gives an unnamed select item DataFusion would name
+/// after the whole expression: a function's name (`count`), a cast's type
+/// (`int4`) or, for a cast column, the column, and `?column?` for literals.
+fn postgres_column_name(e: &Expr) -> Option<String> {
+    use datafusion::sql::sqlparser::ast::DataType as T;
+    match e {
+        Expr::Function(f) => f
+            .name
+            .0
+            .last()
+            .map(|p| p.to_string().trim_matches('"').to_ascii_lowercase()),
+        Expr::Cast {
+            expr, data_type, ..
+        } => last_ident(expr)
+            .or_else(|| postgres_column_name(expr).filter(|n| n != "?column?"))
+            .or_else(|| {
+                Some(
+                    match data_type {
+                        T::Int(_) | T::Integer(_) | T::Int4(_) => "int4",
+                        T::BigInt(_) | T::Int8(_) => "int8",
+                        T::SmallInt(_) | T::Int2(_) => "int2",
+                        T::Text => "text",
+                        T::Varchar(_) | T::CharacterVarying(_) => "varchar",
+                        T::Date => "date",
+                        T::Numeric(_) | T::Decimal(_) => "numeric",
+                        T::DoublePrecision | T::Float8 => "float8",
+                        T::Real | T::Float4 => "float4",
+                        T::Boolean | T::Bool => "bool",
+                        T::Timestamp(_, datafusion::sql::sqlparser::ast::TimezoneInfo::None)
+                        | T::Timestamp(_, datafusion::sql::sqlparser::ast::TimezoneInfo::WithoutTimeZone) => {
+                            "timestamp"
+                        }
+                        T::Timestamp(..) => "timestamptz",
+                        T::Interval { .. } => "interval",
+                        _ => return None,
+                    }
+                    .to_string(),
+                )
+            }),
+        Expr::Value(_) => Some("?column?".to_string()),
+        _ => None,
     }
 }
 
