@@ -129,11 +129,79 @@ pub(crate) async fn install_comments(
         let _ = wrapper.types.set(types_view(ctx, &raw).await?);
     }
     let oids = settle_oids(ctx).await?;
+    let definitions = engine
+        .catalog()
+        .file
+        .views
+        .iter()
+        .filter(|v| visible.contains(&v.name))
+        .filter_map(|v| Some((*oids.get(&format!("public.{}", v.name))?, v.sql.clone())))
+        .collect();
+    ctx.register_udf(viewdef_udf(definitions));
     if let Some(raw) = wrapper.inner.table("pg_attribute").await? {
         let typmods = typmods_table(ctx, database, &oids).await?;
         let _ = wrapper.attributes.set(attributes_view(raw, typmods)?);
     }
     Ok(())
+}
+
+/// `pg_get_viewdef(view [, pretty])`: the SQL of a catalog view this session
+/// can see (SQLAlchemy's `get_view_definition`, DBeaver's view source), NULL
+/// for anything else.
+fn viewdef_udf(definitions: std::collections::HashMap<i32, String>) -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::logical_expr::{
+        ColumnarValue, ScalarFunctionArgs, Signature, TypeSignature, Volatility,
+    };
+    #[derive(Debug)]
+    struct ViewDef(std::collections::HashMap<i32, String>, Signature);
+    impl PartialEq for ViewDef {
+        fn eq(&self, other: &Self) -> bool {
+            self.0 == other.0
+        }
+    }
+    impl Eq for ViewDef {}
+    impl std::hash::Hash for ViewDef {
+        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+            let mut keys: Vec<_> = self.0.keys().collect();
+            keys.sort();
+            keys.hash(state);
+        }
+    }
+    impl datafusion::logical_expr::ScalarUDFImpl for ViewDef {
+        fn name(&self) -> &str {
+            "pg_get_viewdef"
+        }
+        fn signature(&self) -> &Signature {
+            &self.1
+        }
+        fn return_type(&self, _: &[DataType]) -> datafusion::error::Result<DataType> {
+            Ok(DataType::Utf8)
+        }
+        fn invoke_with_args(
+            &self,
+            args: ScalarFunctionArgs,
+        ) -> datafusion::error::Result<ColumnarValue> {
+            let oids = args.args[0].clone().into_array(args.number_rows)?;
+            let oids = datafusion::arrow::compute::cast(&oids, &DataType::Int32)?;
+            let oids = oids.as_primitive::<datafusion::arrow::datatypes::Int32Type>();
+            let out: StringArray = (0..oids.len())
+                .map(|i| {
+                    (!oids.is_null(i))
+                        .then(|| self.0.get(&oids.value(i)).cloned())
+                        .flatten()
+                })
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }
+    }
+    datafusion::logical_expr::ScalarUDF::new_from_impl(ViewDef(
+        definitions,
+        Signature::one_of(
+            vec![TypeSignature::Any(1), TypeSignature::Any(2)],
+            Volatility::Stable,
+        ),
+    ))
 }
 
 /// `(attrelid, attnum, atttypmod)` of the columns whose type has a modifier

@@ -222,7 +222,6 @@ impl Session {
             "pg_get_functiondef",
             "pg_tablespace_location",
             "pg_get_serial_sequence",
-            "pg_get_viewdef",
             "pg_advisory_unlock_all",
         ] {
             ctx.register_udf(crate::pg_compat::null_text_udf(name));
