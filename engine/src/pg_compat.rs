@@ -1980,6 +1980,23 @@ impl VisitorMut for CatalogIdioms {
             }
             return ControlFlow::Continue(());
         }
+        // Grafana's "schemas on the search path" subquery reaches here as
+        // `IN ('')`: datafusion-pg-catalog swaps the subquery for '' (it
+        // splits `current_setting('search_path')` with generate_series). The
+        // search path is `"$user", public`, and no schema is named after a
+        // user, so it is public.
+        if let Expr::InList { expr: inner, list, .. } = expr {
+            let empty = |e: &Expr| matches!(e, Expr::Value(v) if v.value == datafusion::sql::sqlparser::ast::Value::SingleQuotedString(String::new()));
+            if list.len() == 1
+                && empty(&list[0])
+                && inner.to_string().to_ascii_lowercase().starts_with("quote_ident(table_schema")
+            {
+                list[0] = Expr::value(datafusion::sql::sqlparser::ast::Value::SingleQuotedString(
+                    "public".into(),
+                ));
+            }
+            return ControlFlow::Continue(());
+        }
         // `LIKE 'pg/_%' ESCAPE '/'` (SQLAlchemy): DataFusion only escapes with
         // a backslash, so a literal pattern is rewritten to use one.
         if let Expr::Like {
