@@ -37,6 +37,9 @@ pub struct CatalogFile {
     /// Datasets queryable as tables.
     #[serde(default)]
     pub datasets: Vec<Dataset>,
+    /// Object stores datasets may live in (`s3://bucket/…` locations).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub object_stores: Vec<ObjectStore>,
     /// Governed views: SQL over the datasets, run under each caller's fence.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub views: Vec<View>,
@@ -143,6 +146,22 @@ pub enum Placement {
     },
     /// Reference data every principal may read.
     Public,
+}
+
+/// Where an S3-compatible bucket is and how to reach it (AWS S3, Aliyun
+/// OSS, MinIO, …). Credentials come from the environment
+/// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, as the AWS tools read them)
+/// unless `options` names them; the catalog is a reviewed file, so secrets
+/// belong in the environment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectStore {
+    /// `s3://bucket`: datasets whose location starts with it are read here.
+    pub url: String,
+    /// S3 client settings by their object_store names: `endpoint`,
+    /// `region`, `allow_http`, `virtual_hosted_style_request`, ….
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
 }
 
 /// A named query over the datasets — a per-area roll-up, a report's base
@@ -383,6 +402,37 @@ impl Catalog {
                     }
                     Some(_) => {}
                 }
+            }
+        }
+        for o in &self.file.object_stores {
+            let bucket = o
+                .url
+                .strip_prefix("s3://")
+                .map(|b| b.trim_end_matches('/'))
+                .filter(|b| !b.is_empty() && !b.contains('/'));
+            if bucket.is_none() {
+                return Err(CatalogError::Policy(format!(
+                    "object store {}: url must be s3://bucket",
+                    o.url
+                )));
+            }
+        }
+        for d in &self.file.datasets {
+            if d.location.contains("://")
+                && !d.location.starts_with("file://")
+                && !self
+                    .file
+                    .object_stores
+                    .iter()
+                    .any(|o| d.location.starts_with(o.url.trim_end_matches('/')))
+            {
+                return Err(CatalogError::Dataset {
+                    dataset: d.name.clone(),
+                    problem: format!(
+                        "location {} is in no declared object store ([[object_stores]])",
+                        d.location
+                    ),
+                });
             }
         }
         for v in &self.file.views {

@@ -40,6 +40,7 @@ fn file(users: Vec<User>) -> CatalogFile {
             note: String::new(),
         }],
         datasets: vec![],
+        object_stores: vec![],
         views: vec![],
         users,
         masks: vec![],

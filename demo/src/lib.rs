@@ -406,6 +406,7 @@ fn catalog_file(plan: &areas::Plan, seed: u64) -> Result<CatalogFile, DemoError>
         masks: demo_masks(),
         mask_secret_file: Some(MASK_SECRET_FILE.to_string()),
         views: demo_views(),
+        object_stores: vec![],
         users: vec![
             user(seed, "city", Level::City, areas::CITY_CODE, &["auditor"]),
             user(seed, "county", Level::County, county, &[]),

@@ -26,6 +26,7 @@ pub(crate) async fn open_all(
         SessionConfig::new().with_target_partitions(options.target_partitions),
         runtime.clone(),
     );
+    register_object_stores(catalog, runtime)?;
     let state = ctx.state();
     let mut tables = BTreeMap::new();
     for d in &catalog.file.datasets {
@@ -43,6 +44,32 @@ pub(crate) async fn open_all(
         })?;
     }
     Ok(tables)
+}
+
+/// Registers each declared S3-compatible bucket with the runtime, so
+/// `s3://bucket/…` locations read from it. Settings come from the catalog's
+/// options over the usual `AWS_*` environment variables.
+fn register_object_stores(catalog: &Catalog, runtime: &Arc<RuntimeEnv>) -> Result<()> {
+    use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+    for o in &catalog.file.object_stores {
+        let bad = |m: String| {
+            EngineError::new(
+                crate::error::sqlstate::INVALID_PARAMETER_VALUE,
+                format!("object store {}: {m}", o.url),
+            )
+        };
+        let url = url::Url::parse(&o.url).map_err(|e| bad(e.to_string()))?;
+        let mut builder = AmazonS3Builder::from_env().with_url(o.url.as_str());
+        for (key, value) in &o.options {
+            let key: AmazonS3ConfigKey = key
+                .parse()
+                .map_err(|_| bad(format!("unknown option {key}")))?;
+            builder = builder.with_config(key, value);
+        }
+        let store = builder.build().map_err(|e| bad(e.to_string()))?;
+        runtime.register_object_store(&url, Arc::new(store));
+    }
+    Ok(())
 }
 
 async fn open_one(

@@ -7,5 +7,6 @@ mod common;
 mod export;
 mod governance;
 mod governance_smoke;
+mod object_store;
 mod protocol;
 mod psql;
