@@ -41,6 +41,12 @@ enum Cmd {
         /// Memory all queries together may use, in MiB.
         #[arg(long, default_value_t = 4096)]
         memory_mb: usize,
+        /// PEM certificate chain: offer TLS to clients (with --tls-key).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Generate the demo city: Parquet files plus its catalog.
     Demo {
@@ -106,7 +112,15 @@ fn run(cli: Cli) -> Result<(), String> {
             persons,
             listen,
             memory_mb,
+            tls_cert,
+            tls_key,
         } => {
+            let tls = match (&tls_cert, &tls_key) {
+                (Some(cert), Some(key)) => {
+                    Some(zhenjie_server::tls::acceptor(cert, key).map_err(|e| e.to_string())?)
+                }
+                _ => None,
+            };
             let catalog = match (catalog, demo) {
                 (Some(path), _) => Catalog::load(&path).map_err(|e| e.to_string())?,
                 (None, true) => {
@@ -130,9 +144,12 @@ fn run(cli: Cli) -> Result<(), String> {
                 let engine = Engine::open(catalog, options)
                     .await
                     .map_err(|e| e.message)?;
-                let server = zhenjie_server::Server::bind(engine, &listen)
+                let mut server = zhenjie_server::Server::bind(engine, &listen)
                     .await
                     .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+                if let Some(tls) = tls {
+                    server = server.with_tls(tls);
+                }
                 let addr = server.local_addr().map_err(|e| e.to_string())?;
                 eprintln!(
                     "zhenjie listening on {addr}; try: psql -h {} -p {} -U town zhenjie",

@@ -14,6 +14,7 @@ mod copy;
 mod encode;
 mod errors;
 pub mod query;
+pub mod tls;
 
 use pgwire::api::PgWireServerHandlers;
 use std::net::SocketAddr;
@@ -91,6 +92,7 @@ impl PgWireServerHandlers for ConnectionHandlers {
 pub struct Server {
     shared: Arc<Shared>,
     listener: TcpListener,
+    tls: Option<pgwire::tokio::TlsAcceptor>,
 }
 
 impl Server {
@@ -103,7 +105,14 @@ impl Server {
                 cancels: cancel::CancelRegistry::default(),
             }),
             listener,
+            tls: None,
         })
+    }
+
+    /// Offers TLS to clients that ask for it (see [`tls::acceptor`]).
+    pub fn with_tls(mut self, acceptor: pgwire::tokio::TlsAcceptor) -> Server {
+        self.tls = Some(acceptor);
+        self
     }
 
     /// The address actually bound.
@@ -126,8 +135,9 @@ impl Server {
             let handlers = Arc::new(ConnectionHandlers {
                 conn: Connection::new(self.shared.clone()),
             });
+            let tls = self.tls.clone();
             tokio::spawn(async move {
-                if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+                if let Err(e) = pgwire::tokio::process_socket(socket, tls, handlers).await {
                     tracing::debug!("connection from {peer} ended: {e}");
                 }
             });

@@ -10,3 +10,4 @@ mod governance_smoke;
 mod object_store;
 mod protocol;
 mod psql;
+mod tls;
