@@ -1551,6 +1551,42 @@ pub(crate) fn type_parameters(statement: &mut Statement, types: &[Option<String>
             ControlFlow::Continue(())
         }
     }
+    // A parameter nothing gives a type, selected as a value (`SELECT $1`),
+    // is text in PostgreSQL; DataFusion would describe it as unknown.
+    struct UntypedSelected<'a>(&'a [Option<String>]);
+    impl VisitorMut for UntypedSelected<'_> {
+        type Break = ();
+        fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            use datafusion::sql::sqlparser::ast::{SelectItem, SetExpr};
+            if let SetExpr::Select(select) = query.body.as_mut() {
+                for item in select.projection.iter_mut() {
+                    let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) =
+                        item
+                    else {
+                        continue;
+                    };
+                    let Expr::Value(v) = &*e else {
+                        continue;
+                    };
+                    let Value::Placeholder(p) = &v.value else {
+                        continue;
+                    };
+                    let declared = p
+                        .strip_prefix('$')
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .and_then(|n| self.0.get(n.checked_sub(1)?))
+                        .is_some_and(Option::is_some);
+                    if !declared {
+                        if let Some(cast) = parse_expr(&format!("CAST({p} AS TEXT)")) {
+                            *e = cast;
+                        }
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = statement.visit(&mut UntypedSelected(types));
     if types.iter().all(Option::is_none) {
         return;
     }
