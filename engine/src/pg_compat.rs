@@ -1162,16 +1162,59 @@ pub(crate) fn expandarray_udf() -> datafusion::logical_expr::ScalarUDF {
 /// (literal) and `%%`: Metabase builds `format('%I.%I', schema, table)::regclass`
 /// while syncing, and report SQL uses it for labels.
 pub(crate) fn format_udf() -> datafusion::logical_expr::ScalarUDF {
-    use datafusion::arrow::array::{Array, AsArray};
-    use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, Signature, Volatility};
-    #[derive(Debug, PartialEq, Eq, Hash)]
-    struct Format(Signature);
-    impl datafusion::logical_expr::ScalarUDFImpl for Format {
+    row_text_udf("format", |args, row| {
+        let text = |i: usize| -> datafusion::error::Result<Option<String>> {
+            match args.get(i) {
+                Some(a) => {
+                    let v = datafusion::common::ScalarValue::try_from_array(a, row)?;
+                    Ok((!v.is_null()).then(|| v.to_string()))
+                }
+                None => Ok(None),
+            }
+        };
+        let Some(fmt) = text(0)? else {
+            return Ok(None);
+        };
+        let values = (1..args.len()).map(text).collect::<datafusion::error::Result<Vec<_>>>()?;
+        format_row(&fmt, |i| values.get(i).and_then(|v| v.as_deref()))
+            .map(Some)
+            .map_err(datafusion::error::DataFusionError::Execution)
+    })
+}
+
+/// A variadic text function of PostgreSQL's (`format`,
+/// `json_build_object`) computed row by row from its arguments' values:
+/// the one shape those functions share here.
+fn row_text_udf(
+    name: &'static str,
+    row: fn(&[datafusion::arrow::array::ArrayRef], usize) -> datafusion::error::Result<Option<String>>,
+) -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::logical_expr::{
+        ColumnarValue, ScalarFunctionArgs, Signature, TypeSignature, Volatility,
+    };
+    #[derive(Debug)]
+    struct RowText {
+        name: &'static str,
+        signature: Signature,
+        row: fn(&[datafusion::arrow::array::ArrayRef], usize) -> datafusion::error::Result<Option<String>>,
+    }
+    impl PartialEq for RowText {
+        fn eq(&self, other: &Self) -> bool {
+            self.name == other.name
+        }
+    }
+    impl Eq for RowText {}
+    impl std::hash::Hash for RowText {
+        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+            self.name.hash(state);
+        }
+    }
+    impl datafusion::logical_expr::ScalarUDFImpl for RowText {
         fn name(&self) -> &str {
-            "format"
+            self.name
         }
         fn signature(&self) -> &Signature {
-            &self.0
+            &self.signature
         }
         fn return_type(&self, _: &[DataType]) -> datafusion::error::Result<DataType> {
             Ok(DataType::Utf8)
@@ -1181,37 +1224,26 @@ pub(crate) fn format_udf() -> datafusion::logical_expr::ScalarUDF {
             args: ScalarFunctionArgs,
         ) -> datafusion::error::Result<ColumnarValue> {
             let n = args.number_rows;
-            let texts = args
+            let arrays = args
                 .args
                 .iter()
-                .map(|a| {
-                    let a = a.clone().into_array(n)?;
-                    Ok(datafusion::arrow::compute::cast(&a, &DataType::Utf8)?)
-                })
+                .map(|a| a.clone().into_array(n))
                 .collect::<datafusion::error::Result<Vec<_>>>()?;
-            let texts: Vec<_> = texts.iter().map(|a| a.as_string::<i32>().clone()).collect();
             let mut out = datafusion::arrow::array::StringBuilder::new();
             for row in 0..n {
-                let value = |i: usize| -> Option<&str> {
-                    texts
-                        .get(i)
-                        .and_then(|a| (!a.is_null(row)).then(|| a.value(row)))
-                };
-                let Some(fmt) = value(0) else {
-                    out.append_null();
-                    continue;
-                };
-                out.append_value(
-                    format_row(fmt, |i| value(i + 1))
-                        .map_err(|e| datafusion::error::DataFusionError::Execution(e))?,
-                );
+                out.append_option((self.row)(&arrays, row)?);
             }
             Ok(ColumnarValue::Array(Arc::new(out.finish())))
         }
     }
-    datafusion::logical_expr::ScalarUDF::new_from_impl(Format(Signature::variadic_any(
-        Volatility::Immutable,
-    )))
+    datafusion::logical_expr::ScalarUDF::new_from_impl(RowText {
+        name,
+        signature: Signature::one_of(
+            vec![TypeSignature::Nullary, TypeSignature::VariadicAny],
+            Volatility::Stable,
+        ),
+        row,
+    })
 }
 
 /// One `format()` result; `arg(i)` is the i-th argument after the format.
@@ -1318,67 +1350,31 @@ pub(crate) fn constant_any_udf(
 /// comes back as its text, which is what PostgreSQL sends on the wire.
 pub(crate) fn json_build_object_udf() -> datafusion::logical_expr::ScalarUDF {
     use datafusion::common::ScalarValue;
-    use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, Signature, Volatility};
-    #[derive(Debug, PartialEq, Eq, Hash)]
-    struct JsonBuildObject(Signature);
-    impl datafusion::logical_expr::ScalarUDFImpl for JsonBuildObject {
-        fn name(&self) -> &str {
-            "json_build_object"
+    use datafusion::error::DataFusionError;
+    row_text_udf("json_build_object", |args, row| {
+        if args.len() % 2 != 0 {
+            return Err(DataFusionError::Execution(
+                "argument list must have even number of elements".into(),
+            ));
         }
-        fn signature(&self) -> &Signature {
-            &self.0
-        }
-        fn return_type(&self, _: &[DataType]) -> datafusion::error::Result<DataType> {
-            Ok(DataType::Utf8)
-        }
-        fn invoke_with_args(
-            &self,
-            args: ScalarFunctionArgs,
-        ) -> datafusion::error::Result<ColumnarValue> {
-            if args.args.len() % 2 != 0 {
-                return Err(datafusion::error::DataFusionError::Execution(
-                    "argument list must have even number of elements".into(),
+        let mut text = String::from("{");
+        for (i, pair) in args.chunks(2).enumerate() {
+            let key = ScalarValue::try_from_array(&pair[0], row)?;
+            if key.is_null() {
+                return Err(DataFusionError::Execution(
+                    "null value not allowed for object key".into(),
                 ));
             }
-            let n = args.number_rows;
-            let arrays = args
-                .args
-                .iter()
-                .map(|a| a.clone().into_array(n))
-                .collect::<datafusion::error::Result<Vec<_>>>()?;
-            let mut out = datafusion::arrow::array::StringBuilder::new();
-            for row in 0..n {
-                let mut text = String::from("{");
-                for (i, pair) in arrays.chunks(2).enumerate() {
-                    let key = ScalarValue::try_from_array(&pair[0], row)?;
-                    if key.is_null() {
-                        return Err(datafusion::error::DataFusionError::Execution(
-                            "null value not allowed for object key".into(),
-                        ));
-                    }
-                    if i > 0 {
-                        text.push_str(", ");
-                    }
-                    text.push_str(&json_value(&key, true));
-                    text.push_str(" : ");
-                    text.push_str(&json_value(
-                        &ScalarValue::try_from_array(&pair[1], row)?,
-                        false,
-                    ));
-                }
-                text.push('}');
-                out.append_value(text);
+            if i > 0 {
+                text.push_str(", ");
             }
-            Ok(ColumnarValue::Array(Arc::new(out.finish())))
+            text.push_str(&json_value(&key, true));
+            text.push_str(" : ");
+            text.push_str(&json_value(&ScalarValue::try_from_array(&pair[1], row)?, false));
         }
-    }
-    datafusion::logical_expr::ScalarUDF::new_from_impl(JsonBuildObject(Signature::one_of(
-        vec![
-            datafusion::logical_expr::TypeSignature::Nullary,
-            datafusion::logical_expr::TypeSignature::VariadicAny,
-        ],
-        Volatility::Stable,
-    )))
+        text.push('}');
+        Ok(Some(text))
+    })
 }
 
 /// One value in JSON, as PostgreSQL's json functions write it (keys always
