@@ -220,12 +220,19 @@ fn views_are_checked_and_named_in_errors() {
         let mut f = file(vec![]);
         let name = v.name.clone();
         f.views.push(v);
-        let err = Catalog::from_parts(f, tree(), ".".into()).unwrap_err().to_string();
-        assert!(err.contains(&format!("view {name}")) && err.contains(problem), "{err}");
+        let err = Catalog::from_parts(f, tree(), ".".into())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("view {name}")) && err.contains(problem),
+            "{err}"
+        );
     }
     let mut f = file(vec![]);
     f.views.push(view("twice", "SELECT 1"));
     f.views.push(view("twice", "SELECT 2"));
-    let err = Catalog::from_parts(f, tree(), ".".into()).unwrap_err().to_string();
+    let err = Catalog::from_parts(f, tree(), ".".into())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("view twice"), "{err}");
 }

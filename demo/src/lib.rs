@@ -38,9 +38,9 @@ use rand_chacha::ChaCha8Rng;
 use sink::{Place, Sink, TableSpec, V};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use zhenjie_catalog::{View, 
+use zhenjie_catalog::{
     AreaTree, Catalog, CatalogError, CatalogFile, Column, Dataset, Format, Level, Lineage,
-    MaskKind, MaskRule, Placement, ScramVerifier, User, DEFAULT_ITERATIONS,
+    MaskKind, MaskRule, Placement, ScramVerifier, User, View, DEFAULT_ITERATIONS,
 };
 
 /// The password of every demo user (demo only).

@@ -148,7 +148,9 @@ pub(crate) async fn install_comments(
 /// `pg_get_viewdef(view [, pretty])`: the SQL of a catalog view this session
 /// can see (SQLAlchemy's `get_view_definition`, DBeaver's view source), NULL
 /// for anything else.
-fn viewdef_udf(definitions: std::collections::HashMap<i32, String>) -> datafusion::logical_expr::ScalarUDF {
+fn viewdef_udf(
+    definitions: std::collections::HashMap<i32, String>,
+) -> datafusion::logical_expr::ScalarUDF {
     use datafusion::arrow::array::{Array, AsArray};
     use datafusion::logical_expr::{
         ColumnarValue, ScalarFunctionArgs, Signature, TypeSignature, Volatility,
@@ -1175,7 +1177,9 @@ pub(crate) fn format_udf() -> datafusion::logical_expr::ScalarUDF {
         let Some(fmt) = text(0)? else {
             return Ok(None);
         };
-        let values = (1..args.len()).map(text).collect::<datafusion::error::Result<Vec<_>>>()?;
+        let values = (1..args.len())
+            .map(text)
+            .collect::<datafusion::error::Result<Vec<_>>>()?;
         format_row(&fmt, |i| values.get(i).and_then(|v| v.as_deref()))
             .map(Some)
             .map_err(datafusion::error::DataFusionError::Execution)
@@ -1187,7 +1191,10 @@ pub(crate) fn format_udf() -> datafusion::logical_expr::ScalarUDF {
 /// the one shape those functions share here.
 fn row_text_udf(
     name: &'static str,
-    row: fn(&[datafusion::arrow::array::ArrayRef], usize) -> datafusion::error::Result<Option<String>>,
+    row: fn(
+        &[datafusion::arrow::array::ArrayRef],
+        usize,
+    ) -> datafusion::error::Result<Option<String>>,
 ) -> datafusion::logical_expr::ScalarUDF {
     use datafusion::logical_expr::{
         ColumnarValue, ScalarFunctionArgs, Signature, TypeSignature, Volatility,
@@ -1196,7 +1203,10 @@ fn row_text_udf(
     struct RowText {
         name: &'static str,
         signature: Signature,
-        row: fn(&[datafusion::arrow::array::ArrayRef], usize) -> datafusion::error::Result<Option<String>>,
+        row: fn(
+            &[datafusion::arrow::array::ArrayRef],
+            usize,
+        ) -> datafusion::error::Result<Option<String>>,
     }
     impl PartialEq for RowText {
         fn eq(&self, other: &Self) -> bool {
@@ -1370,7 +1380,10 @@ pub(crate) fn json_build_object_udf() -> datafusion::logical_expr::ScalarUDF {
             }
             text.push_str(&json_value(&key, true));
             text.push_str(" : ");
-            text.push_str(&json_value(&ScalarValue::try_from_array(&pair[1], row)?, false));
+            text.push_str(&json_value(
+                &ScalarValue::try_from_array(&pair[1], row)?,
+                false,
+            ));
         }
         text.push('}');
         Ok(Some(text))
@@ -1688,9 +1701,10 @@ fn postgres_column_name(e: &Expr) -> Option<String> {
                         T::Real | T::Float4 => "float4",
                         T::Boolean | T::Bool => "bool",
                         T::Timestamp(_, datafusion::sql::sqlparser::ast::TimezoneInfo::None)
-                        | T::Timestamp(_, datafusion::sql::sqlparser::ast::TimezoneInfo::WithoutTimeZone) => {
-                            "timestamp"
-                        }
+                        | T::Timestamp(
+                            _,
+                            datafusion::sql::sqlparser::ast::TimezoneInfo::WithoutTimeZone,
+                        ) => "timestamp",
                         T::Timestamp(..) => "timestamptz",
                         T::Interval { .. } => "interval",
                         _ => return None,
@@ -2017,11 +2031,17 @@ impl VisitorMut for CatalogIdioms {
         // splits `current_setting('search_path')` with generate_series). The
         // search path is `"$user", public`, and no schema is named after a
         // user, so it is public.
-        if let Expr::InList { expr: inner, list, .. } = expr {
+        if let Expr::InList {
+            expr: inner, list, ..
+        } = expr
+        {
             let empty = |e: &Expr| matches!(e, Expr::Value(v) if v.value == datafusion::sql::sqlparser::ast::Value::SingleQuotedString(String::new()));
             if list.len() == 1
                 && empty(&list[0])
-                && inner.to_string().to_ascii_lowercase().starts_with("quote_ident(table_schema")
+                && inner
+                    .to_string()
+                    .to_ascii_lowercase()
+                    .starts_with("quote_ident(table_schema")
             {
                 list[0] = Expr::value(datafusion::sql::sqlparser::ast::Value::SingleQuotedString(
                     "public".into(),

@@ -26,7 +26,9 @@ async fn run(mut cmd: Command) -> String {
     let out = tokio::task::spawn_blocking(move || cmd.output())
         .await
         .unwrap()
-        .unwrap_or_else(|e| panic!("cannot run {shown}: {e} (bash .ci/run installs the test clients)"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run {shown}: {e} (bash .ci/run installs the test clients)")
+        });
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

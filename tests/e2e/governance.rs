@@ -179,7 +179,10 @@ async fn views_are_listed_only_where_they_may_be_used() {
     .await;
     assert_eq!(
         listed,
-        vec![vec!["deceased_still_paid".to_string()], vec!["village_population".to_string()]]
+        vec![
+            vec!["deceased_still_paid".to_string()],
+            vec!["village_population".to_string()]
+        ]
     );
     let town = connect(addr, "town").await;
     let got = rows(&town, "SELECT count(*) FROM open_hazards").await;
@@ -191,8 +194,15 @@ async fn views_are_listed_only_where_they_may_be_used() {
     ));
     assert_eq!(got, want);
     // Views carry their comments like tables.
-    let comment = rows(&town, "SELECT obj_description('open_hazards'::regclass, 'pg_class')").await;
-    assert_eq!(comment, vec![vec!["检查不合格且未整改的企业隐患".to_string()]]);
+    let comment = rows(
+        &town,
+        "SELECT obj_description('open_hazards'::regclass, 'pg_class')",
+    )
+    .await;
+    assert_eq!(
+        comment,
+        vec![vec!["检查不合格且未整改的企业隐患".to_string()]]
+    );
 }
 
 #[tokio::test]
@@ -212,7 +222,13 @@ async fn a_view_that_cannot_plan_stops_the_engine_naming_it() {
     assert!(err.message.contains("view broken"), "{}", err.message);
     // A view over a table some principals cannot see is simply absent for them.
     let mut catalog = load_catalog();
-    catalog.file.datasets.iter_mut().find(|d| d.name == "vehicles").unwrap().placement = None;
+    catalog
+        .file
+        .datasets
+        .iter_mut()
+        .find(|d| d.name == "vehicles")
+        .unwrap()
+        .placement = None;
     catalog.file.views.push(zhenjie_catalog::View {
         name: "vehicle_count".into(),
         sql: "SELECT count(*) AS n FROM vehicles".into(),
@@ -222,10 +238,16 @@ async fn a_view_that_cannot_plan_stops_the_engine_naming_it() {
     });
     let addr = start_server_over(catalog, Default::default()).await;
     let county = connect(addr, "county").await;
-    let err = county.simple_query("SELECT n FROM vehicle_count").await.unwrap_err();
+    let err = county
+        .simple_query("SELECT n FROM vehicle_count")
+        .await
+        .unwrap_err();
     assert_eq!(sqlstate(&err), "42P01");
     let city = connect(addr, "city").await;
-    assert_eq!(rows(&city, "SELECT n FROM vehicle_count").await, oracle("SELECT count(*) FROM vehicles"));
+    assert_eq!(
+        rows(&city, "SELECT n FROM vehicle_count").await,
+        oracle("SELECT count(*) FROM vehicles")
+    );
 }
 
 #[tokio::test]
@@ -502,19 +524,21 @@ async fn city_scans_skip_the_fence_only_when_statistics_prove_it() {
     let mixed = dir.path().join("mixed.parquet");
     let path = mixed.to_str().unwrap().to_string();
     std::thread::spawn(move || {
-        tokio::runtime::Runtime::new().unwrap().block_on(async move {
-            let ctx = SessionContext::new();
-            ctx.sql(
-                "SELECT column1 AS area_code, column2 AS note FROM (VALUES \
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                let ctx = SessionContext::new();
+                ctx.sql(
+                    "SELECT column1 AS area_code, column2 AS note FROM (VALUES \
                  ('370602001001001', 'inside'), ('440300000000000', 'outside'), \
                  (NULL, 'no area'))",
-            )
-            .await
-            .unwrap()
-            .write_parquet(&path, Default::default(), None)
-            .await
-            .unwrap();
-        })
+                )
+                .await
+                .unwrap()
+                .write_parquet(&path, Default::default(), None)
+                .await
+                .unwrap();
+            })
     })
     .join()
     .unwrap();
@@ -531,7 +555,12 @@ async fn city_scans_skip_the_fence_only_when_statistics_prove_it() {
     });
     let addr = start_server_over(catalog, Default::default()).await;
     let city = connect(addr, "city").await;
-    let plan = |rows: Vec<Vec<String>>| rows.iter().map(|r| r.join(" ")).collect::<Vec<_>>().join("\n");
+    let plan = |rows: Vec<Vec<String>>| {
+        rows.iter()
+            .map(|r| r.join(" "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     // Every person of the test city is inside the city: no filter, no area column read.
     let persons = plan(rows(&city, "EXPLAIN SELECT count(*) FROM persons").await);
     assert!(!persons.contains("FilterExec"), "{persons}");
@@ -550,7 +579,11 @@ async fn city_scans_skip_the_fence_only_when_statistics_prove_it() {
         listed,
         oracle("SELECT count(*) FROM dept_list WHERE id_number IN (SELECT id_number FROM persons)")
     );
-    assert_ne!(listed, oracle("SELECT count(*) FROM dept_list"), "the list names outsiders too");
+    assert_ne!(
+        listed,
+        oracle("SELECT count(*) FROM dept_list"),
+        "the list names outsiders too"
+    );
     // One row from another province: the fence stays and keeps it out.
     let mixed_plan = plan(rows(&city, "EXPLAIN SELECT note FROM mixed").await);
     assert!(mixed_plan.contains("FilterExec"), "{mixed_plan}");

@@ -27,7 +27,14 @@ fn start_s3() -> S3Server {
         .unwrap()
         .port();
     let child = Command::new("python3")
-        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -76,8 +83,14 @@ async fn datasets_in_an_s3_bucket_are_queried_and_fenced() {
             &endpoint,
             "city-data",
             &[
-                (&city_dir().join("persons.parquet"), "population/persons.parquet"),
-                (&city_dir().join("households.parquet"), "population/households.parquet"),
+                (
+                    &city_dir().join("persons.parquet"),
+                    "population/persons.parquet",
+                ),
+                (
+                    &city_dir().join("households.parquet"),
+                    "population/households.parquet",
+                ),
             ],
         )
     })

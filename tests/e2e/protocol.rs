@@ -361,7 +361,10 @@ async fn declared_parameter_types_type_the_result() {
     let addr = start_server().await;
     let client = connect(addr, "town").await;
     let st = client
-        .prepare_typed("SELECT $1 AS a, $2 AS b, $3 AS c", &[Type::INT4, Type::TEXT, Type::DATE])
+        .prepare_typed(
+            "SELECT $1 AS a, $2 AS b, $3 AS c",
+            &[Type::INT4, Type::TEXT, Type::DATE],
+        )
         .await
         .unwrap();
     let types: Vec<Type> = st.columns().iter().map(|c| c.type_().clone()).collect();

@@ -176,7 +176,10 @@ async fn backslash_dv_lists_the_views_this_level_may_use() {
     let addr = start_server().await;
     let (ok, out, err) = run(addr, "village", vec!["-c", "\\dv+"]).await;
     assert!(ok, "{err}");
-    assert!(out.contains("village_population") && out.contains("各村社区人口概况"), "{out}");
+    assert!(
+        out.contains("village_population") && out.contains("各村社区人口概况"),
+        "{out}"
+    );
     assert!(out.contains("deceased_still_paid"), "{out}");
     // open_hazards is for city, county and town users.
     assert!(!out.contains("open_hazards"), "{out}");
@@ -200,20 +203,44 @@ async fn expanded_display_and_client_side_copy_to_a_file() {
     let text = std::fs::read_to_string(&file).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "name,phone");
-    let (_, count, _) = run(addr, "village", vec!["-At", "-c", "SELECT count(*) FROM persons"]).await;
+    let (_, count, _) = run(
+        addr,
+        "village",
+        vec!["-At", "-c", "SELECT count(*) FROM persons"],
+    )
+    .await;
     let count: usize = count.trim().parse().unwrap();
-    assert_eq!(lines.len(), count + 1, "a header and one line per fenced row");
-    assert_eq!(out.trim(), format!("COPY {count}"), "the tag counts rows, not the header");
-    assert!(lines[1..].iter().all(|l| l.contains('*')), "masked names and phones");
+    assert_eq!(
+        lines.len(),
+        count + 1,
+        "a header and one line per fenced row"
+    );
+    assert_eq!(
+        out.trim(),
+        format!("COPY {count}"),
+        "the tag counts rows, not the header"
+    );
+    assert!(
+        lines[1..].iter().all(|l| l.contains('*')),
+        "masked names and phones"
+    );
     let (ok, out, err) = run(
         addr,
         "village",
-        vec!["-c", "\\x on", "-c", "SELECT current_level() AS level, current_user AS who"],
+        vec![
+            "-c",
+            "\\x on",
+            "-c",
+            "SELECT current_level() AS level, current_user AS who",
+        ],
     )
     .await;
     assert!(ok, "{err}");
     assert!(out.contains("-[ RECORD 1 ]"), "{out}");
-    assert!(out.contains("level | village") && out.contains("who   | village"), "{out}");
+    assert!(
+        out.contains("level | village") && out.contains("who   | village"),
+        "{out}"
+    );
 }
 
 /// psql's tab completion, typed into a real psql on a pseudo-terminal
@@ -237,7 +264,12 @@ async fn tab_completion_finds_tables_and_views() {
             .spawn()
             .expect("script (util-linux) runs psql on a terminal");
         let mut stdin = child.stdin.take().unwrap();
-        for chunk in ["SELECT count(*) > 0 AS found FROM village_po", "\t", ";\n", "\\q\n"] {
+        for chunk in [
+            "SELECT count(*) > 0 AS found FROM village_po",
+            "\t",
+            ";\n",
+            "\\q\n",
+        ] {
             stdin.write_all(chunk.as_bytes()).unwrap();
             stdin.flush().unwrap();
             std::thread::sleep(std::time::Duration::from_millis(700));
@@ -248,6 +280,12 @@ async fn tab_completion_finds_tables_and_views() {
     .await
     .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("FROM village_population"), "completed: {text}");
-    assert!(text.contains(" t\r\n") || text.contains(" t\n"), "the completed query ran: {text}");
+    assert!(
+        text.contains("FROM village_population"),
+        "completed: {text}"
+    );
+    assert!(
+        text.contains(" t\r\n") || text.contains(" t\n"),
+        "the completed query ran: {text}"
+    );
 }

@@ -9,7 +9,9 @@ use std::process::Command;
 fn certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
     let status = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"])
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
         .args(["-subj", "/CN=127.0.0.1", "-keyout"])
         .arg(&key)
         .arg("-out")
@@ -54,20 +56,26 @@ async fn psql_connects_over_tls_when_the_server_has_a_certificate() {
     let addr = server.local_addr().unwrap();
     tokio::spawn(server.run());
     let (ok, out, err) = tokio::task::spawn_blocking(move || {
-        psql(addr, "require", "SELECT current_user, count(*) > 0 FROM persons")
+        psql(
+            addr,
+            "require",
+            "SELECT current_user, count(*) > 0 FROM persons",
+        )
     })
     .await
     .unwrap();
     assert!(ok, "{err}");
     assert_eq!(out.trim(), "town|t");
     // The connection really is encrypted: psql reports the TLS session.
-    let (ok, out, err) =
-        tokio::task::spawn_blocking(move || psql(addr, "require", "\\conninfo")).await.unwrap();
+    let (ok, out, err) = tokio::task::spawn_blocking(move || psql(addr, "require", "\\conninfo"))
+        .await
+        .unwrap();
     assert!(ok, "{err}");
     assert!(out.contains("SSL connection (protocol: TLSv1."), "{out}");
     // Clients that do not ask for TLS are served as before.
-    let (ok, out, err) =
-        tokio::task::spawn_blocking(move || psql(addr, "disable", "SELECT 1")).await.unwrap();
+    let (ok, out, err) = tokio::task::spawn_blocking(move || psql(addr, "disable", "SELECT 1"))
+        .await
+        .unwrap();
     assert!(ok, "{err}");
     assert_eq!(out.trim(), "1");
 }
@@ -75,8 +83,9 @@ async fn psql_connects_over_tls_when_the_server_has_a_certificate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_without_a_certificate_refuses_clients_that_require_tls() {
     let addr = start_server().await;
-    let (ok, _, err) =
-        tokio::task::spawn_blocking(move || psql(addr, "require", "SELECT 1")).await.unwrap();
+    let (ok, _, err) = tokio::task::spawn_blocking(move || psql(addr, "require", "SELECT 1"))
+        .await
+        .unwrap();
     assert!(!ok);
     assert!(err.contains("does not support SSL"), "{err}");
 }
@@ -85,7 +94,9 @@ async fn a_server_without_a_certificate_refuses_clients_that_require_tls() {
 fn a_missing_or_bad_certificate_is_an_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("none.crt");
-    let err = zhenjie_server::tls::acceptor(&missing, &missing).err().unwrap();
+    let err = zhenjie_server::tls::acceptor(&missing, &missing)
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("none.crt"), "{err}");
     let junk = dir.path().join("junk.crt");
     std::fs::write(&junk, "not a certificate").unwrap();
