@@ -25,7 +25,7 @@ use std::sync::{Arc, OnceLock};
 pub(crate) async fn install_comments(
     ctx: &SessionContext,
     engine: &Engine,
-    settings: &crate::Settings,
+    settings: Arc<std::sync::Mutex<crate::Settings>>,
 ) -> Result<()> {
     let database = &engine.catalog().file.database;
     let catalog = ctx
@@ -97,7 +97,7 @@ pub(crate) async fn install_comments(
     let comments: Arc<dyn TableProvider> = Arc::new(MemTable::try_new(schema, vec![vec![batch]])?);
     let builtin_proc = inner.table("pg_proc").await?;
     let wrapper = Arc::new(CommentedPgCatalog {
-        settings: settings_table(settings)?,
+        settings: Arc::new(LiveSettings { settings }),
         inner,
         comments,
         functions: functions_table()?,
@@ -675,11 +675,45 @@ async fn proc_with_functions(
     Ok(Some(Arc::new(ViewTable::new(plan, None))))
 }
 
-/// `pg_settings` rows for a session's settings: pgjdbc reads `max_index_keys`
-/// there before listing foreign keys, psql and Grafana read the rest.
-fn settings_table(settings: &crate::Settings) -> Result<Arc<dyn TableProvider>> {
+/// `pg_settings`: the session's settings as they are when a query reads them
+/// (after its `SET`s). pgjdbc reads `max_index_keys` there before listing
+/// foreign keys; `current_setting()` reads it; psql and Grafana the rest.
+#[derive(Debug)]
+struct LiveSettings {
+    settings: Arc<std::sync::Mutex<crate::Settings>>,
+}
+
+#[async_trait]
+impl TableProvider for LiveSettings {
+    fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
+        settings_schema()
+    }
+
+    fn table_type(&self) -> datafusion::datasource::TableType {
+        datafusion::datasource::TableType::View
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn datafusion::catalog::Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[datafusion::logical_expr::Expr],
+        limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+        let now = self
+            .settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        MemTable::try_new(settings_schema(), vec![vec![settings_batch(&now)?]])?
+            .scan(state, projection, filters, limit)
+            .await
+    }
+}
+
+fn settings_schema() -> datafusion::arrow::datatypes::SchemaRef {
     let text = |name: &str| Field::new(name, DataType::Utf8, true);
-    let schema = Arc::new(Schema::new(vec![
+    Arc::new(Schema::new(vec![
         text("name"),
         text("setting"),
         text("unit"),
@@ -697,7 +731,11 @@ fn settings_table(settings: &crate::Settings) -> Result<Arc<dyn TableProvider>> 
         text("sourcefile"),
         Field::new("sourceline", DataType::Int32, true),
         Field::new("pending_restart", DataType::Boolean, true),
-    ]));
+    ]))
+}
+
+/// The `pg_settings` rows of some settings.
+fn settings_batch(settings: &crate::Settings) -> datafusion::error::Result<RecordBatch> {
     let rows: Vec<(&str, &str)> = settings.all().collect();
     let names = StringArray::from_iter_values(rows.iter().map(|(k, _)| *k));
     let values = StringArray::from_iter_values(rows.iter().map(|(_, v)| *v));
@@ -716,8 +754,7 @@ fn settings_table(settings: &crate::Settings) -> Result<Arc<dyn TableProvider>> 
     columns.push(Arc::new(datafusion::arrow::array::BooleanArray::from(
         vec![false; rows.len()],
     )));
-    let batch = RecordBatch::try_new(schema.clone(), columns)?;
-    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+    Ok(RecordBatch::try_new(settings_schema(), columns)?)
 }
 
 /// A catalog table with extra all-NULL text columns PostgreSQL has and
@@ -824,7 +861,7 @@ fn with_array_columns(
 #[derive(Debug)]
 struct CommentedPgCatalog {
     inner: Arc<dyn SchemaProvider>,
-    /// `pg_settings`: the session's settings as they were at its start.
+    /// `pg_settings`, read live from the session's settings.
     settings: Arc<dyn TableProvider>,
     comments: Arc<dyn TableProvider>,
     functions: Arc<dyn TableProvider>,

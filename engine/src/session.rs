@@ -140,7 +140,8 @@ pub struct Session {
     principal: Principal,
     ctx: SessionContext,
     parser: PostgresCompatibilityParser,
-    settings: Mutex<Settings>,
+    /// Shared with the session's `pg_settings`, which shows them live.
+    settings: Arc<Mutex<Settings>>,
     cancel: Mutex<CancellationToken>,
     /// The session's id in audit records.
     id: u64,
@@ -229,9 +230,10 @@ impl Session {
         ctx.register_udf(constant_udf("session_user", principal.user.clone()));
         ctx.register_udf(constant_udf("current_user", principal.user.clone()));
         register_views(&ctx, &engine, &principal).await;
-        crate::pg_compat::install_comments(&ctx, &engine, &Settings::new(&principal.user)).await?;
+        let settings = Arc::new(Mutex::new(Settings::new(&principal.user)));
+        crate::pg_compat::install_comments(&ctx, &engine, settings.clone()).await?;
         Ok(Session {
-            settings: Mutex::new(Settings::new(&principal.user)),
+            settings,
             principal,
             ctx,
             parser: PostgresCompatibilityParser::new(),

@@ -405,3 +405,37 @@ impl tokio_postgres::types::ToSql for DateParam {
     }
     tokio_postgres::types::to_sql_checked!();
 }
+
+/// `current_setting()` and `pg_settings` show the session's settings as they
+/// are now, after its own SETs, and another session keeps its own.
+#[tokio::test]
+async fn current_setting_follows_set() {
+    let addr = start_server().await;
+    let client = connect(addr, "town").await;
+    let other = connect(addr, "town").await;
+    client
+        .batch_execute("SET application_name = 'report-7'; SET statement_timeout = '5s'")
+        .await
+        .unwrap();
+    let now: String = client
+        .query_one("SELECT current_setting('application_name')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(now, "report-7");
+    let timeout: String = client
+        .query_one(
+            "SELECT setting FROM pg_settings WHERE name = 'statement_timeout'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(timeout, "5s");
+    let theirs: String = other
+        .query_one("SELECT current_setting('application_name')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(theirs, "");
+}
