@@ -5,23 +5,6 @@ use crate::common::*;
 use futures::{pin_mut, StreamExt, TryStreamExt};
 use tokio_postgres::binary_copy::BinaryCopyOutStream;
 use tokio_postgres::types::Type;
-use tokio_postgres::SimpleQueryMessage;
-
-/// The rows of a simple query as text (NULL as `None`).
-async fn text_rows(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<Option<String>>> {
-    client
-        .simple_query(sql)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => {
-                Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
-            }
-            _ => None,
-        })
-        .collect()
-}
 
 async fn copy_text(client: &tokio_postgres::Client, sql: &str) -> String {
     let stream = client.copy_out(sql).await.unwrap();

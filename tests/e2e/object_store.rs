@@ -126,31 +126,12 @@ async fn datasets_in_an_s3_bucket_are_queried_and_fenced() {
             "SELECT count(*) FROM households h JOIN persons p ON p.household_no = h.household_no",
             "SELECT phone FROM persons ORDER BY id_number LIMIT 3",
         ] {
-            let a = lines(&from_s3, sql).await;
-            let b = lines(&from_disk, sql).await;
+            let a = text_rows(&from_s3, sql).await;
+            let b = text_rows(&from_disk, sql).await;
             assert!(!a.is_empty());
             assert_eq!(a, b, "{user}: {sql} over S3 and over the local files");
         }
     }
-}
-
-/// A simple query's rows, each as its fields joined by `|`.
-async fn lines(client: &tokio_postgres::Client, sql: &str) -> Vec<String> {
-    client
-        .simple_query(sql)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => Some(
-                (0..r.len())
-                    .map(|i| r.get(i).unwrap_or("").to_string())
-                    .collect::<Vec<_>>()
-                    .join("|"),
-            ),
-            _ => None,
-        })
-        .collect()
 }
 
 #[tokio::test]
