@@ -46,6 +46,9 @@ pub fn govern(
     // For a column placement, the same table without the fence filter, used
     // when the files' statistics prove every row is inside the fence.
     let mut proof = None;
+    // For a key placement whose keys compare alike on both sides, the
+    // dataset without its attribution (see `attribution_join`).
+    let mut attribution_key = None;
     let (plan, fenced) = match &dataset.placement {
         Some(Placement::Public) => (scan()?, false),
         // Fail closed: without a declared placement only the city level sees it.
@@ -107,6 +110,18 @@ pub fn govern(
                     None,
                 )?)
             };
+            // Equal masked keys mean equal raw keys only when neither side
+            // is masked, or both carry the (injective) keyed hash.
+            let key_masks_agree = matches!(
+                (
+                    mask_of(engine, dataset, column, principal),
+                    mask_of(engine, target_ds, dataset_column, principal)
+                ),
+                (None, None) | (Some(MaskKind::Hash), Some(MaskKind::Hash))
+            );
+            if key_masks_agree {
+                attribution_key = Some((column.clone(), target.clone(), dataset_column.clone()));
+            }
             // The attribution itself always stays; the target's fence filter
             // goes when the target's statistics prove it.
             if let Ok(index) = target_base.schema().index_of(area_col) {
@@ -138,12 +153,47 @@ pub fn govern(
         return Ok(Some(base));
     }
     let plan = plan.build()?;
+    let schema: SchemaRef = Arc::new(plan.schema().as_arrow().clone());
+    let attribution = match attribution_key {
+        Some((column, target, target_column)) => {
+            match apply_masks(engine, dataset, principal, scan()?) {
+                Ok((unattributed, _)) => Some(Attribution {
+                    column,
+                    target,
+                    target_column,
+                    unattributed: Arc::new(GovernedTable {
+                        schema: schema.clone(),
+                        dataset: dataset.name.clone(),
+                        plan: unattributed.build()?,
+                        proof: None,
+                        attribution: None,
+                    }),
+                }),
+                Err(_) => None,
+            }
+        }
+        None => None,
+    };
     Ok(Some(Arc::new(GovernedTable {
-        schema: Arc::new(plan.schema().as_arrow().clone()),
+        schema,
         dataset: dataset.name.clone(),
         plan,
         proof,
+        attribution,
     })))
+}
+
+/// A key-placed dataset as it is without its attribution semi-join, for a
+/// join that attributes its rows itself (see `attribution_join`).
+#[derive(Debug)]
+pub(crate) struct Attribution {
+    /// The key column of the dataset.
+    pub column: String,
+    /// The dataset and column the key attributes through.
+    pub target: String,
+    pub target_column: String,
+    /// Scan and masks without the semi-join; never registered by name.
+    pub unattributed: Arc<GovernedTable>,
 }
 
 /// What it takes to drop a fence's filter for one scan: the placement
@@ -361,6 +411,20 @@ pub struct GovernedTable {
     dataset: String,
     plan: LogicalPlan,
     proof: Option<FenceProof>,
+    attribution: Option<Attribution>,
+}
+
+impl GovernedTable {
+    /// The dataset this is the governed view of.
+    pub(crate) fn dataset(&self) -> &str {
+        &self.dataset
+    }
+
+    /// How to drop the attribution, for a key-placed dataset whose keys
+    /// compare alike on both sides.
+    pub(crate) fn attribution(&self) -> Option<&Attribution> {
+        self.attribution.as_ref()
+    }
 }
 
 #[async_trait]

@@ -10,6 +10,7 @@
 //! This crate knows nothing of the PostgreSQL wire protocol: `zhenjie-server`
 //! is one front end over it; an embedding program is another.
 
+mod attribution_join;
 pub mod audit;
 mod barrier;
 pub mod copy;

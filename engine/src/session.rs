@@ -177,6 +177,7 @@ impl Session {
             .with_target_partitions(opts.target_partitions)
             .with_batch_size(opts.batch_size);
         let ctx = SessionContext::new_with_config_rt(config, engine.runtime().clone());
+        ctx.add_optimizer_rule(Arc::new(crate::attribution_join::AttributionJoin));
         for dataset in &engine.catalog().file.datasets {
             if let Some(table) = governance::govern(&engine, dataset, &principal)? {
                 ctx.register_table(dataset.name.as_str(), table)?;

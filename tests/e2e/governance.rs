@@ -596,3 +596,68 @@ async fn city_scans_skip_the_fence_only_when_statistics_prove_it() {
     let town_plan = plan(rows(&town, "EXPLAIN SELECT count(*) FROM persons").await);
     assert!(town_plan.contains("FilterExec"), "{town_plan}");
 }
+
+/// A join on the attribution key attributes by itself, so the fence's own
+/// semi-join is dropped for it; anything of the user's query that would see
+/// the attributed rows first keeps it.
+#[tokio::test]
+async fn joins_on_the_attribution_key_keep_the_fence_without_repeating_it() {
+    let addr = start_server().await;
+    let plan = |r: Vec<Vec<String>>| r.iter().map(|r| r.join(" ")).collect::<Vec<_>>().join("\n");
+    for user in ["village", "town", "city"] {
+        let client = connect(addr, user).await;
+        let prefix = prefix_of(user);
+        let fenced_persons =
+            format!("SELECT id_number FROM persons WHERE starts_with(grid_code, '{prefix}')");
+        let attributed = format!("SELECT * FROM dept_list WHERE id_number IN ({fenced_persons})");
+        let joined = oracle(&format!(
+            "SELECT count(*) FROM ({attributed}) d JOIN ({fenced_persons}) p ON d.id_number = p.id_number"
+        ));
+        assert_ne!(joined, vec![vec!["0".to_string()]], "{user}: vacuous");
+        // The join alone: same rows, and the only semi-join left is none.
+        let join = "SELECT count(*) FROM dept_list d JOIN persons p ON d.id_number = p.id_number";
+        assert_eq!(rows(&client, join).await, joined, "{user}: {join}");
+        let shape = plan(rows(&client, &format!("EXPLAIN {join}")).await);
+        assert!(
+            !shape.contains("LeftSemi") && !shape.contains("RightSemi"),
+            "{user}: {shape}"
+        );
+        // The same as a semi-join of the user's, with a filter on persons.
+        let semi = "SELECT count(*) FROM dept_list d WHERE d.id_number IN (SELECT id_number FROM persons WHERE is_alive)";
+        assert_eq!(
+            rows(&client, semi).await,
+            oracle(&format!(
+                "SELECT count(*) FROM ({attributed}) d WHERE d.id_number IN (SELECT id_number FROM persons WHERE is_alive AND starts_with(grid_code, '{prefix}'))"
+            )),
+            "{user}: {semi}"
+        );
+        // A left join keeps unmatched list rows: the fence must stay.
+        let left =
+            "SELECT count(*) FROM dept_list d LEFT JOIN persons p ON d.id_number = p.id_number";
+        assert_eq!(
+            rows(&client, left).await,
+            oracle(&format!("SELECT count(*) FROM ({attributed}) d")),
+            "{user}: {left}"
+        );
+        // A predicate on the list that divides by zero on every row outside
+        // the fence: evaluated before the join, so the fence stays below it.
+        let visible: Vec<String> = oracle(&format!("SELECT row_id FROM ({attributed}) d"))
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
+        let guarded = format!(
+            "{join} WHERE 1 / (CASE WHEN d.row_id IN ({}) THEN 1 ELSE 0 END) = 1",
+            visible.join(",")
+        );
+        assert_eq!(
+            rows(&client, &guarded).await,
+            joined,
+            "{user}: guarded join"
+        );
+        let shape = plan(rows(&client, &format!("EXPLAIN {guarded}")).await);
+        assert!(
+            shape.contains("LeftSemi") || shape.contains("RightSemi"),
+            "{user}: {shape}"
+        );
+    }
+}
