@@ -30,14 +30,20 @@
 
 use crate::governance::GovernedTable;
 use datafusion::catalog::TableProvider;
-use datafusion::common::tree_node::Transformed;
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, NullEquality, Result};
-use datafusion::datasource::{provider_as_source, source_as_provider};
+use datafusion::datasource::{provider_as_source, source_as_provider, DefaultTableSource};
 use datafusion::logical_expr::{Expr, Join, JoinType, LogicalPlan, SubqueryAlias, TableScan};
-use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
+use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
 use std::sync::Arc;
 
 /// The optimizer rule; see the module documentation.
+///
+/// It runs last in every optimizer pass and walks the whole plan: a scan
+/// that dropped its semi-join in an earlier pass but is no longer right
+/// under a join that attributes it (another rule moved something in
+/// between) gets the semi-join back. So the plan that runs is always one
+/// this rule has checked as a whole.
 #[derive(Debug, Default)]
 pub struct AttributionJoin;
 
@@ -46,97 +52,101 @@ impl OptimizerRule for AttributionJoin {
         "zhenjie_attribution_join"
     }
 
-    fn apply_order(&self) -> Option<ApplyOrder> {
-        Some(ApplyOrder::BottomUp)
-    }
-
     fn rewrite(
         &self,
         plan: LogicalPlan,
         _config: &dyn OptimizerConfig,
     ) -> Result<Transformed<LogicalPlan>> {
-        let LogicalPlan::Join(join) = plan else {
-            return Ok(Transformed::no(plan));
-        };
-        if join.null_equality != NullEquality::NullEqualsNothing || join.null_aware {
-            return Ok(Transformed::no(LogicalPlan::Join(join)));
-        }
-        // Which sides may be the attributed one: those whose unmatched rows
-        // the join drops.
-        let (left_ok, right_ok) = match join.join_type {
-            JoinType::Inner => (true, true),
-            JoinType::LeftSemi => (true, false),
-            JoinType::RightSemi => (false, true),
-            _ => (false, false),
-        };
-        for (l, r) in &join.on {
-            let (Expr::Column(lc), Expr::Column(rc)) = (l, r) else {
-                continue;
-            };
-            if left_ok {
-                if let Some(left) = unattributed(&join.left, lc, &join.right, rc)? {
-                    let join = Join {
-                        left: Arc::new(left),
-                        ..join
-                    };
-                    return Ok(Transformed::yes(LogicalPlan::Join(join)));
-                }
-            }
-            if right_ok {
-                if let Some(right) = unattributed(&join.right, rc, &join.left, lc)? {
-                    let join = Join {
-                        right: Arc::new(right),
-                        ..join
-                    };
-                    return Ok(Transformed::yes(LogicalPlan::Join(join)));
-                }
-            }
-        }
-        Ok(Transformed::no(LogicalPlan::Join(join)))
+        walk(plan)
     }
 }
 
-/// `side` with its attributed scan replaced by the unattributed one, when
-/// `side.key = other.other_key` makes the attribution redundant.
-fn unattributed(
-    side: &LogicalPlan,
-    key: &Column,
-    other: &LogicalPlan,
-    other_key: &Column,
-) -> Result<Option<LogicalPlan>> {
+/// Which input of a join may drop its attribution.
+#[derive(PartialEq)]
+enum Side {
+    Left,
+    Right,
+}
+
+fn walk(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
+    let plan = match plan {
+        LogicalPlan::Join(join) => {
+            let side = attributed_side(&join);
+            let Join { left, right, .. } = &join;
+            let left = match side {
+                Some(Side::Left) => with_variant(left, true)?,
+                _ => walk(left.as_ref().clone())?,
+            };
+            let right = match side {
+                Some(Side::Right) => with_variant(right, true)?,
+                _ => walk(right.as_ref().clone())?,
+            };
+            if !left.transformed && !right.transformed {
+                Transformed::no(LogicalPlan::Join(join))
+            } else {
+                Transformed::yes(LogicalPlan::Join(Join {
+                    left: Arc::new(left.data),
+                    right: Arc::new(right.data),
+                    ..join
+                }))
+            }
+        }
+        // Anywhere else, a scan keeps (or gets back) its semi-join.
+        LogicalPlan::TableScan(_) => with_variant(&plan, false)?,
+        other => other.map_children(walk)?,
+    };
+    plan.transform_data(|p| p.map_subqueries(walk))
+}
+
+/// The input of `join` whose attribution the join itself does, if any.
+fn attributed_side(join: &Join) -> Option<Side> {
+    if join.null_equality != NullEquality::NullEqualsNothing || join.null_aware {
+        return None;
+    }
+    // Only a side whose unmatched rows the join drops.
+    let (left_ok, right_ok) = match join.join_type {
+        JoinType::Inner => (true, true),
+        JoinType::LeftSemi => (true, false),
+        JoinType::RightSemi => (false, true),
+        _ => (false, false),
+    };
+    join.on.iter().find_map(|(l, r)| {
+        let (Expr::Column(lc), Expr::Column(rc)) = (l, r) else {
+            return None;
+        };
+        if left_ok && attributes(&join.left, lc, &join.right, rc) {
+            Some(Side::Left)
+        } else if right_ok && attributes(&join.right, rc, &join.left, lc) {
+            Some(Side::Right)
+        } else {
+            None
+        }
+    })
+}
+
+/// Whether `side.key = other.other_key` attributes `side`'s rows: `side` is
+/// an attributed scan (under aliases only) keyed by `key`, and `other_key`
+/// is the target column of the principal's governed target dataset.
+fn attributes(side: &LogicalPlan, key: &Column, other: &LogicalPlan, other_key: &Column) -> bool {
     let Some((scan, column)) = scan_of(side, key, false) else {
-        return Ok(None);
+        return false;
     };
-    let Some(table) = governed(scan) else {
-        return Ok(None);
-    };
-    let Some(attribution) = table.attribution() else {
-        return Ok(None);
+    let Some((attribution, _)) = governed(scan).and_then(|t| t.attribution()) else {
+        return false;
     };
     if attribution.column != column || !scan.filters.is_empty() || scan.fetch.is_some() {
-        return Ok(None);
+        return false;
     }
     let Some((target_scan, target_column)) = scan_of(other, other_key, true) else {
-        return Ok(None);
+        return false;
     };
-    match governed(target_scan) {
-        Some(target)
-            if target.dataset() == attribution.target
-                && target_column == attribution.target_column => {}
-        _ => return Ok(None),
-    }
-    let source = provider_as_source(attribution.unattributed.clone());
-    replace_scan(side, &source).map(Some)
+    matches!(governed(target_scan), Some(target)
+        if target.dataset() == attribution.target && target_column == attribution.target_column)
 }
 
 /// The governed table behind a scan, if it is one.
 fn governed(scan: &TableScan) -> Option<&GovernedTable> {
-    // `source_as_provider` clones the Arc; look through the source instead so
-    // the reference lives as long as the plan.
-    let source = scan
-        .source
-        .as_ref()
-        .downcast_ref::<datafusion::catalog::default_table_source::DefaultTableSource>()?;
+    let source = scan.source.as_ref().downcast_ref::<DefaultTableSource>()?;
     let provider: &dyn TableProvider = source.table_provider.as_ref();
     provider.downcast_ref::<GovernedTable>()
 }
@@ -176,20 +186,30 @@ fn scan_of<'a>(
     }
 }
 
-/// `plan` (aliases over one table scan) with the scan reading `source`.
-fn replace_scan(
-    plan: &LogicalPlan,
-    source: &Arc<dyn datafusion::logical_expr::TableSource>,
-) -> Result<LogicalPlan> {
+/// `plan` (aliases over one table scan) with its scan, if attributed through
+/// a key, reading the variant with or without the semi-join.
+fn with_variant(plan: &LogicalPlan, dropped: bool) -> Result<Transformed<LogicalPlan>> {
     Ok(match plan {
-        LogicalPlan::TableScan(scan) => LogicalPlan::TableScan(TableScan {
-            source: source.clone(),
-            ..scan.clone()
-        }),
-        LogicalPlan::SubqueryAlias(alias) => LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(
-            Arc::new(replace_scan(&alias.input, source)?),
-            alias.alias.clone(),
-        )?),
-        other => other.clone(),
+        LogicalPlan::TableScan(scan) => match governed(scan).and_then(|t| {
+            let (_, is_dropped) = t.attribution()?;
+            (is_dropped != dropped)
+                .then(|| t.variant(dropped))
+                .flatten()
+        }) {
+            Some(table) => Transformed::yes(LogicalPlan::TableScan(TableScan {
+                source: provider_as_source(table),
+                ..scan.clone()
+            })),
+            None => Transformed::no(plan.clone()),
+        },
+        LogicalPlan::SubqueryAlias(alias) => {
+            with_variant(&alias.input, dropped)?.map_data(|input| {
+                Ok(LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(
+                    Arc::new(input),
+                    alias.alias.clone(),
+                )?))
+            })?
+        }
+        other => Transformed::no(other.clone()),
     })
 }

@@ -154,21 +154,18 @@ pub fn govern(
     }
     let plan = plan.build()?;
     let schema: SchemaRef = Arc::new(plan.schema().as_arrow().clone());
+    let proof = proof.map(Arc::new);
     let attribution = match attribution_key {
         Some((column, target, target_column)) => {
             match apply_masks(engine, dataset, principal, scan()?) {
-                Ok((unattributed, _)) => Some(Attribution {
+                Ok((unattributed, _)) => Some(Arc::new(Attribution {
                     column,
                     target,
                     target_column,
-                    unattributed: Arc::new(GovernedTable {
-                        schema: schema.clone(),
-                        dataset: dataset.name.clone(),
-                        plan: unattributed.build()?,
-                        proof: None,
-                        attribution: None,
-                    }),
-                }),
+                    attributed: plan.clone(),
+                    proof: proof.clone(),
+                    unattributed: unattributed.build()?,
+                })),
                 Err(_) => None,
             }
         }
@@ -180,10 +177,11 @@ pub fn govern(
         plan,
         proof,
         attribution,
+        dropped: false,
     })))
 }
 
-/// A key-placed dataset as it is without its attribution semi-join, for a
+/// A key-placed dataset with and without its attribution semi-join, for a
 /// join that attributes its rows itself (see `attribution_join`).
 #[derive(Debug)]
 pub(crate) struct Attribution {
@@ -192,8 +190,11 @@ pub(crate) struct Attribution {
     /// The dataset and column the key attributes through.
     pub target: String,
     pub target_column: String,
-    /// Scan and masks without the semi-join; never registered by name.
-    pub unattributed: Arc<GovernedTable>,
+    /// Scan, semi-join and masks, and the proof that may drop its filter.
+    attributed: LogicalPlan,
+    proof: Option<Arc<FenceProof>>,
+    /// Scan and masks without the semi-join.
+    unattributed: LogicalPlan,
 }
 
 /// What it takes to drop a fence's filter for one scan: the placement
@@ -410,8 +411,10 @@ pub struct GovernedTable {
     schema: SchemaRef,
     dataset: String,
     plan: LogicalPlan,
-    proof: Option<FenceProof>,
-    attribution: Option<Attribution>,
+    proof: Option<Arc<FenceProof>>,
+    attribution: Option<Arc<Attribution>>,
+    /// Whether this is the variant without the attribution semi-join.
+    dropped: bool,
 }
 
 impl GovernedTable {
@@ -420,10 +423,28 @@ impl GovernedTable {
         &self.dataset
     }
 
-    /// How to drop the attribution, for a key-placed dataset whose keys
-    /// compare alike on both sides.
-    pub(crate) fn attribution(&self) -> Option<&Attribution> {
-        self.attribution.as_ref()
+    /// For a key-placed dataset whose keys compare alike on both sides, how
+    /// it attributes, and whether this variant has dropped the semi-join.
+    pub(crate) fn attribution(&self) -> Option<(&Attribution, bool)> {
+        self.attribution.as_deref().map(|a| (a, self.dropped))
+    }
+
+    /// The same table with (`dropped = false`) or without its attribution
+    /// semi-join; `None` for a table not attributed through a key.
+    pub(crate) fn variant(&self, dropped: bool) -> Option<Arc<GovernedTable>> {
+        let a = self.attribution.as_ref()?;
+        Some(Arc::new(GovernedTable {
+            schema: self.schema.clone(),
+            dataset: self.dataset.clone(),
+            plan: if dropped {
+                a.unattributed.clone()
+            } else {
+                a.attributed.clone()
+            },
+            proof: if dropped { None } else { a.proof.clone() },
+            attribution: Some(a.clone()),
+            dropped,
+        }))
     }
 }
 
