@@ -29,6 +29,10 @@ pub use principal::Principal;
 pub use session::{Output, RowStream, Session};
 pub use settings::{Settings, SERVER_VERSION, SERVER_VERSION_NUM};
 
+/// Field metadata naming the PostgreSQL type of a column Arrow carries as
+/// text (`json`, `jsonb`, `uuid`), so a front end can report that type.
+pub const PG_TYPE_KEY: &str = "zhenjie.pg_type";
+
 use datafusion::catalog::TableProvider;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};

@@ -505,7 +505,8 @@ fn regclass_udf(
 
 /// SQL type names PostgreSQL clients send that DataFusion's planner does not
 /// know, on top of the crate's oid aliases: `json`, `jsonb`, `uuid` and
-/// `name` values are carried as text.
+/// `name` values are carried as text, the first three marked with their
+/// PostgreSQL type ([`crate::PG_TYPE_KEY`]) so clients receive them as such.
 #[derive(Debug)]
 struct PgTypePlanner(datafusion_pg_catalog::pg_catalog::oid_type_planner::PgOidTypePlanner);
 
@@ -515,21 +516,26 @@ impl datafusion::logical_expr::planner::TypePlanner for PgTypePlanner {
         sql_type: &datafusion::sql::sqlparser::ast::DataType,
     ) -> datafusion::error::Result<Option<datafusion::arrow::datatypes::FieldRef>> {
         use datafusion::sql::sqlparser::ast::DataType as T;
-        let text = match sql_type {
-            T::JSON | T::JSONB | T::Uuid => true,
-            T::Custom(name, args) if args.is_empty() => {
-                let n = name.to_string().to_ascii_lowercase();
-                matches!(
-                    n.as_str(),
-                    "name" | "pg_catalog.name" | "json" | "jsonb" | "uuid"
-                )
-            }
-            _ => false,
+        let name = match sql_type {
+            T::JSON => Some("json".to_string()),
+            T::JSONB => Some("jsonb".to_string()),
+            T::Uuid => Some("uuid".to_string()),
+            T::Custom(name, args) if args.is_empty() => Some(name.to_string().to_ascii_lowercase()),
+            _ => None,
         };
-        if text {
-            return Ok(Some(Arc::new(Field::new("", DataType::Utf8, true))));
+        let marked = match name.as_deref() {
+            Some("json" | "pg_catalog.json") => Some("json"),
+            Some("jsonb" | "pg_catalog.jsonb") => Some("jsonb"),
+            Some("uuid" | "pg_catalog.uuid") => Some("uuid"),
+            Some("name" | "pg_catalog.name") => None,
+            _ => return self.0.plan_type_field(sql_type),
+        };
+        let mut field = Field::new("", DataType::Utf8, true);
+        if let Some(pg_type) = marked {
+            field =
+                field.with_metadata([(crate::PG_TYPE_KEY.to_string(), pg_type.to_string())].into());
         }
-        self.0.plan_type_field(sql_type)
+        Ok(Some(Arc::new(field)))
     }
 }
 
@@ -976,6 +982,45 @@ impl SchemaProvider for CommentedPgCatalog {
 struct PgInformationSchema {
     inner: Arc<dyn SchemaProvider>,
     columns: OnceLock<Arc<dyn TableProvider>>,
+    database: String,
+}
+
+/// `information_schema.character_sets`: the one character set of a UTF8
+/// database, as PostgreSQL lists it. Power BI reads it to pick the text
+/// encoding of its folded SQL; with no row it assumes SQL_ASCII.
+fn character_sets(database: &str) -> datafusion::error::Result<Arc<dyn TableProvider>> {
+    let names = [
+        "character_set_catalog",
+        "character_set_schema",
+        "character_set_name",
+        "character_repertoire",
+        "form_of_use",
+        "default_collate_catalog",
+        "default_collate_schema",
+        "default_collate_name",
+    ];
+    let values = [
+        None,
+        None,
+        Some("UTF8"),
+        Some("UCS"),
+        Some("UTF8"),
+        Some(database),
+        None,
+        None,
+    ];
+    let schema = Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|n| Field::new(*n, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let columns = values
+        .iter()
+        .map(|v| Arc::new(StringArray::from(vec![*v])) as datafusion::arrow::array::ArrayRef)
+        .collect();
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
 }
 
 /// The name under which DataFusion's own `columns` stays reachable for the
@@ -991,6 +1036,7 @@ impl SchemaProvider for PgInformationSchema {
                 .iter()
                 .map(|(n, _)| n.to_string()),
         );
+        names.push("character_sets".to_string());
         names
     }
 
@@ -1001,6 +1047,7 @@ impl SchemaProvider for PgInformationSchema {
                 Some(c) => Ok(Some(c.clone())),
                 None => self.inner.table(name).await,
             },
+            "character_sets" => character_sets(&self.database).map(Some),
             _ => {
                 match crate::empty_catalog::shape(crate::empty_catalog::INFORMATION_SCHEMA, name) {
                     Some(shape) => crate::empty_catalog::empty_table(shape).map(Some),
@@ -1012,6 +1059,7 @@ impl SchemaProvider for PgInformationSchema {
 
     fn table_exist(&self, name: &str) -> bool {
         name == DF_COLUMNS
+            || name == "character_sets"
             || crate::empty_catalog::shape(crate::empty_catalog::INFORMATION_SCHEMA, name).is_some()
             || self.inner.table_exist(name)
     }
@@ -1073,6 +1121,7 @@ pub(crate) async fn install_information_schema(ctx: &SessionContext, database: &
     let wrapper = Arc::new(PgInformationSchema {
         inner,
         columns: OnceLock::new(),
+        database: database.to_string(),
     });
     catalog.register_schema("information_schema", wrapper.clone())?;
     let pg_type = type_case(|(_, name, _)| name);
@@ -1645,6 +1694,95 @@ pub(crate) fn type_parameters(statement: &mut Statement, types: &[Option<String>
 /// can. Only catalog functions are touched, never user expressions.
 pub(crate) fn rewrite(statement: &mut Statement) {
     let _ = statement.visit(&mut CatalogIdioms);
+    int4_output_literals(statement);
+}
+
+/// PostgreSQL interval text DataFusion cannot read, in words it can:
+/// `04:05:06.5` becomes `4 hours 5 minutes 6.5 seconds` (`MM:SS` under
+/// `MINUTE TO SECOND`), a number right before such a time is days
+/// (`1 04:05:06`), and a lone number takes the literal's leading field
+/// (`interval '3' day`). `None` when nothing needs changing.
+fn interval_text(text: &str, leading_field: Option<&str>, minutes_first: bool) -> Option<String> {
+    let tokens: Vec<&str> = text.split_whitespace().collect();
+    let is_time = |t: &str| {
+        let t = t.trim_start_matches(['+', '-']);
+        t.contains(':')
+            && t.split(':')
+                .all(|p| !p.is_empty() && p.parse::<f64>().is_ok())
+    };
+    let is_number = |t: &str| t.parse::<f64>().is_ok();
+    if let (Some(field), [number]) = (leading_field, tokens.as_slice()) {
+        if is_number(number) {
+            return Some(format!("{number} {}", field.to_ascii_lowercase()));
+        }
+    }
+    if !tokens.iter().any(|t| is_time(t)) {
+        return None;
+    }
+    let mut words = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        if is_time(token) {
+            let negative = token.starts_with('-');
+            let parts: Vec<&str> = token.trim_start_matches(['+', '-']).split(':').collect();
+            let units: &[&str] = match (parts.len(), minutes_first) {
+                (2, true) => &["minutes", "seconds"],
+                _ => &["hours", "minutes", "seconds"],
+            };
+            for (part, unit) in parts.iter().zip(units) {
+                words.push(format!("{}{part} {unit}", if negative { "-" } else { "" }));
+            }
+        } else if is_number(token) && tokens.get(i + 1).is_some_and(|t| is_time(t)) {
+            words.push(format!("{token} days"));
+        } else {
+            words.push(token.to_string());
+        }
+    }
+    Some(words.join(" "))
+}
+
+/// An integer literal PostgreSQL would type `int4` (it fits) as an explicit
+/// `int4` cast; DataFusion types every integer literal `int8`.
+fn as_int4_literal(e: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{UnaryOperator, Value};
+    let number = |e: &Expr| match e {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, false) => Some(n.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let digits = match e {
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => format!("-{}", number(expr)?),
+        other => number(other)?,
+    };
+    digits.parse::<i32>().ok()?;
+    parse_expr(&format!("CAST({digits} AS INT)"))
+}
+
+/// The integer literals a client receives as result columns (`SELECT 1`,
+/// `SELECT 7 AS v`) are `int4`, as PostgreSQL sends them (node-postgres then
+/// reads a number, pgjdbc an Integer). Only in the outermost select list:
+/// DataFusion's `int4` arithmetic wraps around where PostgreSQL's raises an
+/// error, so literals that take part in further computation stay `int8`.
+fn int4_output_literals(statement: &mut Statement) {
+    use datafusion::sql::sqlparser::ast::{SelectItem, SetExpr};
+    let Statement::Query(query) = statement else {
+        return;
+    };
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return;
+    };
+    for item in select.projection.iter_mut() {
+        // Unnamed ones were named `?column?` by the rewrite before, if unique.
+        if let SelectItem::ExprWithAlias { expr, .. } = item {
+            if let Some(e) = as_int4_literal(expr) {
+                *expr = e;
+            }
+        }
+    }
 }
 
 struct CatalogIdioms;
@@ -1749,7 +1887,11 @@ fn postgres_column_name(e: &Expr) -> Option<String> {
                     .to_string(),
                 )
             }),
-        Expr::Value(_) => Some("?column?".to_string()),
+        Expr::Value(_) | Expr::BinaryOp { .. } | Expr::UnaryOp { .. } | Expr::Nested(_) => {
+            Some("?column?".to_string())
+        }
+        Expr::Case { .. } => Some("case".to_string()),
+        Expr::Interval(_) => Some("interval".to_string()),
         _ => None,
     }
 }
@@ -2023,6 +2165,61 @@ impl VisitorMut for CatalogIdioms {
     }
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        use datafusion::sql::sqlparser::ast::Value;
+        // `U&'a\0009b'` (Power BI's quoting of text with control
+        // characters): the parser has already decoded it.
+        if let Expr::Value(v) = expr {
+            if let Value::UnicodeStringLiteral(text) = &v.value {
+                v.value = Value::SingleQuotedString(text.clone());
+            }
+            return ControlFlow::Continue(());
+        }
+        // Interval text in PostgreSQL's forms DataFusion does not read.
+        if let Expr::Interval(interval) = expr {
+            if let Expr::Value(v) = interval.value.as_mut() {
+                if let Value::SingleQuotedString(text) = &v.value {
+                    let minutes_first = matches!(
+                        (&interval.leading_field, &interval.last_field),
+                        (
+                            Some(datafusion::sql::sqlparser::ast::DateTimeField::Minute),
+                            Some(datafusion::sql::sqlparser::ast::DateTimeField::Second)
+                        )
+                    );
+                    let field = interval.leading_field.as_ref().map(|f| f.to_string());
+                    if let Some(text) = interval_text(text, field.as_deref(), minutes_first) {
+                        v.value = Value::SingleQuotedString(text);
+                        interval.leading_field = None;
+                        interval.leading_precision = None;
+                        interval.last_field = None;
+                        interval.fractional_seconds_precision = None;
+                    }
+                }
+            }
+            return ControlFlow::Continue(());
+        }
+        if let Expr::Cast {
+            expr: inner,
+            data_type: datafusion::sql::sqlparser::ast::DataType::Interval { .. },
+            ..
+        } = expr
+        {
+            if let Expr::Value(v) = inner.as_mut() {
+                if let Value::SingleQuotedString(text) = &v.value {
+                    if let Some(text) = interval_text(text, None, false) {
+                        v.value = Value::SingleQuotedString(text);
+                    }
+                }
+            }
+            return ControlFlow::Continue(());
+        }
+        // `ARRAY[1, 2, 3]` is an int4[] in PostgreSQL.
+        if let Expr::Array(array) = expr {
+            let elems: Option<Vec<Expr>> = array.elem.iter().map(as_int4_literal).collect();
+            if let Some(elems) = elems.filter(|e| !e.is_empty()) {
+                array.elem = elems;
+            }
+            return ControlFlow::Continue(());
+        }
         if let Expr::Subquery(q) = expr {
             if let Some(oid) = regclass_lookup_literal(q) {
                 if let Some(e) = parse_expr(&oid.to_string()) {

@@ -3,7 +3,6 @@
 //! into pgwire's `CopyEncoder` — the same type mapping as ordinary results.
 
 use crate::errors::from_datafusion;
-use arrow_pg::datatypes::arrow_schema_to_pg_fields;
 use bytes::Bytes;
 use futures::{stream, StreamExt};
 use pgwire::api::portal::Format;
@@ -23,7 +22,7 @@ pub(crate) fn copy_response(rows: RowStream, options: &CopyOptions) -> PgWireRes
         Format::UnifiedText
     };
     let fields: Arc<Vec<FieldInfo>> =
-        Arc::new(arrow_schema_to_pg_fields(&rows.schema, &format, None)?);
+        Arc::new(crate::encode::pg_fields(&rows.schema, &format, None)?);
     let columns = fields.len();
     let mut encoder = match options.format {
         CopyFormat::Binary => CopyEncoder::new_binary(fields.clone()),

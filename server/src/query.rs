@@ -4,7 +4,7 @@
 use crate::errors::{from_datafusion, from_engine, user_error};
 use crate::Connection;
 use arrow_pg::datatypes::df::deserialize_parameters_with_server_types;
-use arrow_pg::datatypes::{arrow_schema_to_pg_fields, into_pg_type};
+use arrow_pg::datatypes::into_pg_type;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::{ParamValues, ScalarValue};
@@ -76,7 +76,7 @@ fn encode_rows<C: ClientInfo>(
     format: &Format,
 ) -> PgWireResult<QueryResponse> {
     let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
-    let fields = Arc::new(arrow_schema_to_pg_fields(
+    let fields = Arc::new(crate::encode::pg_fields(
         &rows.schema,
         format,
         Some(options),
@@ -195,9 +195,9 @@ impl QueryParser for Connection {
         let format = column_format.unwrap_or(&Format::UnifiedText);
         match &stmt.prepared.kind {
             PreparedKind::Query(plan) => {
-                arrow_schema_to_pg_fields(plan.schema().as_arrow(), format, None)
+                crate::encode::pg_fields(plan.schema().as_arrow(), format, None)
             }
-            PreparedKind::Fetch { schema, .. } => arrow_schema_to_pg_fields(schema, format, None),
+            PreparedKind::Fetch { schema, .. } => crate::encode::pg_fields(schema, format, None),
             PreparedKind::Command(Command::Show(name)) => {
                 let name = name.clone().unwrap_or_else(|| "setting".into());
                 let schema = Schema::new(vec![datafusion::arrow::datatypes::Field::new(
@@ -205,7 +205,7 @@ impl QueryParser for Connection {
                     DataType::Utf8,
                     true,
                 )]);
-                arrow_schema_to_pg_fields(&schema, format, None)
+                crate::encode::pg_fields(&schema, format, None)
             }
             _ => Ok(Vec::new()),
         }
@@ -280,7 +280,7 @@ impl ExtendedQueryHandler for Connection {
             let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
             if client.portal_store().get_portal(name).is_none() {
                 if let Some(schema) = self.session()?.cursor_schema(name) {
-                    let fields = arrow_schema_to_pg_fields(&schema, &Format::UnifiedText, None)?;
+                    let fields = crate::encode::pg_fields(&schema, &Format::UnifiedText, None)?;
                     return send_describe_response(client, &DescribePortalResponse::new(fields))
                         .await;
                 }

@@ -46,7 +46,7 @@ async fn wrong_password_and_unknown_user_fail_alike() {
             .query_one("SELECT 1", &[])
             .await
             .unwrap()
-            .get::<_, i64>(0),
+            .get::<_, i32>(0),
         1
     );
 }
@@ -165,7 +165,7 @@ async fn errors_carry_their_sqlstate_and_the_connection_survives() {
             .query_one("SELECT 42", &[])
             .await
             .unwrap()
-            .get::<_, i64>(0),
+            .get::<_, i32>(0),
         42
     );
 }
@@ -228,7 +228,7 @@ async fn cancel_request_stops_a_long_query() {
             .query_one("SELECT 7", &[])
             .await
             .unwrap()
-            .get::<_, i64>(0),
+            .get::<_, i32>(0),
         7
     );
 }
@@ -261,7 +261,7 @@ async fn statement_timeout_stops_a_long_query() {
             .query_one("SELECT 3", &[])
             .await
             .unwrap()
-            .get::<_, i64>(0),
+            .get::<_, i32>(0),
         3
     );
 }
@@ -313,7 +313,7 @@ async fn malformed_startup_packets_do_not_take_the_server_down() {
             .query_one("SELECT 5", &[])
             .await
             .unwrap()
-            .get::<_, i64>(0),
+            .get::<_, i32>(0),
         5
     );
 }
@@ -348,7 +348,7 @@ async fn extended_protocol_streams_results_it_could_never_hold() {
         next.query_one("SELECT 1", &[])
             .await
             .unwrap()
-            .get::<_, i64>(0),
+            .get::<_, i32>(0),
         1
     );
 }
