@@ -952,6 +952,11 @@ impl SchemaProvider for CommentedPgCatalog {
                 Some(p) => Ok(Some(p.clone())),
                 None => self.inner.table(name).await,
             },
+            "pg_aggregate" | "pg_extension" => {
+                crate::empty_catalog::shape(crate::empty_catalog::PG_CATALOG, name)
+                    .map(crate::empty_catalog::empty_table)
+                    .transpose()
+            }
             "pg_description" => match self.description.get() {
                 Some(d) => Ok(Some(d.clone())),
                 None => self.inner.table(name).await,
@@ -1399,6 +1404,35 @@ fn format_row<'a>(
 /// as PostgreSQL does for an OID that names no such object.
 pub(crate) fn null_text_udf(name: &str) -> datafusion::logical_expr::ScalarUDF {
     constant_any_udf(name, datafusion::common::ScalarValue::Utf8(None))
+}
+
+/// The bytes of the catalog's local data files, for `pg_database_size`
+/// (DBeaver's database properties); data in object stores is not counted.
+pub(crate) fn local_data_size(engine: &Engine) -> i64 {
+    let size = |path: &std::path::Path| -> u64 {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => std::fs::read_dir(path)
+                .map(|entries| {
+                    entries
+                        .filter_map(|e| e.ok()?.metadata().ok())
+                        .filter(|m| m.is_file())
+                        .map(|m| m.len())
+                        .sum()
+                })
+                .unwrap_or(0),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        }
+    };
+    let catalog = engine.catalog();
+    catalog
+        .file
+        .datasets
+        .iter()
+        .map(|d| catalog.resolve_location(&d.location))
+        .filter(|l| !l.contains("://"))
+        .map(|l| size(std::path::Path::new(&l)))
+        .sum::<u64>() as i64
 }
 
 /// A function of any arguments (or none) with a fixed answer, for catalog

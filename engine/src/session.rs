@@ -214,6 +214,10 @@ impl Session {
         ctx.register_udf(crate::pg_compat::format_udf());
         ctx.register_udf(crate::pg_compat::json_build_object_udf());
         ctx.register_udf(crate::pg_compat::constant_any_udf(
+            "pg_database_size",
+            datafusion::common::ScalarValue::Int64(Some(crate::pg_compat::local_data_size(&engine))),
+        ));
+        ctx.register_udf(crate::pg_compat::constant_any_udf(
             "pg_collation_is_visible",
             datafusion::common::ScalarValue::Boolean(Some(true)),
         ));

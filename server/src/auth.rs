@@ -73,6 +73,11 @@ fn parameters() -> DefaultServerParameterProvider {
     p.is_superuser = false;
     p.default_transaction_read_only = true;
     p.date_style = "ISO, MDY".to_string();
+    // The session's zone, which timestamptz values are shown in (drivers
+    // such as psycopg attach it to the values they read).
+    if let Some(zone) = zhenjie_engine::Settings::new("").get("timezone") {
+        p.time_zone = zone.to_string();
+    }
     p
 }
 

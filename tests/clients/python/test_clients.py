@@ -609,7 +609,11 @@ def _():
 def _():
     expect_eq(scalar("SELECT TO_DATE('2018-01-01', 'YYYY-MM-DD')"), dt.date(2018, 1, 1), "TO_DATE")
     got = scalar("SELECT TO_TIMESTAMP('2018-01-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US')")
-    expect(got == dt.datetime(2018, 1, 1, tzinfo=UTC) and got.tzinfo is not None, f"TO_TIMESTAMP: {got!r}")
+    # The text is read in the session's zone, as PostgreSQL reads it.
+    from zoneinfo import ZoneInfo
+    zone = ZoneInfo(scalar("SHOW timezone"))
+    want = dt.datetime(2018, 1, 1, tzinfo=zone)
+    expect(got == want and got.tzinfo is not None, f"TO_TIMESTAMP: {got!r}, want {want!r}")
     n = scalar("SELECT count(*) FROM vehicles WHERE registered_on >= TO_DATE('2018-01-01', 'YYYY-MM-DD')")
     m = scalar("SELECT count(*) FROM vehicles WHERE registered_on >= DATE '2018-01-01'")
     expect_eq(n, m, "rows in the time range")
