@@ -51,6 +51,8 @@ pub mod sqlstate {
     pub const DATA_EXCEPTION: &str = "22000";
     /// undefined_file / unreadable data
     pub const IO_ERROR: &str = "58030";
+    /// A statement inside a transaction block that an earlier error failed.
+    pub const IN_FAILED_SQL_TRANSACTION: &str = "25P02";
 }
 
 impl EngineError {

@@ -108,6 +108,9 @@ pub enum Command {
     Commit,
     /// `ROLLBACK` / `ABORT`.
     Rollback,
+    /// `ROLLBACK TO SAVEPOINT`: ends a failed block's failure (there is
+    /// nothing else to undo in read-only work).
+    RollbackToSavepoint,
     /// Statements that change nothing here (`DISCARD ALL`, `DEALLOCATE`, …),
     /// answered with their command tag.
     NoOp(&'static str),
@@ -149,6 +152,17 @@ pub struct Session {
     client_addr: Mutex<Option<String>>,
     /// Open SQL cursors (DECLARE … CURSOR).
     cursors: Cursors,
+    /// The transaction block the client is in, as PostgreSQL tracks it.
+    block: Arc<Mutex<Block>>,
+}
+
+/// A transaction block: after an error inside one, PostgreSQL refuses every
+/// statement but the ones that end it (25P02), and so does zhenjie, so a
+/// client's error handling behaves as it would against PostgreSQL.
+#[derive(Debug, Default)]
+struct Block {
+    open: bool,
+    failed: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -215,7 +229,9 @@ impl Session {
         ctx.register_udf(crate::pg_compat::json_build_object_udf());
         ctx.register_udf(crate::pg_compat::constant_any_udf(
             "pg_database_size",
-            datafusion::common::ScalarValue::Int64(Some(crate::pg_compat::local_data_size(&engine))),
+            datafusion::common::ScalarValue::Int64(Some(crate::pg_compat::local_data_size(
+                &engine,
+            ))),
         ));
         ctx.register_udf(crate::pg_compat::constant_any_udf(
             "pg_collation_is_visible",
@@ -246,6 +262,7 @@ impl Session {
             id: engine.next_session_id(),
             client_addr: Mutex::new(None),
             cursors: Cursors::default(),
+            block: Arc::default(),
             engine,
         })
     }
@@ -318,6 +335,17 @@ impl Session {
     /// refused or unplannable statement is audited here.
     pub async fn prepare(&self, parsed: &Parsed) -> Result<Prepared> {
         let pending = self.pending(&parsed.text);
+        let ends_block = matches!(
+            parsed.statement,
+            Statement::Commit { .. } | Statement::Rollback { .. }
+        );
+        if !ends_block && self.block.lock().expect("block lock").failed {
+            let e = EngineError::new(
+                sqlstate::IN_FAILED_SQL_TRANSACTION,
+                "current transaction is aborted, commands ignored until end of transaction block",
+            );
+            return Err(self.audit_failure(pending, e).await);
+        }
         match self.plan(&parsed.statement).await {
             Ok(kind) => Ok(Prepared {
                 text: parsed.text.clone(),
@@ -449,13 +477,17 @@ impl Session {
         match result {
             Ok(Output::Rows(rows)) => Ok(Output::Rows(RowStream {
                 schema: rows.schema,
-                stream: audit::audited_stream(rows.stream, pending, self.engine.audit().clone()),
+                stream: audit::audited_stream(
+                    self.fails_block(rows.stream),
+                    pending,
+                    self.engine.audit().clone(),
+                ),
             })),
             Ok(Output::Copy(rows, options)) => Ok(Output::Copy(
                 RowStream {
                     schema: rows.schema,
                     stream: audit::audited_stream(
-                        rows.stream,
+                        self.fails_block(rows.stream),
                         pending,
                         self.engine.audit().clone(),
                     ),
@@ -469,6 +501,25 @@ impl Session {
             }
             Err(e) => Err(self.audit_failure(pending, e).await),
         }
+    }
+
+    /// `stream`, failing the open transaction block if it ends in an error
+    /// (a division by zero found while rows are produced, say).
+    fn fails_block(&self, stream: SendableRecordBatchStream) -> SendableRecordBatchStream {
+        use futures::StreamExt;
+        let block = self.block.clone();
+        let schema = stream.schema();
+        Box::pin(
+            datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                schema,
+                stream.inspect(move |item| {
+                    if item.is_err() {
+                        let mut block = block.lock().expect("block lock");
+                        block.failed |= block.open;
+                    }
+                }),
+            ),
+        )
     }
 
     /// Plans and starts a query, noting in `pending` what it reads.
@@ -533,6 +584,10 @@ impl Session {
     /// Records a failed statement and returns the error to report: its own,
     /// or the audit log's if the record could not be written.
     async fn audit_failure(&self, pending: Pending, error: EngineError) -> EngineError {
+        {
+            let mut block = self.block.lock().expect("block lock");
+            block.failed |= block.open;
+        }
         match self
             .engine
             .audit()
@@ -653,13 +708,27 @@ impl Session {
                 };
                 Ok(Output::Rows(text_rows(&cols, rows)?))
             }
-            Command::Begin => Ok(Output::Command("BEGIN")),
+            Command::Begin => {
+                self.block.lock().expect("block lock").open = true;
+                Ok(Output::Command("BEGIN"))
+            }
             Command::Commit => {
                 self.cursors.end_transaction();
-                Ok(Output::Command("COMMIT"))
+                let block = std::mem::take(&mut *self.block.lock().expect("block lock"));
+                // Committing a failed block rolls it back, and says so.
+                Ok(Output::Command(if block.failed {
+                    "ROLLBACK"
+                } else {
+                    "COMMIT"
+                }))
             }
             Command::Rollback => {
                 self.cursors.end_transaction();
+                *self.block.lock().expect("block lock") = Block::default();
+                Ok(Output::Command("ROLLBACK"))
+            }
+            Command::RollbackToSavepoint => {
+                self.block.lock().expect("block lock").failed = false;
                 Ok(Output::Command("ROLLBACK"))
             }
             Command::NoOp(tag) => Ok(Output::Command(tag)),
@@ -1069,7 +1138,7 @@ fn command_of(statement: &Statement) -> Result<Option<Command>> {
         Statement::ReleaseSavepoint { .. } => Command::NoOp("RELEASE"),
         Statement::Rollback {
             savepoint: Some(_), ..
-        } => Command::NoOp("ROLLBACK"),
+        } => Command::RollbackToSavepoint,
         Statement::Deallocate { .. } => Command::NoOp("DEALLOCATE"),
         _ => {
             let text = statement.to_string();

@@ -203,6 +203,63 @@ async fn set_show_and_transactions() {
     assert_eq!(sqlstate(&err), "42501");
 }
 
+/// After an error inside a transaction block, statements are refused with
+/// 25P02 until the block ends, as PostgreSQL does; ROLLBACK TO SAVEPOINT ends
+/// the failure, and COMMIT of a failed block rolls it back.
+#[tokio::test]
+async fn an_error_fails_the_transaction_block_until_it_ends() {
+    let addr = start_server().await;
+    let client = connect(addr, "town").await;
+    fn code<T>(r: Result<T, tokio_postgres::Error>) -> String {
+        match r {
+            Ok(_) => "ok".to_string(),
+            Err(e) => sqlstate(&e),
+        }
+    }
+    client.batch_execute("BEGIN").await.unwrap();
+    assert_eq!(
+        code(client.simple_query("SELECT nope FROM persons").await),
+        "42703"
+    );
+    assert_eq!(code(client.simple_query("SELECT 1").await), "25P02");
+    assert_eq!(
+        code(client.query("SELECT $1::int", &[&1i32]).await),
+        "25P02"
+    );
+    client.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(code(client.simple_query("SELECT 1").await), "ok");
+    // A savepoint rolled back to ends the failure; the block goes on.
+    client.batch_execute("BEGIN; SAVEPOINT s").await.unwrap();
+    assert_eq!(code(client.simple_query("SELECT 1/0").await), "22012");
+    assert_eq!(code(client.simple_query("SELECT 1").await), "25P02");
+    client
+        .batch_execute("ROLLBACK TO SAVEPOINT s")
+        .await
+        .unwrap();
+    assert_eq!(code(client.simple_query("SELECT 1").await), "ok");
+    client.batch_execute("COMMIT").await.unwrap();
+    // COMMIT of a failed block answers ROLLBACK.
+    client.batch_execute("BEGIN").await.unwrap();
+    assert_eq!(code(client.simple_query("SELEC 1").await), "42601");
+    let tags: Vec<u64> = client
+        .simple_query("COMMIT")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::CommandComplete(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tags.len(), 1);
+    // Outside a block an error fails nothing.
+    assert_eq!(
+        code(client.simple_query("SELECT nope FROM persons").await),
+        "42703"
+    );
+    assert_eq!(code(client.simple_query("SELECT 1").await), "ok");
+}
+
 const LONG_QUERY: &str = "SELECT count(*) FROM range(1000000000) a WHERE a.value % 7 = 3";
 
 #[tokio::test]
