@@ -26,7 +26,7 @@ pub(crate) async fn install_comments(
     ctx: &SessionContext,
     engine: &Engine,
     settings: Arc<std::sync::Mutex<crate::Settings>>,
-) -> Result<()> {
+) -> Result<std::collections::HashMap<String, i32>> {
     let database = &engine.catalog().file.database;
     let catalog = ctx
         .catalog(database)
@@ -142,7 +142,7 @@ pub(crate) async fn install_comments(
         let typmods = typmods_table(ctx, database, &oids).await?;
         let _ = wrapper.attributes.set(attributes_view(raw, typmods)?);
     }
-    Ok(())
+    Ok(oids)
 }
 
 /// `pg_get_viewdef(view [, pretty])`: the SQL of a catalog view this session

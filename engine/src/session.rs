@@ -58,6 +58,10 @@ pub struct Prepared {
     pub text: String,
     /// What running it does.
     pub kind: PreparedKind,
+    /// For each result column that is a table's column passed through, the
+    /// table's OID and the column's number (PostgreSQL's RowDescription
+    /// carries them; pgjdbc's `getBaseTableName` and DBeaver read them).
+    pub sources: Vec<Option<(i32, i16)>>,
 }
 
 /// What a prepared statement does.
@@ -154,6 +158,8 @@ pub struct Session {
     cursors: Cursors,
     /// The transaction block the client is in, as PostgreSQL tracks it.
     block: Arc<Mutex<Block>>,
+    /// `schema.relation` → its OID in this session's `pg_class`.
+    relation_oids: std::collections::HashMap<String, i32>,
 }
 
 /// A transaction block: after an error inside one, PostgreSQL refuses every
@@ -252,8 +258,10 @@ impl Session {
         ctx.register_udf(constant_udf("current_user", principal.user.clone()));
         register_views(&ctx, &engine, &principal).await;
         let settings = Arc::new(Mutex::new(Settings::new(&principal.user)));
-        crate::pg_compat::install_comments(&ctx, &engine, settings.clone()).await?;
+        let relation_oids =
+            crate::pg_compat::install_comments(&ctx, &engine, settings.clone()).await?;
         Ok(Session {
+            relation_oids,
             settings,
             principal,
             ctx,
@@ -349,6 +357,10 @@ impl Session {
         match self.plan(&parsed.statement).await {
             Ok(kind) => Ok(Prepared {
                 text: parsed.text.clone(),
+                sources: match &kind {
+                    PreparedKind::Query(plan) => self.column_sources(plan),
+                    _ => Vec::new(),
+                },
                 kind,
             }),
             Err(e) => Err(self.audit_failure(pending, e).await),
@@ -501,6 +513,48 @@ impl Session {
             }
             Err(e) => Err(self.audit_failure(pending, e).await),
         }
+    }
+
+    /// Where each output column of `plan` comes from (see [`Prepared::sources`]).
+    fn column_sources(&self, plan: &LogicalPlan) -> Vec<Option<(i32, i16)>> {
+        fn source(plan: &LogicalPlan, index: usize) -> Option<(String, usize)> {
+            match plan {
+                LogicalPlan::Projection(p) => match p.expr.get(index)? {
+                    datafusion::logical_expr::Expr::Column(c) => {
+                        source(&p.input, p.input.schema().index_of_column(c).ok()?)
+                    }
+                    datafusion::logical_expr::Expr::Alias(a) => match a.expr.as_ref() {
+                        datafusion::logical_expr::Expr::Column(c) => {
+                            source(&p.input, p.input.schema().index_of_column(c).ok()?)
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                },
+                LogicalPlan::Filter(f) => source(&f.input, index),
+                LogicalPlan::Sort(s) => source(&s.input, index),
+                LogicalPlan::Limit(l) => source(&l.input, index),
+                LogicalPlan::SubqueryAlias(a) => source(&a.input, index),
+                LogicalPlan::TableScan(t) => {
+                    let column = match &t.projection {
+                        Some(p) => *p.get(index)?,
+                        None => index,
+                    };
+                    let schema = t.table_name.schema().unwrap_or(SCHEMA);
+                    Some((format!("{schema}.{}", t.table_name.table()), column))
+                }
+                _ => None,
+            }
+        }
+        (0..plan.schema().fields().len())
+            .map(|i| {
+                let (table, column) = source(plan, i)?;
+                Some((
+                    *self.relation_oids.get(&table)?,
+                    i16::try_from(column + 1).ok()?,
+                ))
+            })
+            .collect()
     }
 
     /// `stream`, failing the open transaction block if it ends in an error

@@ -22,7 +22,7 @@ pub(crate) fn copy_response(rows: RowStream, options: &CopyOptions) -> PgWireRes
         Format::UnifiedText
     };
     let fields: Arc<Vec<FieldInfo>> =
-        Arc::new(crate::encode::pg_fields(&rows.schema, &format, None)?);
+        Arc::new(crate::encode::pg_fields(&rows.schema, &format, None, &[])?);
     let columns = fields.len();
     let mut encoder = match options.format {
         CopyFormat::Binary => CopyEncoder::new_binary(fields.clone()),

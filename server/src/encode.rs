@@ -29,28 +29,35 @@ use std::sync::Arc;
 use zhenjie_engine::PG_TYPE_KEY;
 
 /// The RowDescription fields of a result schema: arrow-pg's mapping, with
-/// the PostgreSQL types the engine marked on text fields.
+/// the PostgreSQL types the engine marked on text fields and, where known,
+/// the table OID and column number each column comes from.
 pub(crate) fn pg_fields(
     schema: &Schema,
     format: &Format,
     options: Option<Arc<FormatOptions>>,
+    sources: &[Option<(i32, i16)>],
 ) -> PgWireResult<Vec<FieldInfo>> {
     let fields = arrow_schema_to_pg_fields(schema, format, options)?;
     Ok(fields
         .into_iter()
         .zip(schema.fields())
-        .map(|(info, field)| {
+        .enumerate()
+        .map(|(i, (info, field))| {
             let marked = match field.metadata().get(PG_TYPE_KEY).map(String::as_str) {
-                Some("json") => Type::JSON,
-                Some("jsonb") => Type::JSONB,
-                Some("uuid") => Type::UUID,
-                _ => return info,
+                Some("json") => Some(Type::JSON),
+                Some("jsonb") => Some(Type::JSONB),
+                Some("uuid") => Some(Type::UUID),
+                _ => None,
             };
+            let source = sources.get(i).copied().flatten();
+            if marked.is_none() && source.is_none() {
+                return info;
+            }
             FieldInfo::new(
                 info.name().to_string(),
-                info.table_id(),
-                info.column_id(),
-                marked,
+                source.map(|(table, _)| table).or(info.table_id()),
+                source.map(|(_, column)| column).or(info.column_id()),
+                marked.unwrap_or_else(|| info.datatype().clone()),
                 info.format(),
             )
             .with_format_options(info.format_options().clone())

@@ -63,7 +63,12 @@ fn respond<C: ClientInfo>(
     match output {
         Output::Empty => Ok(Response::EmptyQuery),
         Output::Command(_) => unreachable!("handled by command_tag"),
-        Output::Rows(rows) => Ok(Response::Query(encode_rows(client, rows, format)?)),
+        Output::Rows(rows) => Ok(Response::Query(encode_rows(
+            client,
+            rows,
+            format,
+            &prepared.sources,
+        )?)),
         Output::Copy(rows, options) => Ok(Response::CopyOut(crate::copy::copy_response(
             rows, &options,
         )?)),
@@ -74,12 +79,14 @@ fn encode_rows<C: ClientInfo>(
     client: &C,
     rows: RowStream,
     format: &Format,
+    sources: &[Option<(i32, i16)>],
 ) -> PgWireResult<QueryResponse> {
     let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
     let fields = Arc::new(crate::encode::pg_fields(
         &rows.schema,
         format,
         Some(options),
+        sources,
     )?);
     let fields_ref = fields.clone();
     let data = rows
@@ -194,10 +201,15 @@ impl QueryParser for Connection {
     ) -> PgWireResult<Vec<FieldInfo>> {
         let format = column_format.unwrap_or(&Format::UnifiedText);
         match &stmt.prepared.kind {
-            PreparedKind::Query(plan) => {
-                crate::encode::pg_fields(plan.schema().as_arrow(), format, None)
+            PreparedKind::Query(plan) => crate::encode::pg_fields(
+                plan.schema().as_arrow(),
+                format,
+                None,
+                &stmt.prepared.sources,
+            ),
+            PreparedKind::Fetch { schema, .. } => {
+                crate::encode::pg_fields(schema, format, None, &[])
             }
-            PreparedKind::Fetch { schema, .. } => crate::encode::pg_fields(schema, format, None),
             PreparedKind::Command(Command::Show(name)) => {
                 let name = name.clone().unwrap_or_else(|| "setting".into());
                 let schema = Schema::new(vec![datafusion::arrow::datatypes::Field::new(
@@ -205,7 +217,7 @@ impl QueryParser for Connection {
                     DataType::Utf8,
                     true,
                 )]);
-                crate::encode::pg_fields(&schema, format, None)
+                crate::encode::pg_fields(&schema, format, None, &[])
             }
             _ => Ok(Vec::new()),
         }
@@ -280,7 +292,8 @@ impl ExtendedQueryHandler for Connection {
             let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
             if client.portal_store().get_portal(name).is_none() {
                 if let Some(schema) = self.session()?.cursor_schema(name) {
-                    let fields = crate::encode::pg_fields(&schema, &Format::UnifiedText, None)?;
+                    let fields =
+                        crate::encode::pg_fields(&schema, &Format::UnifiedText, None, &[])?;
                     return send_describe_response(client, &DescribePortalResponse::new(fields))
                         .await;
                 }

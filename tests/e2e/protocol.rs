@@ -260,6 +260,50 @@ async fn an_error_fails_the_transaction_block_until_it_ends() {
     assert_eq!(code(client.simple_query("SELECT 1").await), "ok");
 }
 
+/// A result column that is a table's column passed through names its table
+/// and column number in the RowDescription, as PostgreSQL's does; a computed
+/// one names none.
+#[tokio::test]
+async fn result_columns_name_the_table_column_they_come_from() {
+    let addr = start_server().await;
+    let client = connect(addr, "village").await;
+    let statement = client
+        .prepare("SELECT p.id_number, upper(p.name) AS u, p.phone FROM persons p WHERE p.is_alive")
+        .await
+        .unwrap();
+    let oid: u32 = client
+        .query_one(
+            "SELECT CAST(oid AS BIGINT) FROM pg_class WHERE relname = 'persons'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0) as u32;
+    let attnum = |name: &str| {
+        let client = &client;
+        let name = name.to_string();
+        async move {
+            client
+                .query_one(
+                    &format!(
+                        "SELECT CAST(attnum AS BIGINT) FROM pg_attribute \
+                         WHERE attrelid = {oid} AND attname = '{name}'"
+                    ),
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get::<_, i64>(0) as i16
+        }
+    };
+    let columns = statement.columns();
+    assert_eq!(columns[0].table_oid(), Some(oid));
+    assert_eq!(columns[0].column_id(), Some(attnum("id_number").await));
+    assert_eq!(columns[1].table_oid(), None);
+    assert_eq!(columns[2].table_oid(), Some(oid));
+    assert_eq!(columns[2].column_id(), Some(attnum("phone").await));
+}
+
 const LONG_QUERY: &str = "SELECT count(*) FROM range(1000000000) a WHERE a.value % 7 = 3";
 
 #[tokio::test]
