@@ -156,7 +156,7 @@ async fn backslash_df_lists_the_domain_functions_with_descriptions() {
         .lines()
         .find(|l| l.split('|').nth(1) == Some("id_valid"))
         .unwrap();
-    assert_eq!(line, "public|id_valid|boolean|id|func");
+    assert_eq!(line, "public|id_valid|boolean|id text|func");
     let (ok, out, err) = run(addr, "grid", vec!["-x", "-c", "\\df+ uscc_valid"]).await;
     assert!(ok, "{err}");
     let doc = zhenjie_udfs::function_catalog()
