@@ -517,6 +517,9 @@ impl datafusion::logical_expr::planner::TypePlanner for PgTypePlanner {
     ) -> datafusion::error::Result<Option<datafusion::arrow::datatypes::FieldRef>> {
         use datafusion::sql::sqlparser::ast::DataType as T;
         let name = match sql_type {
+            // `varchar` is reported as such (its length is not kept); text
+            // stays text.
+            T::Varchar(_) | T::CharacterVarying(_) => Some("varchar".to_string()),
             T::JSON => Some("json".to_string()),
             T::JSONB => Some("jsonb".to_string()),
             T::Uuid => Some("uuid".to_string()),
@@ -524,6 +527,7 @@ impl datafusion::logical_expr::planner::TypePlanner for PgTypePlanner {
             _ => None,
         };
         let marked = match name.as_deref() {
+            Some("varchar") => Some("varchar"),
             Some("json" | "pg_catalog.json") => Some("json"),
             Some("jsonb" | "pg_catalog.jsonb") => Some("jsonb"),
             Some("uuid" | "pg_catalog.uuid") => Some("uuid"),
@@ -788,7 +792,7 @@ async fn proc_with_functions(
                     DataType::Float32 => "REAL",
                     DataType::Float64 => "DOUBLE",
                     DataType::Boolean => "BOOLEAN",
-                    DataType::Utf8 => "VARCHAR",
+                    DataType::Utf8 => "TEXT",
                     _ => return Ok(None),
                 };
                 format!("CAST(NULL AS {ty})")
@@ -1297,10 +1301,10 @@ pub(crate) async fn install_information_schema(ctx: &SessionContext, database: &
                   ELSE numeric_precision_radix END AS numeric_precision_radix, \
                 CASE WHEN data_type IN ('Int16', 'Int32', 'Int64') THEN 0 ELSE numeric_scale END AS numeric_scale, \
                 datetime_precision, interval_type, \
-                table_catalog AS udt_catalog, CAST('pg_catalog' AS VARCHAR) AS udt_schema, {udt} AS udt_name, \
-                CAST(NULL AS VARCHAR) AS collation_name, CAST(NULL AS VARCHAR) AS domain_name, \
-                CAST('NO' AS VARCHAR) AS is_identity, CAST('NEVER' AS VARCHAR) AS is_generated, \
-                CAST('NO' AS VARCHAR) AS is_updatable \
+                table_catalog AS udt_catalog, CAST('pg_catalog' AS TEXT) AS udt_schema, {udt} AS udt_name, \
+                CAST(NULL AS TEXT) AS collation_name, CAST(NULL AS TEXT) AS domain_name, \
+                CAST('NO' AS TEXT) AS is_identity, CAST('NEVER' AS TEXT) AS is_generated, \
+                CAST('NO' AS TEXT) AS is_updatable \
          FROM information_schema.{DF_COLUMNS}"
     );
     let plan = ctx.state().create_logical_plan(&sql).await?;
@@ -2576,7 +2580,7 @@ impl VisitorMut for CatalogIdioms {
                     )
                 })
             }
-            "shobj_description" => Some("CAST(NULL AS VARCHAR)".to_string()),
+            "shobj_description" => Some("CAST(NULL AS TEXT)".to_string()),
             // Superset's time ranges: `TO_DATE('2018-01-01', 'YYYY-MM-DD')`.
             "to_date" | "to_timestamp" => {
                 let a = function_args(&f.args);
@@ -2638,7 +2642,7 @@ impl VisitorMut for CatalogIdioms {
                     )
                 })
             }
-            "pg_get_function_sqlbody" => Some("CAST(NULL AS VARCHAR)".to_string()),
+            "pg_get_function_sqlbody" => Some("CAST(NULL AS TEXT)".to_string()),
             "pg_table_size" | "pg_indexes_size" => {
                 let a = function_args(&f.args);
                 (a.len() == 1).then(|| format!("pg_relation_size({})", a[0]))
@@ -2649,12 +2653,12 @@ impl VisitorMut for CatalogIdioms {
                 if f.args.to_string().contains("reloptions")
                     || f.args.to_string().contains("acl") =>
             {
-                Some("CAST('' AS VARCHAR)".to_string())
+                Some("CAST('' AS TEXT)".to_string())
             }
             // psql's `\d+` appends toast reloptions with ARRAY(SELECT … unnest(reloptions));
             // zhenjie tables have no reloptions.
             "array" if matches!(&f.args, FunctionArguments::Subquery(q) if q.to_string().contains("reloptions")) => {
-                Some("CAST(NULL AS VARCHAR[])".to_string())
+                Some("CAST(NULL AS TEXT[])".to_string())
             }
             _ => None,
         };

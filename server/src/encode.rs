@@ -47,6 +47,7 @@ pub(crate) fn pg_fields(
                 Some("json") => Some(Type::JSON),
                 Some("jsonb") => Some(Type::JSONB),
                 Some("uuid") => Some(Type::UUID),
+                Some("varchar") => Some(Type::VARCHAR),
                 _ => None,
             };
             let source = sources.get(i).copied().flatten();
