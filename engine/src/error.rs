@@ -116,6 +116,28 @@ fn classify(e: &DataFusionError) -> EngineError {
     }
     let text = root.to_string();
     let message = clean_message(&text);
+    // A value too large for the integer type it is narrowed to (`int4`
+    // results computed in `int8`): PostgreSQL's error, without the value.
+    if let DataFusionError::ArrowError(ae, _) = root {
+        if let ArrowError::CastError(m) = ae.as_ref() {
+            if m.starts_with("Can't cast value") {
+                let type_name = [
+                    ("Int16", "smallint"),
+                    ("Int32", "integer"),
+                    ("Int64", "bigint"),
+                ]
+                .iter()
+                .find(|(arrow, _)| m.ends_with(&format!("to type {arrow}")))
+                .map(|(_, pg)| *pg);
+                if let Some(type_name) = type_name {
+                    return EngineError::new(
+                        NUMERIC_VALUE_OUT_OF_RANGE,
+                        format!("{type_name} out of range"),
+                    );
+                }
+            }
+        }
+    }
     let code = match root {
         DataFusionError::SQL(..) => SYNTAX_ERROR,
         DataFusionError::SchemaError(se, _) => match se.as_ref() {

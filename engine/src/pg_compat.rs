@@ -1887,7 +1887,6 @@ pub(crate) fn type_parameters(statement: &mut Statement, types: &[Option<String>
 /// can. Only catalog functions are touched, never user expressions.
 pub(crate) fn rewrite(statement: &mut Statement) {
     let _ = statement.visit(&mut CatalogIdioms);
-    int4_output_literals(statement);
 }
 
 /// PostgreSQL interval text DataFusion cannot read, in words it can:
@@ -1955,28 +1954,6 @@ fn as_int4_literal(e: &Expr) -> Option<Expr> {
     parse_expr(&format!("CAST({digits} AS INT)"))
 }
 
-/// The integer literals a client receives as result columns (`SELECT 1`,
-/// `SELECT 7 AS v`) are `int4`, as PostgreSQL sends them (node-postgres then
-/// reads a number, pgjdbc an Integer). Only in the outermost select list:
-/// DataFusion's `int4` arithmetic wraps around where PostgreSQL's raises an
-/// error, so literals that take part in further computation stay `int8`.
-fn int4_output_literals(statement: &mut Statement) {
-    use datafusion::sql::sqlparser::ast::{SelectItem, SetExpr};
-    let Statement::Query(query) = statement else {
-        return;
-    };
-    let SetExpr::Select(select) = query.body.as_mut() else {
-        return;
-    };
-    for item in select.projection.iter_mut() {
-        // Unnamed ones were named `?column?` by the rewrite before, if unique.
-        if let SelectItem::ExprWithAlias { expr, .. } = item {
-            if let Some(e) = as_int4_literal(expr) {
-                *expr = e;
-            }
-        }
-    }
-}
 
 struct CatalogIdioms;
 
@@ -2718,5 +2695,104 @@ mod tests {
         assert_eq!(size_pretty(1_000_000), "977 kB");
         assert_eq!(size_pretty(123_456_789), "118 MB");
         assert_eq!(size_pretty(10_000_000_000), "9537 MB");
+    }
+}
+
+/// Result columns typed as PostgreSQL types them where DataFusion widens:
+/// integer literals that fit (`SELECT 1`: node-postgres then reads a number,
+/// pgjdbc an Integer) and arithmetic on `int4` values (int4 columns and
+/// casts, such literals) are `int4`, and `date - date` is an `int4` number
+/// of days.
+/// DataFusion computes both in `int8`; the outermost select list narrows the
+/// value, so an overflow is an error, as in PostgreSQL, not a wrap-around.
+/// Runs on the plan before type coercion, so a user's own `::int8` still
+/// makes a column `int8`.
+pub(crate) fn narrow_output_types(
+    plan: datafusion::logical_expr::LogicalPlan,
+) -> datafusion::error::Result<datafusion::logical_expr::LogicalPlan> {
+    use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, Projection};
+    match plan {
+        LogicalPlan::Projection(p) => {
+            let schema = p.input.schema().clone();
+            let mut changed = false;
+            let exprs = p
+                .expr
+                .iter()
+                .map(|e| {
+                    let (inner, name) = match e {
+                        Expr::Alias(a) => (a.expr.as_ref(), a.name.clone()),
+                        other => (other, other.schema_name().to_string()),
+                    };
+                    let widened = matches!(
+                        inner,
+                        Expr::BinaryExpr(_) | Expr::Literal(..) | Expr::Negative(_)
+                    ) && inner.get_type(&schema).ok() == Some(DataType::Int64)
+                        && (is_pg_int4(inner, &schema) || is_date_difference(inner, &schema));
+                    if widened {
+                        changed = true;
+                        datafusion::logical_expr::cast(inner.clone(), DataType::Int32).alias(name)
+                    } else {
+                        e.clone()
+                    }
+                })
+                .collect();
+            if !changed {
+                return Ok(LogicalPlan::Projection(p));
+            }
+            Ok(LogicalPlan::Projection(Projection::try_new(
+                exprs, p.input,
+            )?))
+        }
+        LogicalPlan::Sort(_) | LogicalPlan::Limit(_) => {
+            let exprs = plan.expressions();
+            let inputs: Vec<LogicalPlan> = plan.inputs().into_iter().cloned().collect();
+            let inputs = inputs
+                .into_iter()
+                .map(narrow_output_types)
+                .collect::<datafusion::error::Result<Vec<_>>>()?;
+            plan.with_new_exprs(exprs, inputs)
+        }
+        other => Ok(other),
+    }
+}
+
+/// Whether PostgreSQL would type `e` `int4`: int4 columns and casts, integer
+/// literals that fit, and `+ - * / %` of those.
+fn is_pg_int4(e: &datafusion::logical_expr::Expr, schema: &datafusion::common::DFSchema) -> bool {
+    use datafusion::common::ScalarValue;
+    use datafusion::logical_expr::{Expr, ExprSchemable, Operator};
+    match e {
+        Expr::Literal(ScalarValue::Int64(Some(v)), _) => i32::try_from(*v).is_ok(),
+        Expr::Literal(ScalarValue::Int32(Some(_)), _) => true,
+        Expr::Negative(inner) => is_pg_int4(inner, schema),
+        Expr::BinaryExpr(b) => {
+            matches!(
+                b.op,
+                Operator::Plus
+                    | Operator::Minus
+                    | Operator::Multiply
+                    | Operator::Divide
+                    | Operator::Modulo
+            ) && is_pg_int4(&b.left, schema)
+                && is_pg_int4(&b.right, schema)
+        }
+        Expr::Cast(c) => c.field.data_type() == &DataType::Int32,
+        Expr::Column(_) => e.get_type(schema).ok() == Some(DataType::Int32),
+        _ => false,
+    }
+}
+
+/// Whether `e` is one date minus another.
+fn is_date_difference(
+    e: &datafusion::logical_expr::Expr,
+    schema: &datafusion::common::DFSchema,
+) -> bool {
+    use datafusion::logical_expr::{Expr, ExprSchemable, Operator};
+    match e {
+        Expr::BinaryExpr(b) if b.op == Operator::Minus => {
+            b.left.get_type(schema).ok() == Some(DataType::Date32)
+                && b.right.get_type(schema).ok() == Some(DataType::Date32)
+        }
+        _ => false,
     }
 }

@@ -430,6 +430,7 @@ impl Session {
             .state()
             .statement_to_plan(DfStatement::Statement(Box::new(statement.clone())))
             .await?;
+        let plan = crate::pg_compat::narrow_output_types(plan)?;
         if matches!(
             plan,
             LogicalPlan::Dml(_)

@@ -12,7 +12,7 @@ async fn login_with_right_password_and_query() {
     let addr = start_server().await;
     let client = connect(addr, "city").await;
     let row = client.query_one("SELECT 1 + 1", &[]).await.unwrap();
-    assert_eq!(row.get::<_, i64>(0), 2);
+    assert_eq!(row.get::<_, i32>(0), 2);
 }
 
 #[tokio::test]
@@ -302,6 +302,45 @@ async fn result_columns_name_the_table_column_they_come_from() {
     assert_eq!(columns[1].table_oid(), None);
     assert_eq!(columns[2].table_oid(), Some(oid));
     assert_eq!(columns[2].column_id(), Some(attnum("phone").await));
+}
+
+/// Integer results carry PostgreSQL's types: arithmetic on int4 values is
+/// int4 (and overflows as an error, 22003), `date - date` is int4, anything
+/// involving an int8 stays int8. (Checked against PostgreSQL 15.)
+#[tokio::test]
+async fn integer_results_are_typed_as_postgresql_types_them() {
+    use tokio_postgres::types::Type;
+    let addr = start_server().await;
+    let client = connect(addr, "town").await;
+    let cases = [
+        ("SELECT 1 + 1", Type::INT4),
+        ("SELECT 2::int4 * 3", Type::INT4),
+        ("SELECT 2::int8 + 1", Type::INT8),
+        ("SELECT 5000000000 + 1", Type::INT8),
+        ("SELECT members + 1 FROM households", Type::INT4),
+        (
+            "SELECT members::int8 * 1000000000 FROM households",
+            Type::INT8,
+        ),
+        ("SELECT count(*) + 1 FROM persons", Type::INT8),
+        ("SELECT DATE '2024-03-01' - DATE '2024-02-01'", Type::INT4),
+        ("SELECT death_date - birth_date FROM persons", Type::INT4),
+    ];
+    for (sql, want) in cases {
+        let statement = client.prepare(sql).await.unwrap();
+        assert_eq!(statement.columns()[0].type_(), &want, "{sql}");
+    }
+    let days: i32 = client
+        .query_one("SELECT DATE '2024-03-01' - DATE '2024-02-01'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(days, 29);
+    let err = client
+        .simple_query("SELECT 2147483647 + 1")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "22003");
 }
 
 const LONG_QUERY: &str = "SELECT count(*) FROM range(1000000000) a WHERE a.value % 7 = 3";
