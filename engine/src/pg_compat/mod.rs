@@ -1,0 +1,46 @@
+//! What PostgreSQL clients expect beyond what `datafusion-pg-catalog`
+//! provides, one module per concern:
+//!
+//! * [`catalog`] — `pg_catalog` with comments, stable OIDs, type modifiers and
+//!   view definitions, the crate's tables reshaped to PostgreSQL's types;
+//! * [`proc`] — zhenjie's functions in `pg_proc`;
+//! * [`live_settings`] — `pg_settings`;
+//! * [`information_schema`] — PostgreSQL's type names and views;
+//! * [`functions`] — PostgreSQL functions DataFusion lacks;
+//! * [`rewrite`] — the SQL clients send, rewritten before planning;
+//! * [`types`] — type names DataFusion does not plan, and result types
+//!   narrowed to PostgreSQL's.
+//!
+//! Everything here answers for one session, so it only ever shows what that
+//! session's principal may query.
+
+mod catalog;
+mod functions;
+mod information_schema;
+mod live_settings;
+mod proc;
+mod rewrite;
+mod types;
+
+pub(crate) use catalog::*;
+pub(crate) use functions::*;
+pub(crate) use information_schema::*;
+use live_settings::*;
+use proc::*;
+pub(crate) use rewrite::*;
+pub(crate) use types::*;
+
+use crate::{Engine, EngineError, Result};
+use async_trait::async_trait;
+use datafusion::arrow::array::{Int32Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::catalog::{MemTable, SchemaProvider, TableProvider};
+use datafusion::datasource::ViewTable;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::ast::{
+    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Statement, VisitMut, VisitorMut,
+};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use std::ops::ControlFlow;
+use std::sync::{Arc, OnceLock};
