@@ -9,6 +9,7 @@
 //! Those are the defaults of `ExecutionPlan`; this node relies on them on
 //! purpose and the governance tests hold them to it.
 
+use crate::raw_key_join::Switch;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::Result;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -23,6 +24,9 @@ pub struct FenceBarrierExec {
     input: Arc<dyn ExecutionPlan>,
     dataset: String,
     properties: Arc<PlanProperties>,
+    /// Output columns that are keyed-hash masks, with their switches (see
+    /// `raw_key_join`).
+    switches: Vec<(usize, Switch)>,
 }
 
 impl FenceBarrierExec {
@@ -32,13 +36,40 @@ impl FenceBarrierExec {
             properties: input.properties().clone(),
             dataset: dataset.to_string(),
             input,
+            switches: Vec::new(),
         }
+    }
+
+    /// The same barrier, knowing which of its output columns are switchable
+    /// keyed-hash masks.
+    pub fn with_switches(mut self, switches: Vec<(usize, Switch)>) -> Self {
+        self.switches = switches;
+        self
+    }
+
+    /// The switch of output column `i`, if it is a keyed-hash mask.
+    pub(crate) fn switch(&self, i: usize) -> Option<Switch> {
+        self.switches
+            .iter()
+            .find(|(c, _)| *c == i)
+            .map(|(_, s)| s.clone())
     }
 }
 
 impl DisplayAs for FenceBarrierExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "FenceBarrierExec: dataset={}", self.dataset)
+        write!(f, "FenceBarrierExec: dataset={}", self.dataset)?;
+        // Keyed-hash masks a join compares unmasked (see `raw_key_join`).
+        let raw: Vec<String> = self
+            .switches
+            .iter()
+            .filter(|(_, s)| s.load(std::sync::atomic::Ordering::Acquire))
+            .map(|(i, _)| self.input.schema().field(*i).name().clone())
+            .collect();
+        if !raw.is_empty() {
+            write!(f, ", join compares raw keys=[{}]", raw.join(", "))?;
+        }
+        Ok(())
     }
 }
 
@@ -69,7 +100,9 @@ impl ExecutionPlan for FenceBarrierExec {
         let input = children.pop().ok_or_else(|| {
             datafusion::error::DataFusionError::Internal("FenceBarrierExec needs its input".into())
         })?;
-        Ok(Arc::new(FenceBarrierExec::new(&self.dataset, input)))
+        Ok(Arc::new(
+            FenceBarrierExec::new(&self.dataset, input).with_switches(self.switches.clone()),
+        ))
     }
 
     fn execute(

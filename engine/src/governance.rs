@@ -479,6 +479,7 @@ impl TableProvider for GovernedTable {
             Some(proof) if proof.holds(state).await? => &proof.unfenced,
             _ => &self.plan,
         };
+        let (source, switches) = switchable_masks(source)?;
         let mut plan = LogicalPlanBuilder::from(source.clone());
         if let Some(projection) = projection {
             let fields: Vec<Expr> = projection
@@ -487,9 +488,63 @@ impl TableProvider for GovernedTable {
                 .collect();
             plan = plan.project(fields)?;
         }
-        let inner = state.create_physical_plan(&plan.build()?).await?;
-        Ok(Arc::new(FenceBarrierExec::new(&self.dataset, inner)))
+        let plan = plan.build()?;
+        let switches = switches
+            .into_iter()
+            .filter_map(|(name, switch)| {
+                let i = plan
+                    .schema()
+                    .fields()
+                    .iter()
+                    .position(|f| *f.name() == name)?;
+                Some((i, switch))
+            })
+            .collect();
+        let inner = state.create_physical_plan(&plan).await?;
+        Ok(Arc::new(
+            FenceBarrierExec::new(&self.dataset, inner).with_switches(switches),
+        ))
     }
+}
+
+/// `plan` with each keyed-hash mask of its top projection (where
+/// `apply_masks` puts them) made switchable, fresh for one scan, and the
+/// masked columns' names with their switches (see `raw_key_join`).
+fn switchable_masks(
+    plan: &LogicalPlan,
+) -> datafusion::error::Result<(LogicalPlan, Vec<(String, crate::raw_key_join::Switch)>)> {
+    use crate::raw_key_join::SwitchableKeyedHash;
+    use datafusion::logical_expr::expr::ScalarFunction;
+    use datafusion::logical_expr::{Projection, ScalarUDF};
+    let LogicalPlan::Projection(projection) = plan else {
+        return Ok((plan.clone(), Vec::new()));
+    };
+    let keyed_hash = zhenjie_udfs::masking::keyed_hash_udf();
+    let mut switches = Vec::new();
+    let exprs = projection
+        .expr
+        .iter()
+        .map(|e| match e {
+            Expr::Alias(alias) => match alias.expr.as_ref() {
+                Expr::ScalarFunction(f) if f.func.name() == keyed_hash.name() => {
+                    let (udf, switch) = SwitchableKeyedHash::new(f.func.as_ref().clone());
+                    switches.push((alias.name.clone(), switch));
+                    Expr::ScalarFunction(ScalarFunction::new_udf(
+                        Arc::new(ScalarUDF::new_from_impl(udf)),
+                        f.args.clone(),
+                    ))
+                    .alias(alias.name.clone())
+                }
+                _ => e.clone(),
+            },
+            _ => e.clone(),
+        })
+        .collect();
+    if switches.is_empty() {
+        return Ok((plan.clone(), switches));
+    }
+    let projection = Projection::try_new(exprs, projection.input.clone())?;
+    Ok((LogicalPlan::Projection(projection), switches))
 }
 
 /// A dataset whose policy cannot be applied for this principal: it exists (so

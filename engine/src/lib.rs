@@ -20,6 +20,7 @@ mod error;
 pub mod governance;
 mod pg_compat;
 mod principal;
+mod raw_key_join;
 pub mod session;
 mod settings;
 mod tables;

@@ -198,6 +198,14 @@ impl Session {
             .with_batch_size(opts.batch_size);
         let ctx = SessionContext::new_with_config_rt(config, engine.runtime().clone());
         ctx.add_optimizer_rule(Arc::new(crate::attribution_join::AttributionJoin));
+        {
+            use datafusion::execution::session_state::SessionStateBuilder;
+            let state = ctx.state_ref();
+            let next = SessionStateBuilder::new_from_existing(state.read().clone())
+                .with_physical_optimizer_rule(Arc::new(crate::raw_key_join::RawKeyJoin))
+                .build();
+            *state.write() = next;
+        }
         for dataset in &engine.catalog().file.datasets {
             if let Some(table) = governance::govern(&engine, dataset, &principal)? {
                 ctx.register_table(dataset.name.as_str(), table)?;

@@ -622,6 +622,28 @@ async fn joins_on_the_attribution_key_keep_the_fence_without_repeating_it() {
             !shape.contains("LeftSemi") && !shape.contains("RightSemi"),
             "{user}: {shape}"
         );
+        // Keyed-hash masked on both sides (all but the pii town): the join
+        // compares raw keys, which it does not output.
+        let raw_keys = shape.matches("join compares raw keys=[id_number]").count();
+        assert_eq!(
+            raw_keys,
+            if user == "town" { 0 } else { 2 },
+            "{user}: {shape}"
+        );
+        // Output the key and the masks stay, row for row.
+        let key_join = "SELECT d.id_number, p.id_number FROM dept_list d JOIN persons p ON d.id_number = p.id_number";
+        let shown = rows(&client, key_join).await;
+        assert_eq!(shown.len().to_string(), joined[0][0], "{user}");
+        for r in &shown {
+            assert_eq!(r[0], r[1], "{user}");
+            assert_eq!(
+                r[0].len(),
+                if user == "town" { 18 } else { 32 },
+                "{user}: {r:?}"
+            );
+        }
+        let shape = plan(rows(&client, &format!("EXPLAIN {key_join}")).await);
+        assert!(!shape.contains("raw keys"), "{user}: {shape}");
         // The same as a semi-join of the user's, with a filter on persons.
         let semi = "SELECT count(*) FROM dept_list d WHERE d.id_number IN (SELECT id_number FROM persons WHERE is_alive)";
         assert_eq!(
