@@ -194,6 +194,12 @@ fn classify(e: &DataFusionError) -> EngineError {
         }
         _ => INTERNAL_ERROR,
     };
+    // PostgreSQL's wording where clients and people look for it.
+    let message = if code == DIVISION_BY_ZERO {
+        "division by zero".to_string()
+    } else {
+        message
+    };
     EngineError::new(code, message)
 }
 

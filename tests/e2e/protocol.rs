@@ -160,6 +160,9 @@ async fn errors_carry_their_sqlstate_and_the_connection_survives() {
             .unwrap_or_else(|| panic!("{sql} must fail"));
         assert_eq!(sqlstate(&err), code, "extended {sql}: {err:?}");
     }
+    // PostgreSQL's wording, for people reading it in a tool's error box.
+    let err = client.simple_query("SELECT 1 / 0").await.unwrap_err();
+    assert_eq!(err.as_db_error().unwrap().message(), "division by zero");
     assert_eq!(
         client
             .query_one("SELECT 42", &[])
