@@ -134,40 +134,28 @@ impl PhysicalOptimizerRule for RawKeyJoin {
 /// Turns on the switches of the join's key pairs that qualify.
 fn compare_raw_keys(join: &HashJoinExec) {
     let left_len = join.left().schema().fields().len();
-    // Where each input column lands in the join's output, before its
-    // projection; `None` for join types not handled here.
-    let output_index = |side: JoinSide, i: usize| -> Option<usize> {
-        match (join.join_type(), side) {
-            (
-                JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full,
-                JoinSide::Left,
-            ) => Some(i),
-            (JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full, _) => {
-                Some(left_len + i)
-            }
-            (JoinType::LeftSemi | JoinType::LeftAnti, JoinSide::Left) => Some(i),
-            (JoinType::RightSemi | JoinType::RightAnti, JoinSide::Right) => Some(i),
-            (
-                JoinType::LeftSemi | JoinType::LeftAnti | JoinType::RightSemi | JoinType::RightAnti,
-                _,
-            ) => Some(usize::MAX),
-            _ => None,
+    // Where each input's columns start in the join's output, before its
+    // projection (`None`: that input's columns are not in the output).
+    let (left_offset, right_offset) = match join.join_type() {
+        JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full => {
+            (Some(0), Some(left_len))
         }
+        JoinType::LeftSemi | JoinType::LeftAnti => (Some(0), None),
+        JoinType::RightSemi | JoinType::RightAnti => (None, Some(0)),
+        _ => return,
     };
     // Without a projection every column of the output side(s) is emitted.
     let Some(projection) = join.projection.as_ref() else {
         return;
     };
+    let emitted =
+        |offset: Option<usize>, i: usize| offset.is_some_and(|o| projection.contains(&(o + i)));
     for (l, r) in join.on() {
         let (Some(l), Some(r)) = (l.downcast_ref::<Column>(), r.downcast_ref::<Column>()) else {
             continue;
         };
         let (l, r) = (l.index(), r.index());
-        let emitted = |side, i| match output_index(side, i) {
-            Some(o) => projection.contains(&o),
-            None => true,
-        };
-        if emitted(JoinSide::Left, l) || emitted(JoinSide::Right, r) {
+        if emitted(left_offset, l) || emitted(right_offset, r) {
             continue;
         }
         if let Some(filter) = join.filter() {

@@ -171,6 +171,13 @@ struct Block {
     failed: bool,
 }
 
+impl Block {
+    /// An error happened: inside a block, the block has failed.
+    fn fail(&mut self) {
+        self.failed |= self.open;
+    }
+}
+
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
@@ -196,16 +203,15 @@ impl Session {
             .with_information_schema(false)
             .with_target_partitions(opts.target_partitions)
             .with_batch_size(opts.batch_size);
-        let ctx = SessionContext::new_with_config_rt(config, engine.runtime().clone());
-        ctx.add_optimizer_rule(Arc::new(crate::attribution_join::AttributionJoin));
-        {
-            use datafusion::execution::session_state::SessionStateBuilder;
-            let state = ctx.state_ref();
-            let next = SessionStateBuilder::new_from_existing(state.read().clone())
-                .with_physical_optimizer_rule(Arc::new(crate::raw_key_join::RawKeyJoin))
-                .build();
-            *state.write() = next;
-        }
+        // Governance's two optimizer rules run last, after DataFusion's own.
+        let state = datafusion::execution::session_state::SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(engine.runtime().clone())
+            .with_default_features()
+            .with_optimizer_rule(Arc::new(crate::attribution_join::AttributionJoin))
+            .with_physical_optimizer_rule(Arc::new(crate::raw_key_join::RawKeyJoin))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         for dataset in &engine.catalog().file.datasets {
             if let Some(table) = governance::govern(&engine, dataset, &principal)? {
                 ctx.register_table(dataset.name.as_str(), table)?;
@@ -577,8 +583,7 @@ impl Session {
                 schema,
                 stream.inspect(move |item| {
                     if item.is_err() {
-                        let mut block = block.lock().expect("block lock");
-                        block.failed |= block.open;
+                        block.lock().expect("block lock").fail();
                     }
                 }),
             ),
@@ -647,10 +652,7 @@ impl Session {
     /// Records a failed statement and returns the error to report: its own,
     /// or the audit log's if the record could not be written.
     async fn audit_failure(&self, pending: Pending, error: EngineError) -> EngineError {
-        {
-            let mut block = self.block.lock().expect("block lock");
-            block.failed |= block.open;
-        }
+        self.block.lock().expect("block lock").fail();
         match self
             .engine
             .audit()
