@@ -51,6 +51,8 @@ pub mod sqlstate {
     pub const DATA_EXCEPTION: &str = "22000";
     /// undefined_file / unreadable data
     pub const IO_ERROR: &str = "58030";
+    /// invalid_datetime_format (text that is not a date or timestamp)
+    pub const INVALID_DATETIME_FORMAT: &str = "22007";
     /// A statement inside a transaction block that an earlier error failed.
     pub const IN_FAILED_SQL_TRANSACTION: &str = "25P02";
 }
@@ -138,6 +140,9 @@ fn classify(e: &DataFusionError) -> EngineError {
             }
         }
     }
+    if let Some(e) = invalid_input(&message) {
+        return e;
+    }
     let code = match root {
         DataFusionError::SQL(..) => SYNTAX_ERROR,
         DataFusionError::SchemaError(se, _) => match se.as_ref() {
@@ -201,6 +206,58 @@ fn classify(e: &DataFusionError) -> EngineError {
         message
     };
     EngineError::new(code, message)
+}
+
+/// A value that does not read as the type it is cast to, in PostgreSQL's
+/// words and SQLSTATE: `invalid input syntax for type integer: "abc"` (22P02;
+/// 22007 for dates and timestamps), or out of range for an integer (22003).
+fn invalid_input(message: &str) -> Option<EngineError> {
+    use sqlstate::*;
+    let pg_type = |arrow: &str| -> Option<&'static str> {
+        Some(match arrow {
+            "Int16" => "smallint",
+            "Int32" => "integer",
+            "Int64" => "bigint",
+            "Float32" => "real",
+            "Float64" => "double precision",
+            "Boolean" => "boolean",
+            "Date32" | "Date64" => "date",
+            t if t.starts_with("Decimal") => "numeric",
+            t if t.starts_with("Timestamp") => "timestamp",
+            _ => return None,
+        })
+    };
+    let (value, pg) = if let Some(rest) = message
+        .strip_prefix("Cast error: Cannot cast string '")
+        .or_else(|| message.strip_prefix("Cast error: Cannot cast value '"))
+    {
+        let (value, rest) = rest.split_once("' to value of ")?;
+        (value, pg_type(rest.strip_suffix(" type")?)?)
+    } else if let Some(rest) = message.strip_prefix("Parser error: Error parsing timestamp from '")
+    {
+        (rest.split_once("':")?.0, "timestamp")
+    } else {
+        return None;
+    };
+    let digits = value.trim_start_matches(['-', '+']);
+    if matches!(pg, "smallint" | "integer" | "bigint")
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Some(EngineError::new(
+            NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("value \"{value}\" is out of range for type {pg}"),
+        ));
+    }
+    let code = if matches!(pg, "date" | "timestamp") {
+        INVALID_DATETIME_FORMAT
+    } else {
+        INVALID_TEXT_REPRESENTATION
+    };
+    Some(EngineError::new(
+        code,
+        format!("invalid input syntax for type {pg}: \"{value}\""),
+    ))
 }
 
 /// DataFusion prefixes messages with its error kind ("Error during planning: …");

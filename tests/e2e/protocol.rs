@@ -160,9 +160,36 @@ async fn errors_carry_their_sqlstate_and_the_connection_survives() {
             .unwrap_or_else(|| panic!("{sql} must fail"));
         assert_eq!(sqlstate(&err), code, "extended {sql}: {err:?}");
     }
-    // PostgreSQL's wording, for people reading it in a tool's error box.
-    let err = client.simple_query("SELECT 1 / 0").await.unwrap_err();
-    assert_eq!(err.as_db_error().unwrap().message(), "division by zero");
+    // PostgreSQL's wording and SQLSTATE (PostgreSQL 15's, same SQL), for
+    // people reading it in a tool's error box.
+    for (sql, code, message) in [
+        ("SELECT 1 / 0", "22012", "division by zero"),
+        (
+            "SELECT CAST('abc' AS INTEGER)",
+            "22P02",
+            "invalid input syntax for type integer: \"abc\"",
+        ),
+        (
+            "SELECT 'x'::numeric",
+            "22P02",
+            "invalid input syntax for type numeric: \"x\"",
+        ),
+        (
+            "SELECT 'x'::date",
+            "22007",
+            "invalid input syntax for type date: \"x\"",
+        ),
+        (
+            "SELECT '99999999999'::int",
+            "22003",
+            "value \"99999999999\" is out of range for type integer",
+        ),
+        ("SELECT 2147483647 + 1", "22003", "integer out of range"),
+    ] {
+        let err = client.simple_query(sql).await.unwrap_err();
+        let db = err.as_db_error().unwrap();
+        assert_eq!((db.code().code(), db.message()), (code, message), "{sql}");
+    }
     assert_eq!(
         client
             .query_one("SELECT 42", &[])
