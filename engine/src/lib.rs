@@ -20,6 +20,7 @@ mod error;
 pub mod governance;
 mod pg_compat;
 mod principal;
+mod query_runtime;
 mod raw_key_join;
 pub mod session;
 mod settings;
@@ -84,6 +85,8 @@ struct EngineInner {
     runtime: Arc<RuntimeEnv>,
     options: EngineOptions,
     audit: Arc<audit::AuditLog>,
+    /// Where queries run, apart from the connections' threads.
+    queries: query_runtime::QueryRuntime,
     /// The last session id handed out.
     sessions: AtomicU64,
 }
@@ -112,6 +115,9 @@ impl Engine {
             .build_arc()
             .map_err(EngineError::from)?;
         let tables = tables::open_all(&catalog, &runtime, &options).await?;
+        let queries = query_runtime::QueryRuntime::new(options.target_partitions).map_err(|e| {
+            EngineError::new(sqlstate::INTERNAL_ERROR, format!("query runtime: {e}"))
+        })?;
         let engine = Engine {
             inner: Arc::new(EngineInner {
                 catalog,
@@ -119,6 +125,7 @@ impl Engine {
                 runtime,
                 options,
                 audit,
+                queries,
                 sessions: AtomicU64::new(0),
             }),
         };
@@ -147,6 +154,10 @@ impl Engine {
 
     pub(crate) fn runtime(&self) -> &Arc<RuntimeEnv> {
         &self.inner.runtime
+    }
+
+    pub(crate) fn queries(&self) -> &query_runtime::QueryRuntime {
+        &self.inner.queries
     }
 
     pub(crate) fn options(&self) -> &EngineOptions {

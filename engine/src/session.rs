@@ -629,7 +629,11 @@ impl Session {
                 .query_planner()
                 .create_physical_plan(&optimized, &state)
                 .await?;
-            datafusion::physical_plan::execute_stream(physical, Arc::new(TaskContext::from(&state)))
+            Ok::<_, datafusion::error::DataFusionError>(
+                self.engine
+                    .queries()
+                    .execute(physical, Arc::new(TaskContext::from(&state))),
+            )
         };
         let stream = tokio::select! {
             s = start => s?,
