@@ -32,7 +32,7 @@ use crate::governance::GovernedTable;
 use datafusion::catalog::TableProvider;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, NullEquality, Result};
-use datafusion::datasource::{provider_as_source, source_as_provider, DefaultTableSource};
+use datafusion::datasource::{provider_as_source, DefaultTableSource};
 use datafusion::logical_expr::{Expr, Join, JoinType, LogicalPlan, SubqueryAlias, TableScan};
 use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
 use std::sync::Arc;
@@ -160,30 +160,11 @@ fn scan_of<'a>(
     through_user_nodes: bool,
 ) -> Option<(&'a TableScan, String)> {
     let index = plan.schema().index_of_column(column).ok()?;
-    match plan {
-        LogicalPlan::TableScan(scan) => {
-            let source_index = match &scan.projection {
-                Some(p) => *p.get(index)?,
-                None => index,
-            };
-            let source = source_as_provider(&scan.source).ok()?;
-            Some((scan, source.schema().field(source_index).name().clone()))
-        }
-        LogicalPlan::SubqueryAlias(alias) => {
-            let inner = Column::from(alias.input.schema().qualified_field(index));
-            scan_of(&alias.input, &inner, through_user_nodes)
-        }
-        LogicalPlan::Filter(filter) if through_user_nodes => {
-            scan_of(&filter.input, column, through_user_nodes)
-        }
-        LogicalPlan::Projection(projection) if through_user_nodes => {
-            match projection.expr.get(index)?.clone().unalias() {
-                Expr::Column(inner) => scan_of(&projection.input, &inner, through_user_nodes),
-                _ => None,
-            }
-        }
-        _ => None,
-    }
+    let through = |node: &LogicalPlan| {
+        through_user_nodes && matches!(node, LogicalPlan::Filter(_) | LogicalPlan::Projection(_))
+    };
+    let (scan, source) = crate::lineage::source_column(plan, index, &through)?;
+    Some((scan, scan.source.schema().field(source).name().clone()))
 }
 
 /// `plan` (aliases over one table scan) with its scan, if attributed through

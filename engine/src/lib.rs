@@ -18,6 +18,7 @@ pub mod cursor;
 mod empty_catalog;
 mod error;
 pub mod governance;
+mod lineage;
 mod pg_compat;
 mod principal;
 mod query_runtime;

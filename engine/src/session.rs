@@ -532,38 +532,20 @@ impl Session {
 
     /// Where each output column of `plan` comes from (see [`Prepared::sources`]).
     fn column_sources(&self, plan: &LogicalPlan) -> Vec<Option<(i32, i16)>> {
-        fn source(plan: &LogicalPlan, index: usize) -> Option<(String, usize)> {
-            match plan {
-                LogicalPlan::Projection(p) => match p.expr.get(index)? {
-                    datafusion::logical_expr::Expr::Column(c) => {
-                        source(&p.input, p.input.schema().index_of_column(c).ok()?)
-                    }
-                    datafusion::logical_expr::Expr::Alias(a) => match a.expr.as_ref() {
-                        datafusion::logical_expr::Expr::Column(c) => {
-                            source(&p.input, p.input.schema().index_of_column(c).ok()?)
-                        }
-                        _ => None,
-                    },
-                    _ => None,
-                },
-                LogicalPlan::Filter(f) => source(&f.input, index),
-                LogicalPlan::Sort(s) => source(&s.input, index),
-                LogicalPlan::Limit(l) => source(&l.input, index),
-                LogicalPlan::SubqueryAlias(a) => source(&a.input, index),
-                LogicalPlan::TableScan(t) => {
-                    let column = match &t.projection {
-                        Some(p) => *p.get(index)?,
-                        None => index,
-                    };
-                    let schema = t.table_name.schema().unwrap_or(SCHEMA);
-                    Some((format!("{schema}.{}", t.table_name.table()), column))
-                }
-                _ => None,
-            }
-        }
+        let through = |node: &LogicalPlan| {
+            matches!(
+                node,
+                LogicalPlan::Projection(_)
+                    | LogicalPlan::Filter(_)
+                    | LogicalPlan::Sort(_)
+                    | LogicalPlan::Limit(_)
+            )
+        };
         (0..plan.schema().fields().len())
             .map(|i| {
-                let (table, column) = source(plan, i)?;
+                let (scan, column) = crate::lineage::source_column(plan, i, &through)?;
+                let schema = scan.table_name.schema().unwrap_or(SCHEMA);
+                let table = format!("{schema}.{}", scan.table_name.table());
                 Some((
                     *self.relation_oids.get(&table)?,
                     i16::try_from(column + 1).ok()?,
