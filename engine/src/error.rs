@@ -118,28 +118,6 @@ fn classify(e: &DataFusionError) -> EngineError {
     }
     let text = root.to_string();
     let message = clean_message(&text);
-    // A value too large for the integer type it is narrowed to (`int4`
-    // results computed in `int8`): PostgreSQL's error, without the value.
-    if let DataFusionError::ArrowError(ae, _) = root {
-        if let ArrowError::CastError(m) = ae.as_ref() {
-            if m.starts_with("Can't cast value") {
-                let type_name = [
-                    ("Int16", "smallint"),
-                    ("Int32", "integer"),
-                    ("Int64", "bigint"),
-                ]
-                .iter()
-                .find(|(arrow, _)| m.ends_with(&format!("to type {arrow}")))
-                .map(|(_, pg)| *pg);
-                if let Some(type_name) = type_name {
-                    return EngineError::new(
-                        NUMERIC_VALUE_OUT_OF_RANGE,
-                        format!("{type_name} out of range"),
-                    );
-                }
-            }
-        }
-    }
     if let Some(e) = invalid_input(&message) {
         return e;
     }
@@ -208,9 +186,11 @@ fn classify(e: &DataFusionError) -> EngineError {
     EngineError::new(code, message)
 }
 
-/// A value that does not read as the type it is cast to, in PostgreSQL's
-/// words and SQLSTATE: `invalid input syntax for type integer: "abc"` (22P02;
-/// 22007 for dates and timestamps), or out of range for an integer (22003).
+/// A failed cast in PostgreSQL's words and SQLSTATE: text that does not read
+/// as the type (`invalid input syntax for type integer: "abc"`, 22P02; 22007
+/// for dates and timestamps), or a value out of an integer type's range
+/// (22003; for an int8 result narrowed to int4, PostgreSQL's `integer out of
+/// range`, without the value).
 fn invalid_input(message: &str) -> Option<EngineError> {
     use sqlstate::*;
     let pg_type = |arrow: &str| -> Option<&'static str> {
@@ -227,6 +207,14 @@ fn invalid_input(message: &str) -> Option<EngineError> {
             _ => return None,
         })
     };
+    let integer = |pg: &str| matches!(pg, "smallint" | "integer" | "bigint");
+    if let Some(rest) = message.strip_prefix("Cast error: Can't cast value ") {
+        let pg = pg_type(rest.rsplit_once(" to type ")?.1).filter(|pg| integer(pg))?;
+        return Some(EngineError::new(
+            NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("{pg} out of range"),
+        ));
+    }
     let (value, pg) = if let Some(rest) = message
         .strip_prefix("Cast error: Cannot cast string '")
         .or_else(|| message.strip_prefix("Cast error: Cannot cast value '"))
@@ -240,10 +228,7 @@ fn invalid_input(message: &str) -> Option<EngineError> {
         return None;
     };
     let digits = value.trim_start_matches(['-', '+']);
-    if matches!(pg, "smallint" | "integer" | "bigint")
-        && !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
-    {
+    if integer(pg) && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         return Some(EngineError::new(
             NUMERIC_VALUE_OUT_OF_RANGE,
             format!("value \"{value}\" is out of range for type {pg}"),
