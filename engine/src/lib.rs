@@ -26,6 +26,7 @@ mod raw_key_join;
 pub mod session;
 mod settings;
 mod tables;
+mod yielding_joins;
 
 pub use error::{sqlstate, EngineError, Result};
 pub use principal::Principal;

@@ -436,6 +436,40 @@ async fn statement_timeout_stops_a_long_query() {
     );
 }
 
+/// A stopped query gives its query thread back at once, even one that is
+/// inside a join emitting rows it already holds (a three-way cross join of
+/// 8e12 rows here): stopped twice, it would otherwise hold both of a two-core
+/// server's query threads for hours, and everyone's next query would wait.
+#[tokio::test]
+async fn a_stopped_join_gives_its_query_threads_back() {
+    let addr = start_server().await;
+    let client = connect(addr, "city").await;
+    client
+        .batch_execute("SET statement_timeout = '300ms'")
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let err = client
+            .query(
+                "SELECT count(*) FROM persons a, persons b, persons c WHERE a.name || b.name <> c.name",
+                &[],
+            )
+            .await
+            .err()
+            .expect("timed out");
+        assert_eq!(sqlstate(&err), "57014", "{err:?}");
+    }
+    let other = connect(addr, "city").await;
+    let count = tokio::time::timeout(
+        Duration::from_secs(60),
+        other.query_one("SELECT count(*) FROM persons", &[]),
+    )
+    .await
+    .expect("the next query waited for the stopped ones")
+    .unwrap();
+    assert!(count.get::<_, i64>(0) > 0);
+}
+
 #[tokio::test]
 async fn client_vanishing_mid_result_does_not_hurt_the_next() {
     let addr = start_server().await;
