@@ -427,11 +427,23 @@ impl Session {
                     ast::CloseCursor::Specific { name } => Some(name.value.clone()),
                 }));
             }
-            Statement::Explain { analyze, .. } => {
-                if *analyze && self.principal.level != zhenjie_catalog::Level::City {
-                    return Err(EngineError::denied(
-                        "permission denied: EXPLAIN ANALYZE is only available at city level",
-                    ));
+            Statement::Explain {
+                analyze, verbose, ..
+            } => {
+                // ANALYZE runs the query and counts rows at every node;
+                // VERBOSE prints every node's statistics, the scan's (whole
+                // files': row counts, smallest and largest values) included.
+                if self.principal.level != zhenjie_catalog::Level::City {
+                    if *analyze {
+                        return Err(EngineError::denied(
+                            "permission denied: EXPLAIN ANALYZE is only available at city level",
+                        ));
+                    }
+                    if *verbose {
+                        return Err(EngineError::denied(
+                            "permission denied: EXPLAIN VERBOSE is only available at city level",
+                        ));
+                    }
                 }
             }
             other => return Err(refuse(other)),

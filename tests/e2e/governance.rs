@@ -311,7 +311,7 @@ async fn masked_values_do_not_match_raw_ones() {
 }
 
 #[tokio::test]
-async fn explain_shows_only_the_own_fence_and_analyze_is_refused_below_city() {
+async fn explain_shows_only_the_own_fence_and_analyze_and_verbose_are_refused_below_city() {
     let addr = start_server().await;
     let town = connect(addr, "town").await;
     let plan = rows(&town, "EXPLAIN SELECT count(*) FROM persons").await;
@@ -336,10 +336,22 @@ async fn explain_shows_only_the_own_fence_and_analyze_is_refused_below_city() {
         .await
         .unwrap_err();
     assert_eq!(sqlstate(&err), "42501");
+    // VERBOSE prints every node's statistics, the scan's included: the whole
+    // city's row count and its smallest and largest grid codes.
+    let err = town
+        .simple_query("EXPLAIN VERBOSE SELECT count(*) FROM persons")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "42501");
     let city = connect(addr, "city").await;
     assert!(!rows(&city, "EXPLAIN ANALYZE SELECT count(*) FROM persons")
         .await
         .is_empty());
+    let verbose = rows(&city, "EXPLAIN VERBOSE SELECT count(*) FROM persons").await;
+    assert!(
+        verbose.iter().any(|r| r[1].contains("FenceBarrierExec")),
+        "{verbose:?}"
+    );
 }
 
 #[tokio::test]
