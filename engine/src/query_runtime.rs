@@ -9,8 +9,8 @@
 //! (back-pressure stays: the producer waits while the client reads), so the
 //! connection side always answers: a cancel or a statement timeout ends the
 //! client's statement at once, and the producer stops at its next batch.
-//! What it does not give is fairness between queries: a query stuck in a
-//! long step still holds a query thread until the step ends.
+//! A stopped query's tasks end at their next yield; joins, which can emit rows
+//! for a long time without reading any, are made to yield (`yielding_joins`).
 
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
