@@ -456,7 +456,7 @@ impl Session {
         let plan = self
             .ctx
             .state()
-            .statement_to_plan(DfStatement::Statement(Box::new(statement.clone())))
+            .statement_to_plan(datafusion_statement(statement))
             .await?;
         let plan = crate::pg_compat::narrow_output_types(plan)?;
         if matches!(
@@ -1236,4 +1236,39 @@ mod tests {
         assert!(split_statements("  -- nothing\n").unwrap().is_empty());
         assert!(split_statements("SELECT 'unterminated").is_none());
     }
+}
+
+/// The statement as DataFusion's planner takes it. `EXPLAIN FORMAT x`
+/// reaches DataFusion's planner from sqlparser's tree as the text
+/// "FORMAT x", which it refuses; it is passed as DataFusion's own EXPLAIN
+/// instead, with the options sqlparser's form has (never `show_statistics`).
+fn datafusion_statement(statement: &Statement) -> DfStatement {
+    use datafusion::common::format::{ExplainFormat, ExplainStatementOptions};
+    use datafusion::sql::parser::ExplainStatement;
+    if let Statement::Explain {
+        describe_alias: ast::DescribeAlias::Explain,
+        analyze,
+        verbose,
+        format: Some(ast::AnalyzeFormatKind::Keyword(f) | ast::AnalyzeFormatKind::Assignment(f)),
+        statement: inner,
+        ..
+    } = statement
+    {
+        let format = match f {
+            ast::AnalyzeFormat::TEXT | ast::AnalyzeFormat::TRADITIONAL => ExplainFormat::Indent,
+            ast::AnalyzeFormat::TREE => ExplainFormat::Tree,
+            ast::AnalyzeFormat::JSON => ExplainFormat::PostgresJSON,
+            ast::AnalyzeFormat::GRAPHVIZ => ExplainFormat::Graphviz,
+        };
+        return DfStatement::Explain(ExplainStatement {
+            options: ExplainStatementOptions {
+                analyze: *analyze,
+                verbose: *verbose,
+                format: Some(format),
+                ..Default::default()
+            },
+            statement: Box::new(DfStatement::Statement(inner.clone())),
+        });
+    }
+    DfStatement::Statement(Box::new(statement.clone()))
 }
