@@ -333,9 +333,12 @@ fn apply_masks(
             },
             MaskKind::Hash => {
                 let secret = engine.catalog().mask_secret().map_err(|e| e.to_string())?;
+                // The HMAC key is the secret's hex text (what `keyed_hash`
+                // would be given), bound inside the mask so no plan shows it.
                 let key: String = secret.iter().map(|b| format!("{b:02x}")).collect();
                 let value = as_text()?;
-                masking::keyed_hash_udf().call(vec![value, lit(key)])
+                datafusion::logical_expr::ScalarUDF::new_from_impl(masking::KeyedHashMaskFunc::new(key.into_bytes()))
+                    .call(vec![value])
             }
         };
         exprs.push(expr.alias(name));
@@ -515,11 +518,11 @@ fn switchable_masks(
 ) -> datafusion::error::Result<(LogicalPlan, Vec<(String, crate::raw_key_join::Switch)>)> {
     use crate::raw_key_join::SwitchableKeyedHash;
     use datafusion::logical_expr::expr::ScalarFunction;
-    use datafusion::logical_expr::{Projection, ScalarUDF};
+    use datafusion::logical_expr::{Projection, ScalarUDF, ScalarUDFImpl};
     let LogicalPlan::Projection(projection) = plan else {
         return Ok((plan.clone(), Vec::new()));
     };
-    let keyed_hash = zhenjie_udfs::masking::keyed_hash_udf();
+    let keyed_hash = zhenjie_udfs::masking::KeyedHashMaskFunc::new(Vec::new());
     let mut switches = Vec::new();
     let exprs = projection
         .expr

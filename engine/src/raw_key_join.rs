@@ -41,7 +41,7 @@ use std::sync::Arc;
 /// Whether one scan's keyed-hash mask lets raw values through (off: masked).
 pub(crate) type Switch = Arc<AtomicBool>;
 
-/// `keyed_hash` that returns its (text) argument unchanged once its switch is
+/// The keyed-hash mask that returns its (text) argument unchanged once its switch is
 /// on. Only [`RawKeyJoin`] turns a switch on; every scan gets its own.
 #[derive(Debug)]
 pub(crate) struct SwitchableKeyedHash {

@@ -9,12 +9,14 @@
 
 mod birth_year;
 mod keyed_hash;
+mod keyed_hash_mask;
 mod mask_partial;
 mod masks;
 mod rules;
 
 pub use birth_year::BirthYearFunc;
 pub use keyed_hash::KeyedHashFunc;
+pub use keyed_hash_mask::KeyedHashMaskFunc;
 pub use mask_partial::MaskPartialFunc;
 pub use masks::{MaskFunc, MaskKind};
 pub use rules::{
