@@ -5,15 +5,20 @@
 //! from file statistics. The barrier allows none of that: nothing of the
 //! user's query is evaluated below it (so a user predicate or function never
 //! sees a row outside the fence, nor an unmasked value), and it reports no
-//! statistics (so an aggregate cannot be read off the files' metadata).
-//! Those are the defaults of `ExecutionPlan`; this node relies on them on
-//! purpose and the governance tests hold them to it.
+//! exact statistics (so an aggregate cannot be read off the files' metadata).
+//! It does pass on an inexact estimate of how many rows and bytes come out,
+//! without any column's values, so the planner can still put the smaller side
+//! of a join on its build side. The pushdown refusals are the defaults of
+//! `ExecutionPlan`; this node relies on them on purpose and the governance
+//! tests hold it to them.
 
 use crate::raw_key_join::Switch;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::Result;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::common::Statistics;
+use datafusion::physical_plan::statistics::{ChildStats, StatisticsArgs};
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use std::fmt;
 use std::sync::Arc;
@@ -91,6 +96,26 @@ impl ExecutionPlan for FenceBarrierExec {
         _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
     ) -> Result<TreeNodeRecursion> {
         Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn child_stats_requests(&self, partition: Option<usize>) -> Vec<ChildStats> {
+        vec![ChildStats::At(partition)]
+    }
+
+    /// Sizes only, and never exact: an exact count would let `count(*)` be
+    /// answered from the files, and column statistics would carry values
+    /// (min, max) of rows outside the fence.
+    fn statistics_from_inputs(
+        &self,
+        input_stats: &[Arc<Statistics>],
+        _args: &StatisticsArgs,
+    ) -> Result<Arc<Statistics>> {
+        let mut stats = Statistics::new_unknown(&self.schema());
+        if let Some(input) = input_stats.first() {
+            stats.num_rows = input.num_rows.to_inexact();
+            stats.total_byte_size = input.total_byte_size.to_inexact();
+        }
+        Ok(Arc::new(stats))
     }
 
     fn with_new_children(
