@@ -336,7 +336,7 @@ fn apply_masks(
                 // The HMAC key is the secret's hex text (what `keyed_hash`
                 // would be given), bound inside the mask so no plan shows it.
                 let key: String = secret.iter().map(|b| format!("{b:02x}")).collect();
-                let value = as_text()?;
+                let value = if is_text { column.clone() } else { as_text()? };
                 datafusion::logical_expr::ScalarUDF::new_from_impl(masking::KeyedHashMaskFunc::new(key.into_bytes()))
                     .call(vec![value])
             }

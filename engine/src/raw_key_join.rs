@@ -86,13 +86,13 @@ impl ScalarUDFImpl for SwitchableKeyedHash {
         self.masked.signature()
     }
 
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        self.masked.return_type(arg_types)
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         if self.raw.load(Ordering::Acquire) {
-            // The value argument is already text (the mask casts it).
+            // The mask returns its argument's own string type.
             return Ok(args.args[0].clone());
         }
         self.masked.invoke_with_args(args)

@@ -65,8 +65,13 @@ impl ScalarUDFImpl for KeyedHashMaskFunc {
         &self.signature
     }
 
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
+    /// The pseudonym comes in the value's own string type, so a masked column
+    /// keeps its type (a join on two of them needs no cast).
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(match arg_types.first() {
+            Some(t @ (DataType::Utf8View | DataType::LargeUtf8)) => t.clone(),
+            _ => DataType::Utf8,
+        })
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
@@ -74,7 +79,8 @@ impl ScalarUDFImpl for KeyedHashMaskFunc {
         let keyed = Hmac::<Sha256>::new_from_slice(&self.key).map_err(|e| {
             datafusion::error::DataFusionError::Internal(format!("mask key: {e}"))
         })?;
-        invoke(args, |a| {
+        let returns = args.return_field.data_type().clone();
+        let hashed = invoke(args, |a| {
             let values = Strs::new(&a[0])?;
             Ok(str_rows(values.len(), values.len() * 32, |i, buf| {
                 let Some(v) = values.get(i) else {
@@ -85,7 +91,11 @@ impl ScalarUDFImpl for KeyedHashMaskFunc {
                 buf.push_str(&hex_prefix(&mac.finalize().into_bytes()));
                 Emit::Buf
             }))
-        })
+        })?;
+        if returns == DataType::Utf8 {
+            return Ok(hashed);
+        }
+        hashed.cast_to(&returns, None)
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -97,7 +107,7 @@ impl ScalarUDFImpl for KeyedHashMaskFunc {
 mod tests {
     use super::*;
     use crate::masking::keyed_hash;
-    use datafusion::arrow::array::{Array, StringArray};
+    use datafusion::arrow::array::{Array, AsArray, StringArray};
     use datafusion::logical_expr::ScalarUDF;
     use datafusion::prelude::{col, SessionContext};
 
@@ -124,5 +134,17 @@ mod tests {
             .unwrap();
         assert_eq!(m.value(0), keyed_hash(b"370602199001011234", &key));
         assert!(m.is_null(1));
+        // A Utf8View column (how Parquet text is read) stays Utf8View.
+        let view = ctx
+            .sql("SELECT arrow_cast('370602199001011234', 'Utf8View') AS v")
+            .await
+            .unwrap()
+            .select(vec![mask.call(vec![col("v")]).alias("m")])
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let m = view[0].column(0).as_string_view();
+        assert_eq!(m.value(0), keyed_hash(b"370602199001011234", &key));
     }
 }
