@@ -98,6 +98,14 @@ impl ExecutionPlan for FenceBarrierExec {
         Ok(TreeNodeRecursion::Continue)
     }
 
+    /// The barrier only passes batches on: splitting its input into more
+    /// partitions gains nothing here (the nodes that compute, under or over
+    /// it, ask for that themselves), and a join collecting this side would
+    /// merge them straight back.
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        vec![false]
+    }
+
     fn child_stats_requests(&self, partition: Option<usize>) -> Vec<ChildStats> {
         vec![ChildStats::At(partition)]
     }
