@@ -91,7 +91,11 @@ async fn open_one(
     let config = ListingTableConfig::new(url)
         .with_listing_options(listing)
         .with_schema(schema);
-    Ok(Arc::new(ListingTable::try_new(config)?))
+    // Every governed scan plans its files' statistics (the fence proof, join
+    // sizes); the runtime's cache keeps them per file, checked against the
+    // file's size and modification time at each listing.
+    let cache = state.runtime_env().cache_manager.get_file_statistic_cache();
+    Ok(Arc::new(ListingTable::try_new(config)?.with_cache(cache)))
 }
 
 /// CSV inference reads area codes and identity numbers as integers (losing
