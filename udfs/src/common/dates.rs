@@ -30,7 +30,39 @@ pub fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
 }
 
 /// The (year, month, day) of a day count since 1970-01-01.
+///
+/// Neri and Schneider's Euclidean affine form ("Euclidean affine functions
+/// and their application to calendar algorithms", 2022): multiplications and
+/// shifts only, a third of the time of the classic form, which covers the
+/// days outside its 32-bit range (some 35,000 years before 1970 and 2.9
+/// million after).
 pub fn civil_from_days(z: i32) -> (i32, u32, u32) {
+    // Shifted by 82 cycles of 400 years so that the day count is unsigned.
+    const CYCLES: u32 = 82;
+    const SHIFT: i64 = 719_468 + 146_097 * CYCLES as i64;
+    let n = z as i64 + SHIFT;
+    if !(0..1 << 30).contains(&n) {
+        return civil_from_days_wide(z);
+    }
+    let n1 = 4 * n as u32 + 3;
+    let century = n1 / 146_097;
+    let n2 = (n1 % 146_097) | 3;
+    let p2 = 2_939_745u64 * n2 as u64;
+    let year_of_century = (p2 >> 32) as u32;
+    let day_of_year = (p2 as u32) / 2_939_745 / 4;
+    let n3 = 2141 * day_of_year + 197_913;
+    let month = n3 >> 16;
+    let day = (n3 & 0xffff) / 2141 + 1;
+    // Years counted from March: January and February end the year.
+    let january_or_february = day_of_year >= 306;
+    let year = (100 * century + year_of_century) as i32 - 400 * CYCLES as i32
+        + january_or_february as i32;
+    let month = if january_or_february { month - 12 } else { month };
+    (year, month, day)
+}
+
+/// [`civil_from_days`] for any day count (Hinnant's form).
+fn civil_from_days_wide(z: i32) -> (i32, u32, u32) {
     let z = z as i64 + 719_468;
     let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
     let doe = z - era * 146_097;
@@ -66,6 +98,21 @@ mod tests {
             let (y, m, d) = civil_from_days(z);
             assert!(is_valid_date(y, m, d));
             assert_eq!(days_from_civil(y, m, d), z);
+        }
+    }
+
+    /// The fast form gives the classic form's dates: every day of ±4,000
+    /// years, and a sample over every Date32, the ends of its range included.
+    #[test]
+    fn both_forms_agree() {
+        for z in -1_500_000..1_500_000 {
+            assert_eq!(civil_from_days(z), civil_from_days_wide(z), "{z}");
+        }
+        let low = -12_699_422; // the fast form's first day
+        let high = (1 << 30) - 12_699_422 - 1; // and its last
+        let edges = [i32::MIN, low - 1, low, high, high + 1, i32::MAX];
+        for z in (i32::MIN..i32::MAX).step_by(65_537).chain(edges) {
+            assert_eq!(civil_from_days(z), civil_from_days_wide(z), "{z}");
         }
     }
 
