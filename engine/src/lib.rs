@@ -15,6 +15,7 @@ pub mod audit;
 mod barrier;
 pub mod copy;
 pub mod cursor;
+mod date_part;
 mod empty_catalog;
 mod error;
 pub mod governance;

@@ -205,10 +205,12 @@ impl Session {
             .with_batch_size(opts.batch_size);
         // Governance's two optimizer rules run after DataFusion's own; joins
         // are made to yield (so a query can always be stopped) last of all.
-        let state = datafusion::execution::session_state::SessionStateBuilder::new()
+        let mut builder = datafusion::execution::session_state::SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(engine.runtime().clone())
-            .with_default_features()
+            .with_default_features();
+        crate::date_part::install(&mut builder);
+        let state = builder
             .with_optimizer_rule(Arc::new(crate::attribution_join::AttributionJoin))
             .with_physical_optimizer_rule(Arc::new(crate::raw_key_join::RawKeyJoin))
             .with_physical_optimizer_rule(Arc::new(crate::yielding_joins::YieldingJoins))
