@@ -18,6 +18,7 @@ pub mod cursor;
 mod date_part;
 mod empty_catalog;
 mod error;
+mod explain;
 pub mod governance;
 mod lineage;
 mod pg_compat;

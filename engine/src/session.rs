@@ -429,23 +429,9 @@ impl Session {
                     ast::CloseCursor::Specific { name } => Some(name.value.clone()),
                 }));
             }
-            Statement::Explain {
-                analyze, verbose, ..
-            } => {
-                // ANALYZE runs the query and counts rows at every node;
-                // VERBOSE prints every node's statistics, the scan's (whole
-                // files': row counts, smallest and largest values) included.
-                if self.principal.level != zhenjie_catalog::Level::City {
-                    if *analyze {
-                        return Err(EngineError::denied(
-                            "permission denied: EXPLAIN ANALYZE is only available at city level",
-                        ));
-                    }
-                    if *verbose {
-                        return Err(EngineError::denied(
-                            "permission denied: EXPLAIN VERBOSE is only available at city level",
-                        ));
-                    }
+            Statement::Explain { .. } => {
+                if let Some(explain) = crate::explain::Explain::of(statement)? {
+                    explain.check(self.principal.level)?;
                 }
             }
             other => return Err(refuse(other)),
@@ -458,7 +444,7 @@ impl Session {
         let plan = self
             .ctx
             .state()
-            .statement_to_plan(datafusion_statement(statement))
+            .statement_to_plan(datafusion_statement(statement)?)
             .await?;
         let plan = crate::pg_compat::narrow_output_types(plan)?;
         if matches!(
@@ -1240,37 +1226,11 @@ mod tests {
     }
 }
 
-/// The statement as DataFusion's planner takes it. `EXPLAIN FORMAT x`
-/// reaches DataFusion's planner from sqlparser's tree as the text
-/// "FORMAT x", which it refuses; it is passed as DataFusion's own EXPLAIN
-/// instead, with the options sqlparser's form has (never `show_statistics`).
-fn datafusion_statement(statement: &Statement) -> DfStatement {
-    use datafusion::common::format::{ExplainFormat, ExplainStatementOptions};
-    use datafusion::sql::parser::ExplainStatement;
-    if let Statement::Explain {
-        describe_alias: ast::DescribeAlias::Explain,
-        analyze,
-        verbose,
-        format: Some(ast::AnalyzeFormatKind::Keyword(f) | ast::AnalyzeFormatKind::Assignment(f)),
-        statement: inner,
-        ..
-    } = statement
-    {
-        let format = match f {
-            ast::AnalyzeFormat::TEXT | ast::AnalyzeFormat::TRADITIONAL => ExplainFormat::Indent,
-            ast::AnalyzeFormat::TREE => ExplainFormat::Tree,
-            ast::AnalyzeFormat::JSON => ExplainFormat::PostgresJSON,
-            ast::AnalyzeFormat::GRAPHVIZ => ExplainFormat::Graphviz,
-        };
-        return DfStatement::Explain(ExplainStatement {
-            options: ExplainStatementOptions {
-                analyze: *analyze,
-                verbose: *verbose,
-                format: Some(format),
-                ..Default::default()
-            },
-            statement: Box::new(DfStatement::Statement(inner.clone())),
-        });
-    }
-    DfStatement::Statement(Box::new(statement.clone()))
+/// The statement as DataFusion's planner takes it (an EXPLAIN with its
+/// options read by `explain`).
+fn datafusion_statement(statement: &Statement) -> Result<DfStatement> {
+    Ok(match crate::explain::Explain::of(statement)? {
+        Some(explain) => explain.to_datafusion(),
+        None => DfStatement::Statement(Box::new(statement.clone())),
+    })
 }

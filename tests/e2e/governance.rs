@@ -343,10 +343,30 @@ async fn explain_shows_only_the_own_fence_and_analyze_and_verbose_are_refused_be
         .await
         .unwrap_err();
     assert_eq!(sqlstate(&err), "42501");
+    // PostgreSQL's parenthesised spelling is read, and refused, alike.
+    for sql in [
+        "EXPLAIN (ANALYZE) SELECT count(*) FROM persons",
+        "EXPLAIN (VERBOSE true, COSTS off) SELECT count(*) FROM persons",
+    ] {
+        let err = town.simple_query(sql).await.unwrap_err();
+        assert_eq!(sqlstate(&err), "42501", "{sql}");
+    }
+    let json = rows(&town, "EXPLAIN (FORMAT JSON, COSTS off) SELECT count(*) FROM persons").await;
+    assert!(json.iter().any(|r| r[1].contains("\"Node Type\"")), "{json:?}");
+    let err = town
+        .simple_query("EXPLAIN (SHOW_STATISTICS) SELECT count(*) FROM persons")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "42601");
     let city = connect(addr, "city").await;
     assert!(!rows(&city, "EXPLAIN ANALYZE SELECT count(*) FROM persons")
         .await
         .is_empty());
+    let analyzed = rows(&city, "EXPLAIN (ANALYZE) SELECT count(*) FROM persons").await;
+    assert!(
+        analyzed.iter().any(|r| r[1].contains("output_rows")),
+        "{analyzed:?}"
+    );
     let verbose = rows(&city, "EXPLAIN VERBOSE SELECT count(*) FROM persons").await;
     assert!(
         verbose.iter().any(|r| r[1].contains("FenceBarrierExec")),

@@ -1,0 +1,207 @@
+//! `EXPLAIN` in both of PostgreSQL's spellings, read once.
+//!
+//! `EXPLAIN ANALYZE VERBOSE q` and `EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) q`
+//! mean the same, and which of them a user may run depends on their level
+//! (ANALYZE and VERBOSE show row counts and the files' statistics). Both the
+//! permission check and the plan handed to DataFusion read the options from
+//! here, so they cannot disagree. DataFusion's own planner would ignore the
+//! parenthesised options and read the keyword `FORMAT` wrongly; the statement
+//! goes to it as its own EXPLAIN, with only these options (never, say,
+//! `show_statistics`).
+
+use crate::error::sqlstate;
+use crate::{EngineError, Result};
+use datafusion::common::format::{ExplainFormat, ExplainStatementOptions};
+use datafusion::sql::parser::{ExplainStatement, Statement as DfStatement};
+use datafusion::sql::sqlparser::ast::{self, Statement};
+use zhenjie_catalog::Level;
+
+/// What an `EXPLAIN` asks for.
+#[derive(Debug)]
+pub(crate) struct Explain {
+    analyze: bool,
+    verbose: bool,
+    format: Option<ExplainFormat>,
+    statement: Box<Statement>,
+}
+
+/// PostgreSQL's EXPLAIN options that change nothing here (they tune what
+/// PostgreSQL's own plans print), accepted so clients that send them work.
+const IGNORED: &[&str] = &[
+    "costs",
+    "buffers",
+    "timing",
+    "summary",
+    "settings",
+    "wal",
+    "generic_plan",
+    "memory",
+    "serialize",
+];
+
+fn format_of(name: &str) -> Result<ExplainFormat> {
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "text" | "traditional" | "indent" => ExplainFormat::Indent,
+        "tree" => ExplainFormat::Tree,
+        "json" | "pgjson" => ExplainFormat::PostgresJSON,
+        "graphviz" => ExplainFormat::Graphviz,
+        other => {
+            return Err(EngineError::new(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                format!("unrecognized value for EXPLAIN option \"format\": \"{other}\""),
+            ))
+        }
+    })
+}
+
+fn flag(option: &ast::UtilityOption) -> Result<bool> {
+    let Some(arg) = &option.arg else {
+        return Ok(true);
+    };
+    match arg.to_string().trim_matches('\'').to_ascii_lowercase().as_str() {
+        "true" | "on" | "1" | "yes" => Ok(true),
+        "false" | "off" | "0" | "no" => Ok(false),
+        _ => Err(EngineError::new(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            format!(
+                "{} requires a Boolean value",
+                option.name.value.to_ascii_uppercase()
+            ),
+        )),
+    }
+}
+
+impl Explain {
+    /// The EXPLAIN `statement` is, if it is one (not `DESCRIBE`); an error
+    /// for an option PostgreSQL does not know or a bad value.
+    pub(crate) fn of(statement: &Statement) -> Result<Option<Explain>> {
+        let Statement::Explain {
+            describe_alias: ast::DescribeAlias::Explain,
+            analyze,
+            verbose,
+            format,
+            options,
+            statement,
+            ..
+        } = statement
+        else {
+            return Ok(None);
+        };
+        let mut explain = Explain {
+            analyze: *analyze,
+            verbose: *verbose,
+            format: match format {
+                Some(ast::AnalyzeFormatKind::Keyword(f) | ast::AnalyzeFormatKind::Assignment(f)) => {
+                    Some(format_of(&f.to_string())?)
+                }
+                None => None,
+            },
+            statement: statement.clone(),
+        };
+        for option in options.iter().flatten() {
+            let name = option.name.value.to_ascii_lowercase();
+            match name.as_str() {
+                "analyze" => explain.analyze = flag(option)?,
+                "verbose" => explain.verbose = flag(option)?,
+                "format" => {
+                    let value = option.arg.as_ref().map(|a| a.to_string()).unwrap_or_default();
+                    explain.format = Some(format_of(value.trim_matches('\''))?);
+                }
+                n if IGNORED.contains(&n) => {
+                    flag(option)?;
+                }
+                _ => {
+                    return Err(EngineError::new(
+                        sqlstate::SYNTAX_ERROR,
+                        format!("unrecognized EXPLAIN option \"{name}\""),
+                    ))
+                }
+            }
+        }
+        Ok(Some(explain))
+    }
+
+    /// ANALYZE runs the query and counts rows at every node; VERBOSE prints
+    /// every node's statistics, the scans' (whole files': row counts,
+    /// smallest and largest values) included. Both are city-level only.
+    pub(crate) fn check(&self, level: Level) -> Result<()> {
+        if level == Level::City {
+            return Ok(());
+        }
+        if self.analyze {
+            return Err(EngineError::denied(
+                "permission denied: EXPLAIN ANALYZE is only available at city level",
+            ));
+        }
+        if self.verbose {
+            return Err(EngineError::denied(
+                "permission denied: EXPLAIN VERBOSE is only available at city level",
+            ));
+        }
+        Ok(())
+    }
+
+    /// DataFusion's own EXPLAIN with these options.
+    pub(crate) fn to_datafusion(&self) -> DfStatement {
+        DfStatement::Explain(ExplainStatement {
+            options: ExplainStatementOptions {
+                analyze: self.analyze,
+                verbose: self.verbose,
+                format: self.format.clone(),
+                ..Default::default()
+            },
+            statement: Box::new(DfStatement::Statement(self.statement.clone())),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+
+    fn explain(sql: &str) -> Result<Option<Explain>> {
+        let statement = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
+        Explain::of(&statement)
+    }
+
+    #[test]
+    fn both_spellings_are_read_alike_and_checked_alike() {
+        for sql in [
+            "EXPLAIN ANALYZE SELECT 1",
+            "EXPLAIN (ANALYZE) SELECT 1",
+            "EXPLAIN (analyze true, costs off) SELECT 1",
+            "EXPLAIN VERBOSE SELECT 1",
+            "EXPLAIN (VERBOSE on) SELECT 1",
+        ] {
+            let e = explain(sql).unwrap().unwrap();
+            assert!(e.analyze || e.verbose, "{sql}");
+            let err = e.check(Level::Town).unwrap_err();
+            assert_eq!(err.code, sqlstate::INSUFFICIENT_PRIVILEGE, "{sql}");
+            e.check(Level::City).unwrap();
+        }
+        for sql in [
+            "EXPLAIN SELECT 1",
+            "EXPLAIN (ANALYZE false, VERBOSE off) SELECT 1",
+            "EXPLAIN (FORMAT JSON) SELECT 1",
+            "EXPLAIN FORMAT TREE SELECT 1",
+        ] {
+            explain(sql).unwrap().unwrap().check(Level::Grid).unwrap();
+        }
+        let e = explain("EXPLAIN (FORMAT JSON) SELECT 1").unwrap().unwrap();
+        assert_eq!(e.format, Some(ExplainFormat::PostgresJSON));
+        assert!(explain("DESCRIBE SELECT 1").unwrap().is_none());
+        assert!(explain("SELECT 1").unwrap().is_none());
+    }
+
+    #[test]
+    fn unknown_options_and_values_are_errors() {
+        let err = explain("EXPLAIN (SHOW_STATISTICS) SELECT 1").unwrap_err();
+        assert_eq!(err.code, sqlstate::SYNTAX_ERROR);
+        let err = explain("EXPLAIN (FORMAT YAML) SELECT 1").unwrap_err();
+        assert_eq!(err.code, sqlstate::INVALID_PARAMETER_VALUE);
+        let err = explain("EXPLAIN (ANALYZE maybe) SELECT 1").unwrap_err();
+        assert_eq!(err.code, sqlstate::INVALID_PARAMETER_VALUE);
+    }
+}
