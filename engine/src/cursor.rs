@@ -89,10 +89,13 @@ impl Cursor {
     }
 }
 
+/// An open cursor: its row type, and the cursor a FETCH waits its turn for.
+type OpenCursor = (SchemaRef, Arc<tokio::sync::Mutex<Cursor>>);
+
 /// A session's open cursors, by name.
 #[derive(Default)]
 pub(crate) struct Cursors {
-    open: Mutex<HashMap<String, (SchemaRef, Arc<tokio::sync::Mutex<Cursor>>)>>,
+    open: Mutex<HashMap<String, OpenCursor>>,
 }
 
 impl Cursors {

@@ -36,7 +36,9 @@ pub(crate) struct DatePart {
 impl DatePart {
     pub(crate) fn udf() -> ScalarUDF {
         ScalarUDF::new_from_impl(DatePart {
-            inner: datafusion::functions::datetime::date_part().as_ref().clone(),
+            inner: datafusion::functions::datetime::date_part()
+                .as_ref()
+                .clone(),
         })
     }
 }
@@ -257,8 +259,10 @@ mod tests {
         install(&mut builder);
         let ctx = datafusion::prelude::SessionContext::new_with_state(builder.build());
         let df = ctx
-            .sql("SELECT extract(year FROM d) AS y, date_part('month', d) AS m \
-                  FROM (VALUES (DATE '2024-02-29')) t(d)")
+            .sql(
+                "SELECT extract(year FROM d) AS y, date_part('month', d) AS m \
+                  FROM (VALUES (DATE '2024-02-29')) t(d)",
+            )
             .await
             .unwrap();
         let mut ours = 0;
@@ -294,9 +298,13 @@ mod tests {
     fn agrees_with_datafusion_on_every_day_of_eight_centuries() {
         let from = zhenjie_udfs::calendar::days_from_civil(1600, 1, 1);
         let to = zhenjie_udfs::calendar::days_from_civil(2400, 12, 31);
-        let days: ArrayRef = Arc::new(Date32Array::from_iter(
-            (from..=to).map(|d| if d % 1000 == 7 { None } else { Some(d) }),
-        ));
+        let days: ArrayRef = Arc::new(Date32Array::from_iter((from..=to).map(|d| {
+            if d % 1000 == 7 {
+                None
+            } else {
+                Some(d)
+            }
+        })));
         let ours = DatePart::udf();
         let theirs = datafusion::functions::datetime::date_part();
         for part in ["year", "YEAR", "'month'", "Day", "years", "quarter", "doy"] {

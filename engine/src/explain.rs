@@ -58,7 +58,12 @@ fn flag(option: &ast::UtilityOption) -> Result<bool> {
     let Some(arg) = &option.arg else {
         return Ok(true);
     };
-    match arg.to_string().trim_matches('\'').to_ascii_lowercase().as_str() {
+    match arg
+        .to_string()
+        .trim_matches('\'')
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "true" | "on" | "1" | "yes" => Ok(true),
         "false" | "off" | "0" | "no" => Ok(false),
         _ => Err(EngineError::new(
@@ -91,9 +96,9 @@ impl Explain {
             analyze: *analyze,
             verbose: *verbose,
             format: match format {
-                Some(ast::AnalyzeFormatKind::Keyword(f) | ast::AnalyzeFormatKind::Assignment(f)) => {
-                    Some(format_of(&f.to_string())?)
-                }
+                Some(
+                    ast::AnalyzeFormatKind::Keyword(f) | ast::AnalyzeFormatKind::Assignment(f),
+                ) => Some(format_of(&f.to_string())?),
                 None => None,
             },
             statement: statement.clone(),
@@ -104,7 +109,11 @@ impl Explain {
                 "analyze" => explain.analyze = flag(option)?,
                 "verbose" => explain.verbose = flag(option)?,
                 "format" => {
-                    let value = option.arg.as_ref().map(|a| a.to_string()).unwrap_or_default();
+                    let value = option
+                        .arg
+                        .as_ref()
+                        .map(|a| a.to_string())
+                        .unwrap_or_default();
                     explain.format = Some(format_of(value.trim_matches('\''))?);
                 }
                 n if IGNORED.contains(&n) => {
@@ -162,7 +171,9 @@ mod tests {
     use datafusion::sql::sqlparser::parser::Parser;
 
     fn explain(sql: &str) -> Result<Option<Explain>> {
-        let statement = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
+        let statement = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            .unwrap()
+            .remove(0);
         Explain::of(&statement)
     }
 

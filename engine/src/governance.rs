@@ -337,8 +337,10 @@ fn apply_masks(
                 // would be given), bound inside the mask so no plan shows it.
                 let key: String = secret.iter().map(|b| format!("{b:02x}")).collect();
                 let value = if is_text { column.clone() } else { as_text()? };
-                datafusion::logical_expr::ScalarUDF::new_from_impl(masking::KeyedHashMaskFunc::new(key.into_bytes()))
-                    .call(vec![value])
+                datafusion::logical_expr::ScalarUDF::new_from_impl(masking::KeyedHashMaskFunc::new(
+                    key.into_bytes(),
+                ))
+                .call(vec![value])
             }
         };
         exprs.push(expr.alias(name));
@@ -581,17 +583,6 @@ impl TableProvider for DeniedTable {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::prefix_upper_bound;
-
-    #[test]
-    fn upper_bound_of_digit_prefixes() {
-        assert_eq!(prefix_upper_bound("370602").as_deref(), Some("370603"));
-        assert_eq!(prefix_upper_bound("370609").as_deref(), Some("37060:"));
-    }
-}
-
 /// The masks this principal's queries get on the given `(dataset, column)`s,
 /// as `dataset.column:mask` strings for the audit record.
 pub fn masks_applied(
@@ -607,4 +598,15 @@ pub fn masks_applied(
             Some(format!("{d}.{c}:{}", mask.as_str()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_upper_bound;
+
+    #[test]
+    fn upper_bound_of_digit_prefixes() {
+        assert_eq!(prefix_upper_bound("370602").as_deref(), Some("370603"));
+        assert_eq!(prefix_upper_bound("370609").as_deref(), Some("37060:"));
+    }
 }

@@ -499,7 +499,10 @@ impl Session {
             }
             PreparedKind::Close(name) => match name {
                 Some(n) => self.cursors.close(n),
-                None => Ok(self.cursors.close_all()),
+                None => {
+                    self.cursors.close_all();
+                    Ok(())
+                },
             }
             .map(|()| Output::Command("CLOSE CURSOR")),
         };
@@ -1206,6 +1209,15 @@ fn command_of(statement: &Statement) -> Result<Option<Command>> {
     }))
 }
 
+/// The statement as DataFusion's planner takes it (an EXPLAIN with its
+/// options read by `explain`).
+fn datafusion_statement(statement: &Statement) -> Result<DfStatement> {
+    Ok(match crate::explain::Explain::of(statement)? {
+        Some(explain) => explain.to_datafusion(),
+        None => DfStatement::Statement(Box::new(statement.clone())),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::split_statements;
@@ -1224,13 +1236,4 @@ mod tests {
         assert!(split_statements("  -- nothing\n").unwrap().is_empty());
         assert!(split_statements("SELECT 'unterminated").is_none());
     }
-}
-
-/// The statement as DataFusion's planner takes it (an EXPLAIN with its
-/// options read by `explain`).
-fn datafusion_statement(statement: &Statement) -> Result<DfStatement> {
-    Ok(match crate::explain::Explain::of(statement)? {
-        Some(explain) => explain.to_datafusion(),
-        None => DfStatement::Statement(Box::new(statement.clone())),
-    })
 }

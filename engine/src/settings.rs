@@ -136,7 +136,7 @@ fn parse_duration_ms(v: &str) -> Option<u64> {
         "d" => 86_400_000.0,
         _ => return None,
     };
-    (n >= 0.0).then(|| (n * factor) as u64)
+    (n >= 0.0).then_some((n * factor) as u64)
 }
 
 #[cfg(test)]

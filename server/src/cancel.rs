@@ -9,10 +9,13 @@ use std::collections::HashMap;
 use std::sync::{Mutex, Weak};
 use zhenjie_engine::Session;
 
+/// A connection's cancel secret and its session (gone with the connection).
+type Registered = (Vec<u8>, Weak<Session>);
+
 /// Process id → (secret key bytes, the connection's session).
 #[derive(Default)]
 pub struct CancelRegistry {
-    inner: Mutex<HashMap<i32, (Vec<u8>, Weak<Session>)>>,
+    inner: Mutex<HashMap<i32, Registered>>,
 }
 
 impl CancelRegistry {

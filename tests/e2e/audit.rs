@@ -432,7 +432,7 @@ async fn a_log_that_cannot_be_written_fails_the_statement() {
         Ok(stream) => {
             pin_mut!(stream);
             let first = stream.next().await.expect("an item");
-            assert_eq!(sqlstate(&first.err().expect("no row")), "58030");
+            assert_eq!(sqlstate(&first.expect_err("no row")), "58030");
         }
     }
     // Commands and refused statements fail the same way.

@@ -109,7 +109,7 @@ async fn copy_to_files_or_from_clients_is_refused() {
         "COPY persons TO PROGRAM 'cat'",
         "COPY persons FROM STDIN",
     ] {
-        let err = client.simple_query(sql).await.err().expect(sql);
+        let err = client.simple_query(sql).await.expect_err(sql);
         assert_eq!(sqlstate(&err), "42501", "{sql}");
     }
     assert!(!std::path::Path::new("/tmp/zhenjie-copy.csv").exists());

@@ -351,8 +351,15 @@ async fn explain_shows_only_the_own_fence_and_analyze_and_verbose_are_refused_be
         let err = town.simple_query(sql).await.unwrap_err();
         assert_eq!(sqlstate(&err), "42501", "{sql}");
     }
-    let json = rows(&town, "EXPLAIN (FORMAT JSON, COSTS off) SELECT count(*) FROM persons").await;
-    assert!(json.iter().any(|r| r[1].contains("\"Node Type\"")), "{json:?}");
+    let json = rows(
+        &town,
+        "EXPLAIN (FORMAT JSON, COSTS off) SELECT count(*) FROM persons",
+    )
+    .await;
+    assert!(
+        json.iter().any(|r| r[1].contains("\"Node Type\"")),
+        "{json:?}"
+    );
     let err = town
         .simple_query("EXPLAIN (SHOW_STATISTICS) SELECT count(*) FROM persons")
         .await

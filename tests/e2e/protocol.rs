@@ -388,8 +388,7 @@ async fn cancel_request_stops_a_long_query() {
     let err = client
         .simple_query(LONG_QUERY)
         .await
-        .err()
-        .expect("cancelled");
+        .expect_err("cancelled");
     assert_eq!(sqlstate(&err), "57014", "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(30));
     canceller.await.unwrap();
@@ -411,11 +410,7 @@ async fn statement_timeout_stops_a_long_query() {
         .batch_execute("SET statement_timeout = '300ms'")
         .await
         .unwrap();
-    let err = client
-        .query(LONG_QUERY, &[])
-        .await
-        .err()
-        .expect("timed out");
+    let err = client.query(LONG_QUERY, &[]).await.expect_err("timed out");
     assert_eq!(sqlstate(&err), "57014");
     assert!(err
         .as_db_error()
@@ -455,8 +450,7 @@ async fn a_stopped_join_gives_its_query_threads_back() {
                 &[],
             )
             .await
-            .err()
-            .expect("timed out");
+            .expect_err("timed out");
         assert_eq!(sqlstate(&err), "57014", "{err:?}");
     }
     let other = connect(addr, "city").await;

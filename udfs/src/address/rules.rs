@@ -127,14 +127,9 @@ impl AddressScratch {
 const NAME_WINDOW: usize = 12;
 
 fn starts_with_at(chars: &[char], pos: usize, pat: &str) -> bool {
-    let mut i = pos;
-    for p in pat.chars() {
-        if chars.get(i) != Some(&p) {
-            return false;
-        }
-        i += 1;
-    }
-    true
+    (pos..)
+        .zip(pat.chars())
+        .all(|(i, p)| chars.get(i) == Some(&p))
 }
 
 /// Replaces `out` with the characters in `r`, reusing its allocation.

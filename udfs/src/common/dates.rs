@@ -55,9 +55,13 @@ pub fn civil_from_days(z: i32) -> (i32, u32, u32) {
     let day = (n3 & 0xffff) / 2141 + 1;
     // Years counted from March: January and February end the year.
     let january_or_february = day_of_year >= 306;
-    let year = (100 * century + year_of_century) as i32 - 400 * CYCLES as i32
-        + january_or_february as i32;
-    let month = if january_or_february { month - 12 } else { month };
+    let year =
+        (100 * century + year_of_century) as i32 - 400 * CYCLES as i32 + january_or_february as i32;
+    let month = if january_or_february {
+        month - 12
+    } else {
+        month
+    };
     (year, month, day)
 }
 

@@ -76,9 +76,8 @@ impl ScalarUDFImpl for KeyedHashMaskFunc {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         // HMAC takes keys of any length: this cannot fail.
-        let keyed = Hmac::<Sha256>::new_from_slice(&self.key).map_err(|e| {
-            datafusion::error::DataFusionError::Internal(format!("mask key: {e}"))
-        })?;
+        let keyed = Hmac::<Sha256>::new_from_slice(&self.key)
+            .map_err(|e| datafusion::error::DataFusionError::Internal(format!("mask key: {e}")))?;
         let returns = args.return_field.data_type().clone();
         let hashed = invoke(args, |a| {
             let values = Strs::new(&a[0])?;
