@@ -55,7 +55,7 @@ impl PhysicalOptimizerRule for YieldingJoins {
     }
 
     fn name(&self) -> &str {
-        "yielding_joins"
+        "zhenjie_yielding_joins"
     }
 
     fn schema_check(&self) -> bool {
