@@ -379,6 +379,20 @@ async fn explain_shows_only_the_own_fence_and_analyze_and_verbose_are_refused_be
         verbose.iter().any(|r| r[1].contains("FenceBarrierExec")),
         "{verbose:?}"
     );
+    // The barrier passes on a size for the planner, never an exact count
+    // (which would answer count(*)) nor any column's values.
+    let barriers: Vec<&str> = verbose
+        .iter()
+        .filter(|r| r[0] == "physical_plan_with_stats")
+        .flat_map(|r| r[1].lines())
+        .filter(|l| l.contains("FenceBarrierExec"))
+        .collect();
+    assert!(!barriers.is_empty(), "{verbose:?}");
+    for line in barriers {
+        assert!(line.contains("Rows=Inexact("), "{line}");
+        assert!(!line.contains("=Exact("), "{line}");
+        assert!(!line.contains("Min=") && !line.contains("Max="), "{line}");
+    }
 }
 
 /// A keyed-hash mask's key is the server's secret: with it, anyone could hash
