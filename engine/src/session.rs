@@ -393,7 +393,7 @@ impl Session {
             Statement::Query(_) => {}
             Statement::Copy { .. } => {
                 let (query, options) = crate::copy::copy_to_stdout(statement)?;
-                let plan = self.plan_read(&Statement::Query(Box::new(query))).await?;
+                let plan = self.plan_read(query_statement(Box::new(query))).await?;
                 return Ok(PreparedKind::Copy(plan, options));
             }
             Statement::Declare { stmts } => {
@@ -403,7 +403,7 @@ impl Session {
                 let (Some(query), Some(name)) = (&declare.for_query, declare.names.first()) else {
                     return Err(refuse(statement));
                 };
-                let plan = self.plan_read(&Statement::Query(query.clone())).await?;
+                let plan = self.plan_read(query_statement(query.clone())).await?;
                 return Ok(PreparedKind::Declare {
                     name: name.value.clone(),
                     plan,
@@ -430,22 +430,23 @@ impl Session {
                 }));
             }
             Statement::Explain { .. } => {
+                // Its options read once, for the level check and the plan
+                // (DESCRIBE is not an EXPLAIN and plans as it is).
                 if let Some(explain) = crate::explain::Explain::of(statement)? {
                     explain.check(self.principal.level)?;
+                    let plan = self.plan_read(explain.to_datafusion()).await?;
+                    return Ok(PreparedKind::Query(plan));
                 }
             }
             other => return Err(refuse(other)),
         }
+        let statement = DfStatement::Statement(Box::new(statement.clone()));
         Ok(PreparedKind::Query(self.plan_read(statement).await?))
     }
 
     /// Plans a statement that may only read.
-    async fn plan_read(&self, statement: &Statement) -> Result<LogicalPlan> {
-        let plan = self
-            .ctx
-            .state()
-            .statement_to_plan(datafusion_statement(statement)?)
-            .await?;
+    async fn plan_read(&self, statement: DfStatement) -> Result<LogicalPlan> {
+        let plan = self.ctx.state().statement_to_plan(statement).await?;
         let plan = crate::pg_compat::narrow_output_types(plan)?;
         if matches!(
             plan,
@@ -1209,13 +1210,9 @@ fn command_of(statement: &Statement) -> Result<Option<Command>> {
     }))
 }
 
-/// The statement as DataFusion's planner takes it (an EXPLAIN with its
-/// options read by `explain`).
-fn datafusion_statement(statement: &Statement) -> Result<DfStatement> {
-    Ok(match crate::explain::Explain::of(statement)? {
-        Some(explain) => explain.to_datafusion(),
-        None => DfStatement::Statement(Box::new(statement.clone())),
-    })
+/// A query as DataFusion's planner takes it.
+fn query_statement(query: Box<ast::Query>) -> DfStatement {
+    DfStatement::Statement(Box::new(Statement::Query(query)))
 }
 
 #[cfg(test)]
