@@ -520,18 +520,19 @@ fn switchable_masks(
 ) -> datafusion::error::Result<(LogicalPlan, Vec<(String, crate::raw_key_join::Switch)>)> {
     use crate::raw_key_join::SwitchableKeyedHash;
     use datafusion::logical_expr::expr::ScalarFunction;
-    use datafusion::logical_expr::{Projection, ScalarUDF, ScalarUDFImpl};
+    use datafusion::logical_expr::{Projection, ScalarUDF};
     let LogicalPlan::Projection(projection) = plan else {
         return Ok((plan.clone(), Vec::new()));
     };
-    let keyed_hash = zhenjie_udfs::masking::KeyedHashMaskFunc::new(Vec::new());
     let mut switches = Vec::new();
     let exprs = projection
         .expr
         .iter()
         .map(|e| match e {
             Expr::Alias(alias) => match alias.expr.as_ref() {
-                Expr::ScalarFunction(f) if f.func.name() == keyed_hash.name() => {
+                Expr::ScalarFunction(f)
+                    if f.func.name() == zhenjie_udfs::masking::KeyedHashMaskFunc::NAME =>
+                {
                     let (udf, switch) = SwitchableKeyedHash::new(f.func.as_ref().clone());
                     switches.push((alias.name.clone(), switch));
                     Expr::ScalarFunction(ScalarFunction::new_udf(

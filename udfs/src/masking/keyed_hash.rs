@@ -10,7 +10,7 @@ use datafusion::logical_expr::{
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::rules::hex_prefix;
+use super::rules::pseudonym;
 use crate::common::args::{signature, Arg};
 use crate::common::arrays::{invoke, str_rows, Emit, Strs};
 use crate::common::docs::MASKING;
@@ -85,19 +85,16 @@ impl ScalarUDFImpl for KeyedHashFunc {
                 let (Some(v), Some(k)) = (values.get(i), keys.get(i)) else {
                     return Emit::Null;
                 };
-                let mac = match &cached {
-                    Some((ck, m)) if *ck == k => m.clone(),
-                    _ => match Hmac::<Sha256>::new_from_slice(k.as_bytes()) {
-                        Ok(m) => {
-                            cached = Some((k, m.clone()));
-                            m
-                        }
+                if cached.as_ref().is_none_or(|(ck, _)| *ck != k) {
+                    match Hmac::<Sha256>::new_from_slice(k.as_bytes()) {
+                        Ok(m) => cached = Some((k, m)),
                         Err(_) => return Emit::Null,
-                    },
+                    }
+                }
+                let Some((_, keyed)) = &cached else {
+                    return Emit::Null;
                 };
-                let mut mac = mac;
-                mac.update(v.as_bytes());
-                buf.push_str(&hex_prefix(&mac.finalize().into_bytes()));
+                buf.push_str(&pseudonym(keyed, v.as_bytes()));
                 Emit::Buf
             }))
         })

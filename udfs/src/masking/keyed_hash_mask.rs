@@ -10,7 +10,7 @@ use datafusion::logical_expr::{
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::rules::hex_prefix;
+use super::rules::pseudonym;
 use crate::common::args::{signature, Arg};
 use crate::common::arrays::{invoke, str_rows, Emit, Strs};
 use crate::common::docs::MASKING;
@@ -27,6 +27,9 @@ pub struct KeyedHashMaskFunc {
 }
 
 impl KeyedHashMaskFunc {
+    /// The name plans show it by.
+    pub const NAME: &'static str = "keyed_hash_mask";
+
     /// The mask under `key`, the same bytes `keyed_hash` would take as text.
     pub fn new(key: Vec<u8>) -> Self {
         Self {
@@ -58,7 +61,7 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
 
 impl ScalarUDFImpl for KeyedHashMaskFunc {
     fn name(&self) -> &str {
-        "keyed_hash_mask"
+        Self::NAME
     }
 
     fn signature(&self) -> &Signature {
@@ -85,9 +88,7 @@ impl ScalarUDFImpl for KeyedHashMaskFunc {
                 let Some(v) = values.get(i) else {
                     return Emit::Null;
                 };
-                let mut mac = keyed.clone();
-                mac.update(v.as_bytes());
-                buf.push_str(&hex_prefix(&mac.finalize().into_bytes()));
+                buf.push_str(&pseudonym(&keyed, v.as_bytes()));
                 Emit::Buf
             }))
         })?;

@@ -125,10 +125,16 @@ pub const KEYED_HASH_HEX_LEN: usize = 32;
 /// recovered or confirmed by guessing.
 pub fn keyed_hash(value: &[u8], key: &[u8]) -> String {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => return String::new(),
-    };
+    match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(keyed) => pseudonym(&keyed, value),
+        Err(_) => String::new(),
+    }
+}
+
+/// [`keyed_hash`] of `value` under a MAC already keyed, which the SQL
+/// functions key once per batch rather than once per row.
+pub(crate) fn pseudonym(keyed: &Hmac<Sha256>, value: &[u8]) -> String {
+    let mut mac = keyed.clone();
     mac.update(value);
     hex_prefix(&mac.finalize().into_bytes())
 }
