@@ -41,31 +41,37 @@ impl DatePart {
                 .clone(),
         })
     }
+
+    /// DataFusion's function, which everything but the fast path goes to.
+    fn imp(&self) -> &dyn ScalarUDFImpl {
+        self.inner.inner().as_ref()
+    }
 }
 
 /// Makes a session being built use this `date_part`, by name and for
 /// `EXTRACT`.
 pub(crate) fn install(builder: &mut SessionStateBuilder) {
+    let udf = Arc::new(DatePart::udf());
     if let Some(planners) = builder.expr_planners() {
-        planners.insert(0, Arc::new(ExtractPlanner));
+        planners.insert(0, Arc::new(ExtractPlanner(udf.clone())));
     }
     // Registered after DataFusion's, so it takes the name.
     builder
         .scalar_functions()
         .get_or_insert_with(Vec::new)
-        .push(Arc::new(DatePart::udf()));
+        .push(udf);
 }
 
 /// Plans `EXTRACT(part FROM x)` to this `date_part` (DataFusion's own planner
 /// names its built-in function directly, not through the registry); put
 /// ahead of DataFusion's planners.
 #[derive(Debug)]
-struct ExtractPlanner;
+struct ExtractPlanner(Arc<ScalarUDF>);
 
 impl ExprPlanner for ExtractPlanner {
     fn plan_extract(&self, args: Vec<Expr>) -> Result<PlannerResult<Vec<Expr>>> {
         Ok(PlannerResult::Planned(Expr::ScalarFunction(
-            ScalarFunction::new_udf(Arc::new(DatePart::udf()), args),
+            ScalarFunction::new_udf(self.0.clone(), args),
         )))
     }
 }
@@ -114,12 +120,6 @@ fn date_parts(days: &ArrayRef, part: Part) -> Option<ArrayRef> {
         }
     });
     Some(Arc::new(values))
-}
-
-impl DatePart {
-    fn imp(&self) -> &dyn ScalarUDFImpl {
-        self.inner.inner().as_ref()
-    }
 }
 
 impl ScalarUDFImpl for DatePart {
