@@ -22,6 +22,7 @@ mod explain;
 pub mod governance;
 mod lineage;
 mod pg_compat;
+mod plan_cache;
 mod principal;
 mod query_runtime;
 mod raw_key_join;
@@ -114,8 +115,16 @@ impl Engine {
             .clone()
             .unwrap_or_else(|| catalog.base_dir.join("audit").join("audit.jsonl"));
         let audit = Arc::new(audit::AuditLog::open(&audit_path)?);
+        // Folders are listed at every plan: DataFusion's cache of listings
+        // keeps a replaced file's old size and date with no expiry, and the
+        // next query of a dataset whose files were swapped (the nightly
+        // load) fails reading it. File statistics and footers stay cached;
+        // their caches check each file's size and date.
+        let caches = datafusion::execution::cache::cache_manager::CacheManagerConfig::default()
+            .with_list_files_cache_limit(0);
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_pool(Arc::new(FairSpillPool::new(options.memory_limit)))
+            .with_cache_manager(caches)
             .build_arc()
             .map_err(EngineError::from)?;
         let tables = tables::open_all(&catalog, &runtime, &options).await?;
