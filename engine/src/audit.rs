@@ -319,7 +319,7 @@ impl Pending {
 }
 
 /// The catalog datasets (and their columns) a plan reads.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Touched {
     pub(crate) datasets: BTreeSet<String>,
     pub(crate) columns: BTreeSet<(String, String)>,

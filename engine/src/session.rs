@@ -11,6 +11,7 @@ use crate::audit::{self, Pending};
 use crate::copy::CopyOptions;
 use crate::cursor::{Cursors, FetchCount};
 use crate::error::sqlstate;
+use crate::plan_cache::{self, PlanCache};
 use crate::settings::Settings;
 use crate::{governance, Engine, EngineError, Principal, Result};
 use datafusion::arrow::array::{RecordBatch, StringArray};
@@ -62,6 +63,8 @@ pub struct Prepared {
     /// table's OID and the column's number (PostgreSQL's RowDescription
     /// carries them; pgjdbc's `getBaseTableName` and DBeaver read them).
     pub sources: Vec<Option<(i32, i16)>>,
+    /// A query's physical plan, kept for its next run (see `plan_cache`).
+    cache: PlanCache,
 }
 
 /// What a prepared statement does.
@@ -160,6 +163,8 @@ pub struct Session {
     block: Arc<Mutex<Block>>,
     /// `schema.relation` → its OID in this session's `pg_class`.
     relation_oids: std::collections::HashMap<String, i32>,
+    /// Counts SET and RESET: a plan kept under an older count is not reused.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 /// A transaction block: after an error inside one, PostgreSQL refuses every
@@ -289,6 +294,7 @@ impl Session {
             client_addr: Mutex::new(None),
             cursors: Cursors::default(),
             block: Arc::default(),
+            generation: Default::default(),
             engine,
         })
     }
@@ -380,6 +386,7 @@ impl Session {
                     _ => Vec::new(),
                 },
                 kind,
+                cache: PlanCache::default(),
             }),
             Err(e) => Err(self.audit_failure(pending, e).await),
         }
@@ -477,17 +484,17 @@ impl Session {
                 "audit log unavailable: a previous write failed; no data is served until records can be written",
             )),
             PreparedKind::Query(plan) => self
-                .start_query(plan, params, &mut pending)
+                .start_query(plan, params, &mut pending, Some(&prepared.cache))
                 .await
                 .map(Output::Rows),
             PreparedKind::Copy(plan, options) => self
-                .start_query(plan, params, &mut pending)
+                .start_query(plan, params, &mut pending, None)
                 .await
                 .map(|rows| Output::Copy(rows, options.clone())),
             // The DECLARE's record names what the cursor reads and the masks
             // it got; each FETCH is recorded with the rows it returned.
             PreparedKind::Declare { name, plan, hold } => {
-                match self.start_query(plan, params, &mut pending).await {
+                match self.start_query(plan, params, &mut pending, None).await {
                     Ok(rows) => self
                         .cursors
                         .declare(name, rows, *hold)
@@ -578,17 +585,16 @@ impl Session {
         )
     }
 
-    /// Plans and starts a query, noting in `pending` what it reads.
+    /// Plans and starts a query, noting in `pending` what it reads. With a
+    /// prepared statement's `cache`, a plan it kept is run again when it
+    /// still holds, and a new plan is kept when it can be.
     async fn start_query(
         &self,
         plan: &LogicalPlan,
         params: Option<ParamValues>,
         pending: &mut Pending,
+        cache: Option<&PlanCache>,
     ) -> Result<RowStream> {
-        let plan = match params {
-            Some(p) => plan.clone().replace_params_with_values(&p)?,
-            None => plan.clone(),
-        };
         let token = {
             let mut guard = self.cancel.lock().expect("cancel lock");
             if guard.is_cancelled() {
@@ -598,36 +604,57 @@ impl Session {
         };
         let timeout = self.settings().statement_timeout();
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-        // Until the plan is optimized only the datasets are known; the optimized
-        // plan's scans tell the columns (its projections are pushed down).
-        pending.touches(
-            &self.engine,
-            &self.principal,
-            audit::touched(&self.engine, &plan, false),
-        );
         let state = self.ctx.state();
-        let optimized = state.optimize(&plan)?;
-        pending.touches(
-            &self.engine,
-            &self.principal,
-            audit::touched(&self.engine, &optimized, true),
-        );
+        let generation = self.generation.load(std::sync::atomic::Ordering::Relaxed);
         let start = async {
+            if let Some(cache) = cache {
+                if let Some((physical, kept)) = cache
+                    .reuse(&self.engine, &state, generation, &params)
+                    .await?
+                {
+                    let (read, columns) = kept.touched.clone();
+                    pending.touches(&self.engine, &self.principal, read);
+                    pending.touches(&self.engine, &self.principal, columns);
+                    return Ok(physical);
+                }
+            }
+            let plan = match &params {
+                Some(p) => plan.clone().replace_params_with_values(p)?,
+                None => plan.clone(),
+            };
+            // Until the plan is optimized only the datasets are known; the
+            // optimized plan's scans tell the columns (its projections are
+            // pushed down).
+            let read = audit::touched(&self.engine, &plan, false);
+            pending.touches(&self.engine, &self.principal, read.clone());
+            // The files a kept plan depends on are listed before planning.
+            let files = match cache.and_then(|_| plan_cache::keepable(&self.engine, &plan, &read)) {
+                Some(datasets) => {
+                    Some(plan_cache::Files::list(&self.engine, &state, &datasets).await?)
+                }
+                None => None,
+            };
+            let optimized = state.optimize(&plan)?;
+            let columns = audit::touched(&self.engine, &optimized, true);
+            pending.touches(&self.engine, &self.principal, columns.clone());
             let physical = state
                 .query_planner()
                 .create_physical_plan(&optimized, &state)
                 .await?;
-            Ok::<_, datafusion::error::DataFusionError>(
-                self.engine
-                    .queries()
-                    .execute(physical, Arc::new(TaskContext::from(&state))),
-            )
+            if let (Some(cache), Some(files)) = (cache, files) {
+                cache.keep(generation, &params, files, &physical, (read, columns));
+            }
+            Ok::<_, EngineError>(physical)
         };
-        let stream = tokio::select! {
+        let physical = tokio::select! {
             s = start => s?,
             _ = token.cancelled() => return Err(EngineError::canceled("user request")),
             _ = sleep_until(deadline) => return Err(EngineError::canceled("statement timeout")),
         };
+        let stream = self
+            .engine
+            .queries()
+            .execute(physical, Arc::new(TaskContext::from(&state)));
         Ok(guard_stream(stream, token, deadline))
     }
 
@@ -706,6 +733,10 @@ impl Session {
     }
 
     fn run_command(&self, cmd: &Command) -> Result<Output> {
+        if matches!(cmd, Command::Set(..) | Command::Reset(_)) {
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let mut settings = self.settings.lock().expect("settings lock");
         match cmd {
             Command::Set(name, value) => {

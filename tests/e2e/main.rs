@@ -8,6 +8,7 @@ mod export;
 mod governance;
 mod governance_smoke;
 mod object_store;
+mod plan_cache;
 mod protocol;
 mod psql;
 mod tls;
