@@ -26,6 +26,7 @@ mod plan_cache;
 mod principal;
 mod query_runtime;
 mod raw_key_join;
+mod run_grouping;
 pub mod session;
 mod settings;
 mod tables;

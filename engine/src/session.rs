@@ -208,8 +208,9 @@ impl Session {
             .with_information_schema(false)
             .with_target_partitions(opts.target_partitions)
             .with_batch_size(opts.batch_size);
-        // Governance's two optimizer rules run after DataFusion's own; joins
-        // are made to yield (so a query can always be stopped) last of all.
+        // Governance's two optimizer rules run after DataFusion's own, then
+        // grouping by runs of area codes; joins are made to yield (so a
+        // query can always be stopped) last of all.
         let mut builder = datafusion::execution::session_state::SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(engine.runtime().clone())
@@ -218,6 +219,7 @@ impl Session {
         let state = builder
             .with_optimizer_rule(Arc::new(crate::attribution_join::AttributionJoin))
             .with_physical_optimizer_rule(Arc::new(crate::raw_key_join::RawKeyJoin))
+            .with_physical_optimizer_rule(Arc::new(crate::run_grouping::RunGrouping))
             .with_physical_optimizer_rule(Arc::new(crate::yielding_joins::YieldingJoins))
             .build();
         let ctx = SessionContext::new_with_state(state);

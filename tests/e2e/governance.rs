@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use tokio_postgres::SimpleQueryMessage;
 
 /// All datasets of the test city, raw, in a plain DataFusion context.
-fn oracle(sql: &str) -> Vec<Vec<String>> {
+pub(crate) fn oracle(sql: &str) -> Vec<Vec<String>> {
     let sql = sql.to_string();
     std::thread::spawn(move || {
         tokio::runtime::Runtime::new()
@@ -49,7 +49,7 @@ fn oracle(sql: &str) -> Vec<Vec<String>> {
 }
 
 /// Rows of a simple-protocol query, as text.
-async fn rows(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<String>> {
+pub(crate) async fn rows(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<String>> {
     client
         .simple_query(sql)
         .await

@@ -7,6 +7,7 @@ mod common;
 mod export;
 mod governance;
 mod governance_smoke;
+mod grouping;
 mod object_store;
 mod plan_cache;
 mod protocol;

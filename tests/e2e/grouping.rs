@@ -1,0 +1,64 @@
+//! Grouping by one text column over area-sorted files runs by runs of equal
+//! keys (`engine/src/run_grouping.rs`); data without runs goes to
+//! DataFusion's own operator. Either way the groups and aggregates must be
+//! exactly those of plain DataFusion over the raw files (the oracle).
+
+use crate::common::*;
+use crate::governance::{oracle, rows};
+
+#[tokio::test]
+async fn grouping_by_runs_gives_the_oracles_groups() {
+    let addr = start_server().await;
+    // admin: the whole city, nothing masked, so the raw files are the oracle.
+    let admin = connect(addr, "admin").await;
+    let plan = rows(
+        &admin,
+        "EXPLAIN SELECT county_code, count(*) FROM persons GROUP BY county_code",
+    )
+    .await
+    .concat()
+    .join("\n");
+    assert!(plan.contains("grouping=runs"), "{plan}");
+    // Over the area-sorted persons file both partitions go by runs; by name,
+    // which has none, both are handed to DataFusion's operator.
+    for (sql, runs, hashed) in [
+        (
+            "SELECT county_code, count(*) FROM persons GROUP BY county_code",
+            2,
+            0,
+        ),
+        ("SELECT name, count(*) FROM persons GROUP BY name", 0, 2),
+    ] {
+        let analyzed = rows(&admin, &format!("EXPLAIN ANALYZE {sql}"))
+            .await
+            .concat()
+            .join("\n");
+        assert!(
+            analyzed.contains(&format!("partitions_by_runs={runs}"))
+                && analyzed.contains(&format!("partitions_hashed={hashed}")),
+            "{analyzed}"
+        );
+    }
+    for sql in [
+        // Short keys (inline in the string view), several aggregates, NULLs
+        // inside an aggregate (phone).
+        "SELECT county_code, count(*), count(phone), min(name), max(household_no), \
+         sum(length(address)) FROM persons GROUP BY county_code ORDER BY county_code",
+        // Keys longer than 12 bytes (kept out of line) and many groups.
+        "SELECT grid_code, count(*), min(id_number) FROM persons \
+         GROUP BY grid_code ORDER BY grid_code",
+        // A NULL group before runs of values, and one scattered among them.
+        "SELECT k, count(*), max(name) FROM (SELECT CASE WHEN county_code <> '370602000000' \
+         THEN town_code END AS k, name FROM persons) GROUP BY k ORDER BY k NULLS LAST",
+        "SELECT k, count(*), max(name) FROM (SELECT CASE WHEN sex = '男' THEN town_code END AS k, \
+         name FROM persons) GROUP BY k ORDER BY k NULLS LAST",
+        // No runs at all: DataFusion's operator takes the partition over.
+        "SELECT name, count(*) FROM persons GROUP BY name ORDER BY name",
+        "SELECT town_code, count(*) FROM persons GROUP BY town_code \
+         HAVING count(*) > 100 ORDER BY town_code",
+    ] {
+        let got = rows(&admin, sql).await;
+        assert!(!got.is_empty(), "{sql}");
+        assert_eq!(got, oracle(sql), "{sql}");
+    }
+}
