@@ -66,9 +66,9 @@ pub(crate) struct Kept {
     files: Files,
     /// The physical plan, as planned (reset before each run).
     plan: Arc<dyn ExecutionPlan>,
-    /// What the statement reads, for its audit record: datasets, and the
-    /// columns of the optimized plan.
-    pub(crate) touched: (Touched, Touched),
+    /// What the statement reads (datasets and the optimized plan's
+    /// columns), for its audit record.
+    pub(crate) touched: Touched,
 }
 
 /// Every file of a set of datasets, each list sorted by path.
@@ -109,7 +109,7 @@ impl PlanCache {
         params: &Option<ParamValues>,
         files: Files,
         plan: &Arc<dyn ExecutionPlan>,
-        touched: (Touched, Touched),
+        touched: Touched,
     ) {
         let Some(params) = param_key(params) else {
             return;

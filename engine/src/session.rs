@@ -614,9 +614,7 @@ impl Session {
                     .reuse(&self.engine, &state, generation, &params)
                     .await?
                 {
-                    let (read, columns) = kept.touched.clone();
-                    pending.touches(&self.engine, &self.principal, read);
-                    pending.touches(&self.engine, &self.principal, columns);
+                    pending.touches(&self.engine, &self.principal, kept.touched.clone());
                     return Ok(physical);
                 }
             }
@@ -644,7 +642,7 @@ impl Session {
                 .create_physical_plan(&optimized, &state)
                 .await?;
             if let (Some(cache), Some(files)) = (cache, files) {
-                cache.keep(generation, &params, files, &physical, (read, columns));
+                cache.keep(generation, &params, files, &physical, columns);
             }
             Ok::<_, EngineError>(physical)
         };

@@ -112,3 +112,25 @@ pub async fn text_rows(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<Op
         })
         .collect()
 }
+
+/// Writes the result of `sql` (plain DataFusion, no tables) to a Parquet
+/// file, for tests that need data files of their own.
+pub fn write_parquet(path: &Path, sql: &str) {
+    let path = path.to_str().unwrap().to_string();
+    let sql = sql.to_string();
+    std::thread::spawn(move || {
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                datafusion::prelude::SessionContext::new()
+                    .sql(&sql)
+                    .await
+                    .unwrap()
+                    .write_parquet(&path, Default::default(), None)
+                    .await
+                    .unwrap();
+            })
+    })
+    .join()
+    .unwrap();
+}

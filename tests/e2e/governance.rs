@@ -613,26 +613,12 @@ async fn city_scans_skip_the_fence_only_when_statistics_prove_it() {
     use zhenjie_catalog::*;
     let dir = tempfile::tempdir().unwrap();
     let mixed = dir.path().join("mixed.parquet");
-    let path = mixed.to_str().unwrap().to_string();
-    std::thread::spawn(move || {
-        tokio::runtime::Runtime::new()
-            .unwrap()
-            .block_on(async move {
-                let ctx = SessionContext::new();
-                ctx.sql(
-                    "SELECT column1 AS area_code, column2 AS note FROM (VALUES \
-                 ('370602001001001', 'inside'), ('440300000000000', 'outside'), \
-                 (NULL, 'no area'))",
-                )
-                .await
-                .unwrap()
-                .write_parquet(&path, Default::default(), None)
-                .await
-                .unwrap();
-            })
-    })
-    .join()
-    .unwrap();
+    write_parquet(
+        &mixed,
+        "SELECT column1 AS area_code, column2 AS note FROM (VALUES \
+         ('370602001001001', 'inside'), ('440300000000000', 'outside'), \
+         (NULL, 'no area'))",
+    );
     let mut catalog = load_catalog();
     catalog.file.datasets.push(Dataset {
         name: "mixed".into(),

@@ -5,28 +5,14 @@
 
 use crate::audit::{audit_file, records_of};
 use crate::common::*;
-use datafusion::prelude::*;
 use std::path::Path;
 
 /// Writes the rows of a `VALUES` list of `(area_code, note)` to a Parquet file.
 fn write_notes(path: &Path, values: &str) {
-    let path = path.to_str().unwrap().to_string();
-    let sql = format!("SELECT column1 AS area_code, column2 AS note FROM (VALUES {values})");
-    std::thread::spawn(move || {
-        tokio::runtime::Runtime::new()
-            .unwrap()
-            .block_on(async move {
-                SessionContext::new()
-                    .sql(&sql)
-                    .await
-                    .unwrap()
-                    .write_parquet(&path, Default::default(), None)
-                    .await
-                    .unwrap();
-            })
-    })
-    .join()
-    .unwrap();
+    write_parquet(
+        path,
+        &format!("SELECT column1 AS area_code, column2 AS note FROM (VALUES {values})"),
+    );
 }
 
 async fn notes(client: &tokio_postgres::Client, stmt: &tokio_postgres::Statement) -> Vec<String> {
