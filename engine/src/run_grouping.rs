@@ -200,6 +200,7 @@ async fn run(
     paths: Paths,
 ) -> Result<SendableRecordBatchStream> {
     let key = agg.group_expr().expr()[0].0.clone();
+    let keys_of = |b: &RecordBatch| key.evaluate(b)?.into_array(b.num_rows());
     let arguments = aggregate_expressions(agg.aggr_expr(), agg.mode(), 1)?;
     let mut first = None;
     while let Some(batch) = input.next().await {
@@ -212,7 +213,7 @@ async fn run(
     let Some(first) = first else {
         return Ok(empty(&agg));
     };
-    let keys = key.evaluate(&first)?.into_array(first.num_rows())?;
+    let keys = keys_of(&first)?;
     if runs(keys.as_string_view()) * MIN_RUN > first.num_rows() {
         paths.hashed.add(1);
         return hashed(&agg, first, input, partition, context);
@@ -232,7 +233,7 @@ async fn run(
             None => match input.next().await {
                 Some(b) => {
                     let b = b?;
-                    let keys = key.evaluate(&b)?.into_array(b.num_rows())?;
+                    let keys = keys_of(&b)?;
                     (b, keys)
                 }
                 None => break,

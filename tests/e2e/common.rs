@@ -134,3 +134,21 @@ pub fn write_parquet(path: &Path, sql: &str) {
     .join()
     .unwrap();
 }
+
+/// The test city's catalog with one more Parquet dataset at `location` (a
+/// file, or a folder ending in `/`), placed by its `area_code` column.
+pub fn catalog_with_area_dataset(name: &str, location: &str) -> zhenjie_catalog::Catalog {
+    use zhenjie_catalog::{Dataset, Format, Placement};
+    let mut catalog = load_catalog();
+    catalog.file.datasets.push(Dataset {
+        name: name.into(),
+        location: location.into(),
+        format: Format::Parquet,
+        comment: String::new(),
+        placement: Some(Placement::Column {
+            column: "area_code".into(),
+        }),
+        columns: Default::default(),
+    });
+    catalog
+}

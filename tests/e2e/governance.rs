@@ -610,7 +610,6 @@ async fn unplaced_data_retired_codes_and_null_areas() {
 /// every row inside the fence; a single row outside keeps it.
 #[tokio::test]
 async fn city_scans_skip_the_fence_only_when_statistics_prove_it() {
-    use zhenjie_catalog::*;
     let dir = tempfile::tempdir().unwrap();
     let mixed = dir.path().join("mixed.parquet");
     write_parquet(
@@ -619,17 +618,7 @@ async fn city_scans_skip_the_fence_only_when_statistics_prove_it() {
          ('370602001001001', 'inside'), ('440300000000000', 'outside'), \
          (NULL, 'no area'))",
     );
-    let mut catalog = load_catalog();
-    catalog.file.datasets.push(Dataset {
-        name: "mixed".into(),
-        location: mixed.to_str().unwrap().into(),
-        format: Format::Parquet,
-        comment: String::new(),
-        placement: Some(Placement::Column {
-            column: "area_code".into(),
-        }),
-        columns: Default::default(),
-    });
+    let catalog = catalog_with_area_dataset("mixed", mixed.to_str().unwrap());
     let addr = start_server_over(catalog, Default::default()).await;
     let city = connect(addr, "city").await;
     let plan = |rows: Vec<Vec<String>>| {

@@ -31,23 +31,12 @@ async fn notes(client: &tokio_postgres::Client, stmt: &tokio_postgres::Statement
 /// before, and a file added to the dataset's folder must be read.
 #[tokio::test]
 async fn a_kept_plan_is_replanned_when_its_files_change() {
-    use zhenjie_catalog::*;
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("notes");
     std::fs::create_dir(&folder).unwrap();
     let a = folder.join("a.parquet");
     write_notes(&a, "('370602001001001', 'inside'), (NULL, 'no area')");
-    let mut catalog = load_catalog();
-    catalog.file.datasets.push(Dataset {
-        name: "notes".into(),
-        location: format!("{}/", folder.to_str().unwrap()),
-        format: Format::Parquet,
-        comment: String::new(),
-        placement: Some(Placement::Column {
-            column: "area_code".into(),
-        }),
-        columns: Default::default(),
-    });
+    let catalog = catalog_with_area_dataset("notes", &format!("{}/", folder.to_str().unwrap()));
     let addr = start_server_over(catalog, Default::default()).await;
     let city = connect(addr, "city").await;
     let plan = city
