@@ -10,32 +10,20 @@
 //! This crate knows nothing of the PostgreSQL wire protocol: `zhenjie-server`
 //! is one front end over it; an embedding program is another.
 
-mod attribution_join;
 pub mod audit;
-mod barrier;
-pub mod copy;
-pub mod cursor;
-mod date_part;
-mod empty_catalog;
 mod error;
-mod explain;
 pub mod governance;
-mod lineage;
-mod pg_compat;
-mod plan_cache;
+pub mod postgres;
 mod principal;
 mod query_runtime;
-mod raw_key_join;
-mod run_grouping;
 pub mod session;
-mod settings;
+mod speed;
 mod tables;
-mod yielding_joins;
 
 pub use error::{sqlstate, EngineError, Result};
+pub use postgres::settings::{Settings, SERVER_VERSION, SERVER_VERSION_NUM};
 pub use principal::Principal;
 pub use session::{Output, RowStream, Session};
-pub use settings::{Settings, SERVER_VERSION, SERVER_VERSION_NUM};
 
 /// Field metadata naming the PostgreSQL type of a column Arrow carries as
 /// text (`json`, `jsonb`, `uuid`), so a front end can report that type.

@@ -10,7 +10,7 @@ use pgwire::api::results::{CopyCsvOptions, CopyEncoder, CopyResponse, CopyTextOp
 use pgwire::error::PgWireResult;
 use pgwire::messages::copy::CopyData;
 use std::sync::{Arc, Mutex};
-use zhenjie_engine::copy::{CopyFormat, CopyOptions};
+use zhenjie_engine::postgres::copy::{CopyFormat, CopyOptions};
 use zhenjie_engine::RowStream;
 
 /// The CopyOut response for a COPY's rows.

@@ -8,11 +8,11 @@
 //! [`Session::run`] — a command at once, a query when its row stream ends.
 
 use crate::audit::{self, Pending};
-use crate::copy::CopyOptions;
-use crate::cursor::{Cursors, FetchCount};
 use crate::error::sqlstate;
-use crate::plan_cache::{self, PlanCache};
-use crate::settings::Settings;
+use crate::postgres::copy::CopyOptions;
+use crate::postgres::cursor::{Cursors, FetchCount};
+use crate::postgres::settings::Settings;
+use crate::speed::plan_cache::{self, PlanCache};
 use crate::{governance, Engine, EngineError, Principal, Result};
 use datafusion::arrow::array::{RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -46,7 +46,7 @@ impl Parsed {
     /// `$1..$n` order; `None`: not declared), so the plan and its result
     /// columns have them.
     pub fn with_parameter_types(mut self, types: &[Option<String>]) -> Parsed {
-        crate::pg_compat::type_parameters(&mut self.statement, types);
+        crate::postgres::type_parameters(&mut self.statement, types);
         self
     }
 }
@@ -215,12 +215,14 @@ impl Session {
             .with_config(config)
             .with_runtime_env(engine.runtime().clone())
             .with_default_features();
-        crate::date_part::install(&mut builder);
+        crate::speed::date_part::install(&mut builder);
         let state = builder
-            .with_optimizer_rule(Arc::new(crate::attribution_join::AttributionJoin))
-            .with_physical_optimizer_rule(Arc::new(crate::raw_key_join::RawKeyJoin))
-            .with_physical_optimizer_rule(Arc::new(crate::run_grouping::RunGrouping))
-            .with_physical_optimizer_rule(Arc::new(crate::yielding_joins::YieldingJoins))
+            .with_optimizer_rule(Arc::new(
+                crate::governance::attribution_join::AttributionJoin,
+            ))
+            .with_physical_optimizer_rule(Arc::new(crate::governance::raw_key_join::RawKeyJoin))
+            .with_physical_optimizer_rule(Arc::new(crate::speed::run_grouping::RunGrouping))
+            .with_physical_optimizer_rule(Arc::new(crate::speed::yielding_joins::YieldingJoins))
             .build();
         let ctx = SessionContext::new_with_state(state);
         for dataset in &engine.catalog().file.datasets {
@@ -235,15 +237,15 @@ impl Session {
             )?;
         }
         zhenjie_udfs::register_all(&ctx);
-        ctx.register_udf(crate::pg_compat::pg_size_pretty_udf());
+        ctx.register_udf(crate::postgres::pg_size_pretty_udf());
         for udf in principal_functions(&principal) {
             ctx.register_udf(udf);
         }
         datafusion_pg_catalog::setup_pg_catalog(&ctx, &database, EmptyContextProvider)
             .map_err(|e| EngineError::from(*e))?;
-        crate::pg_compat::install_sorted_catalog(&ctx, &database)?;
-        crate::pg_compat::install_type_planner(&ctx);
-        crate::pg_compat::install_information_schema(&ctx, &database).await?;
+        crate::postgres::install_sorted_catalog(&ctx, &database)?;
+        crate::postgres::install_type_planner(&ctx);
+        crate::postgres::install_information_schema(&ctx, &database).await?;
         // After the pg_catalog setup, which brings DataFusion's own `version()`.
         ctx.register_udf(version_udf());
         for name in [
@@ -253,18 +255,16 @@ impl Session {
             "has_any_column_privilege",
             "has_column_privilege",
         ] {
-            ctx.register_udf(crate::pg_compat::privilege_udf(name));
+            ctx.register_udf(crate::postgres::privilege_udf(name));
         }
-        ctx.register_udf(crate::pg_compat::expandarray_udf());
-        ctx.register_udf(crate::pg_compat::format_udf());
-        ctx.register_udf(crate::pg_compat::json_build_object_udf());
-        ctx.register_udf(crate::pg_compat::constant_any_udf(
+        ctx.register_udf(crate::postgres::expandarray_udf());
+        ctx.register_udf(crate::postgres::format_udf());
+        ctx.register_udf(crate::postgres::json_build_object_udf());
+        ctx.register_udf(crate::postgres::constant_any_udf(
             "pg_database_size",
-            datafusion::common::ScalarValue::Int64(Some(crate::pg_compat::local_data_size(
-                &engine,
-            ))),
+            datafusion::common::ScalarValue::Int64(Some(crate::postgres::local_data_size(&engine))),
         ));
-        ctx.register_udf(crate::pg_compat::constant_any_udf(
+        ctx.register_udf(crate::postgres::constant_any_udf(
             "pg_collation_is_visible",
             datafusion::common::ScalarValue::Boolean(Some(true)),
         ));
@@ -277,14 +277,14 @@ impl Session {
             "pg_get_serial_sequence",
             "pg_advisory_unlock_all",
         ] {
-            ctx.register_udf(crate::pg_compat::null_text_udf(name));
+            ctx.register_udf(crate::postgres::null_text_udf(name));
         }
         ctx.register_udf(constant_udf("session_user", principal.user.clone()));
         ctx.register_udf(constant_udf("current_user", principal.user.clone()));
         register_views(&ctx, &engine, &principal).await;
         let settings = Arc::new(Mutex::new(Settings::new(&principal.user)));
         let relation_oids =
-            crate::pg_compat::install_comments(&ctx, &engine, settings.clone()).await?;
+            crate::postgres::install_comments(&ctx, &engine, settings.clone()).await?;
         Ok(Session {
             relation_oids,
             settings,
@@ -348,7 +348,7 @@ impl Session {
             Ok(s) => s,
             Err(e) => return Err(self.audit_failure(pending, EngineError::from(e)).await),
         };
-        statements.iter_mut().for_each(crate::pg_compat::rewrite);
+        statements.iter_mut().for_each(crate::postgres::rewrite);
         // One text per statement; where the split does not line up with the
         // parser's statements, the statement's own rendering stands in.
         let texts = split_statements(sql).filter(|t| t.len() == statements.len());
@@ -401,7 +401,7 @@ impl Session {
         match statement {
             Statement::Query(_) => {}
             Statement::Copy { .. } => {
-                let (query, options) = crate::copy::copy_to_stdout(statement)?;
+                let (query, options) = crate::postgres::copy::copy_to_stdout(statement)?;
                 let plan = self.plan_read(query_statement(Box::new(query))).await?;
                 return Ok(PreparedKind::Copy(plan, options));
             }
@@ -425,7 +425,7 @@ impl Session {
                 into: None,
                 ..
             } => {
-                let count = crate::cursor::fetch_count(direction)?;
+                let count = crate::postgres::cursor::fetch_count(direction)?;
                 return Ok(PreparedKind::Fetch {
                     name: name.value.clone(),
                     count,
@@ -441,7 +441,7 @@ impl Session {
             Statement::Explain { .. } => {
                 // Its options read once, for the level check and the plan
                 // (DESCRIBE is not an EXPLAIN and plans as it is).
-                if let Some(explain) = crate::explain::Explain::of(statement)? {
+                if let Some(explain) = crate::postgres::explain::Explain::of(statement)? {
                     explain.check(self.principal.level)?;
                     let plan = self.plan_read(explain.to_datafusion()).await?;
                     return Ok(PreparedKind::Query(plan));
@@ -456,7 +456,7 @@ impl Session {
     /// Plans a statement that may only read.
     async fn plan_read(&self, statement: DfStatement) -> Result<LogicalPlan> {
         let plan = self.ctx.state().statement_to_plan(statement).await?;
-        let plan = crate::pg_compat::narrow_output_types(plan)?;
+        let plan = crate::postgres::narrow_output_types(plan)?;
         if matches!(
             plan,
             LogicalPlan::Dml(_)
@@ -558,7 +558,7 @@ impl Session {
         };
         (0..plan.schema().fields().len())
             .map(|i| {
-                let (scan, column) = crate::lineage::source_column(plan, i, &through)?;
+                let (scan, column) = crate::governance::lineage::source_column(plan, i, &through)?;
                 let schema = scan.table_name.schema().unwrap_or(SCHEMA);
                 let table = format!("{schema}.{}", scan.table_name.table());
                 Some((

@@ -15,11 +15,16 @@
 //! session's principal may query.
 
 mod catalog;
+pub mod copy;
+pub mod cursor;
+pub(crate) mod empty_catalog;
+pub(crate) mod explain;
 mod functions;
 mod information_schema;
 mod live_settings;
 mod proc;
 mod rewrite;
+pub(crate) mod settings;
 mod types;
 
 pub(crate) use catalog::*;

@@ -517,7 +517,7 @@ impl VisitorMut for CatalogIdioms {
     ) -> ControlFlow<()> {
         use datafusion::sql::sqlparser::ast::{Ident, ObjectNamePart};
         if let [ObjectNamePart::Identifier(name)] = relation.0.as_slice() {
-            if crate::empty_catalog::shape(crate::empty_catalog::PG_CATALOG, &name.value).is_some()
+            if super::empty_catalog::shape(super::empty_catalog::PG_CATALOG, &name.value).is_some()
             {
                 relation
                     .0

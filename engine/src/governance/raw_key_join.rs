@@ -21,7 +21,7 @@
 //!
 //! Anything else keeps the masks, and the plan reads as before.
 
-use crate::barrier::FenceBarrierExec;
+use super::barrier::FenceBarrierExec;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};

@@ -61,7 +61,7 @@ impl SchemaProvider for PgInformationSchema {
     fn table_names(&self) -> Vec<String> {
         let mut names = self.inner.table_names();
         names.extend(
-            crate::empty_catalog::INFORMATION_SCHEMA
+            super::empty_catalog::INFORMATION_SCHEMA
                 .iter()
                 .map(|(n, _)| n.to_string()),
         );
@@ -78,8 +78,8 @@ impl SchemaProvider for PgInformationSchema {
             },
             "character_sets" => character_sets(&self.database).map(Some),
             _ => {
-                match crate::empty_catalog::shape(crate::empty_catalog::INFORMATION_SCHEMA, name) {
-                    Some(shape) => crate::empty_catalog::empty_table(shape).map(Some),
+                match super::empty_catalog::shape(super::empty_catalog::INFORMATION_SCHEMA, name) {
+                    Some(shape) => super::empty_catalog::empty_table(shape).map(Some),
                     None => self.inner.table(name).await,
                 }
             }
@@ -89,7 +89,7 @@ impl SchemaProvider for PgInformationSchema {
     fn table_exist(&self, name: &str) -> bool {
         name == DF_COLUMNS
             || name == "character_sets"
-            || crate::empty_catalog::shape(crate::empty_catalog::INFORMATION_SCHEMA, name).is_some()
+            || super::empty_catalog::shape(super::empty_catalog::INFORMATION_SCHEMA, name).is_some()
             || self.inner.table_exist(name)
     }
 }

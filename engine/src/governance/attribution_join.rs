@@ -28,7 +28,7 @@
 //! It is not a way around the fence: if any condition fails, the plan keeps
 //! its semi-join.
 
-use crate::governance::GovernedTable;
+use super::GovernedTable;
 use datafusion::catalog::TableProvider;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, NullEquality, Result};
@@ -163,7 +163,7 @@ fn scan_of<'a>(
     let through = |node: &LogicalPlan| {
         through_user_nodes && matches!(node, LogicalPlan::Filter(_) | LogicalPlan::Projection(_))
     };
-    let (scan, source) = crate::lineage::source_column(plan, index, &through)?;
+    let (scan, source) = super::lineage::source_column(plan, index, &through)?;
     Some((scan, scan.source.schema().field(source).name().clone()))
 }
 

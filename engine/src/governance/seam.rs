@@ -14,7 +14,7 @@
 //! Whatever cannot be applied (a mask that does not fit a column, a missing
 //! secret) turns the table into one that refuses every scan: fail closed.
 
-use crate::barrier::FenceBarrierExec;
+use super::barrier::FenceBarrierExec;
 use crate::error::sqlstate;
 use crate::{Engine, EngineError, Principal, Result};
 use async_trait::async_trait;
@@ -517,8 +517,8 @@ impl TableProvider for GovernedTable {
 /// masked columns' names with their switches (see `raw_key_join`).
 fn switchable_masks(
     plan: &LogicalPlan,
-) -> datafusion::error::Result<(LogicalPlan, Vec<(String, crate::raw_key_join::Switch)>)> {
-    use crate::raw_key_join::SwitchableKeyedHash;
+) -> datafusion::error::Result<(LogicalPlan, Vec<(String, super::raw_key_join::Switch)>)> {
+    use super::raw_key_join::SwitchableKeyedHash;
     use datafusion::logical_expr::expr::ScalarFunction;
     use datafusion::logical_expr::{Projection, ScalarUDF};
     let LogicalPlan::Projection(projection) = plan else {

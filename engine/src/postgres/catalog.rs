@@ -680,8 +680,8 @@ impl SchemaProvider for CommentedPgCatalog {
                 None => self.inner.table(name).await,
             },
             "pg_aggregate" | "pg_extension" => {
-                crate::empty_catalog::shape(crate::empty_catalog::PG_CATALOG, name)
-                    .map(crate::empty_catalog::empty_table)
+                super::empty_catalog::shape(super::empty_catalog::PG_CATALOG, name)
+                    .map(super::empty_catalog::empty_table)
                     .transpose()
             }
             "pg_description" => match self.description.get() {
@@ -690,8 +690,8 @@ impl SchemaProvider for CommentedPgCatalog {
             },
             _ => match self.inner.table(name).await? {
                 Some(t) => Ok(Some(t)),
-                None => crate::empty_catalog::shape(crate::empty_catalog::PG_CATALOG, name)
-                    .map(crate::empty_catalog::empty_table)
+                None => super::empty_catalog::shape(super::empty_catalog::PG_CATALOG, name)
+                    .map(super::empty_catalog::empty_table)
                     .transpose(),
             },
         }
@@ -702,6 +702,6 @@ impl SchemaProvider for CommentedPgCatalog {
             || name == "zhenjie_functions"
             || name == RAW_PG_TYPE
             || self.inner.table_exist(name)
-            || crate::empty_catalog::shape(crate::empty_catalog::PG_CATALOG, name).is_some()
+            || super::empty_catalog::shape(super::empty_catalog::PG_CATALOG, name).is_some()
     }
 }
