@@ -1,0 +1,247 @@
+//! Running a prepared statement: starting its query (or reusing a kept
+//! plan), and the row stream that a cancel or the statement timeout ends.
+
+use super::statements::{Prepared, PreparedKind};
+use super::Session;
+use crate::audit::{self, Pending};
+use crate::error::sqlstate;
+use crate::postgres::copy::CopyOptions;
+use crate::speed::plan_cache::{self, PlanCache};
+use crate::{EngineError, Result};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::ParamValues;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use futures::StreamExt;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// What running a statement produced.
+pub enum Output {
+    /// Rows, streamed batch by batch.
+    Rows(RowStream),
+    /// Rows to write as COPY data in the given format.
+    Copy(RowStream, CopyOptions),
+    /// A command completed; the PostgreSQL command tag (`SET`, `BEGIN`, …).
+    Command(&'static str),
+    /// The statement was empty.
+    Empty,
+}
+
+/// A result set: its schema and a stream of batches that stops with an error
+/// when the query is cancelled or times out.
+pub struct RowStream {
+    /// Column names and types.
+    pub schema: SchemaRef,
+    /// The batches, produced as the client consumes them (back-pressure).
+    pub stream: SendableRecordBatchStream,
+}
+
+impl Session {
+    /// Runs a prepared statement with bound parameters. Its audit record is
+    /// appended before this returns (commands, failures) or when the returned
+    /// row stream ends (queries, SHOW); an empty statement is not recorded.
+    pub async fn run(&self, prepared: &Prepared, params: Option<ParamValues>) -> Result<Output> {
+        let mut pending = self.pending(&prepared.text);
+        let result = match &prepared.kind {
+            PreparedKind::Empty => return Ok(Output::Empty),
+            PreparedKind::Command(cmd) => self.run_command(cmd),
+            // Rows go out before the end-of-stream record is written: while
+            // the log is known to be failing, no query starts.
+            PreparedKind::Query(_) if self.engine.audit().is_failing() => Err(EngineError::new(
+                sqlstate::IO_ERROR,
+                "audit log unavailable: a previous write failed; no data is served until records can be written",
+            )),
+            PreparedKind::Query(plan) => self
+                .start_query(plan, params, &mut pending, Some(&prepared.cache))
+                .await
+                .map(Output::Rows),
+            PreparedKind::Copy(plan, options) => self
+                .start_query(plan, params, &mut pending, None)
+                .await
+                .map(|rows| Output::Copy(rows, options.clone())),
+            // The DECLARE's record names what the cursor reads and the masks
+            // it got; each FETCH is recorded with the rows it returned.
+            PreparedKind::Declare { name, plan, hold } => {
+                match self.start_query(plan, params, &mut pending, None).await {
+                    Ok(rows) => self
+                        .cursors
+                        .declare(name, rows, *hold)
+                        .map(|()| Output::Command("DECLARE CURSOR")),
+                    Err(e) => Err(e),
+                }
+            }
+            PreparedKind::Fetch { name, count, .. } => {
+                self.cursors.fetch(name, *count).map(Output::Rows)
+            }
+            PreparedKind::Close(name) => match name {
+                Some(n) => self.cursors.close(n),
+                None => {
+                    self.cursors.close_all();
+                    Ok(())
+                },
+            }
+            .map(|()| Output::Command("CLOSE CURSOR")),
+        };
+        match result {
+            Ok(Output::Rows(rows)) => Ok(Output::Rows(RowStream {
+                schema: rows.schema,
+                stream: audit::audited_stream(
+                    self.fails_block(rows.stream),
+                    pending,
+                    self.engine.audit().clone(),
+                ),
+            })),
+            Ok(Output::Copy(rows, options)) => Ok(Output::Copy(
+                RowStream {
+                    schema: rows.schema,
+                    stream: audit::audited_stream(
+                        self.fails_block(rows.stream),
+                        pending,
+                        self.engine.audit().clone(),
+                    ),
+                },
+                options,
+            )),
+            Ok(output) => {
+                let record = pending.finish(audit::Status::Ok, 0, None);
+                self.engine.audit().append_async(record).await?;
+                Ok(output)
+            }
+            Err(e) => Err(self.audit_failure(pending, e).await),
+        }
+    }
+
+    /// `stream`, failing the open transaction block if it ends in an error
+    /// (a division by zero found while rows are produced, say).
+    fn fails_block(&self, stream: SendableRecordBatchStream) -> SendableRecordBatchStream {
+        use futures::StreamExt;
+        let block = self.block.clone();
+        let schema = stream.schema();
+        Box::pin(
+            datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                schema,
+                stream.inspect(move |item| {
+                    if item.is_err() {
+                        block.lock().expect("block lock").fail();
+                    }
+                }),
+            ),
+        )
+    }
+
+    /// Plans and starts a query, noting in `pending` what it reads. With a
+    /// prepared statement's `cache`, a plan it kept is run again when it
+    /// still holds, and a new plan is kept when it can be.
+    async fn start_query(
+        &self,
+        plan: &LogicalPlan,
+        params: Option<ParamValues>,
+        pending: &mut Pending,
+        cache: Option<&PlanCache>,
+    ) -> Result<RowStream> {
+        let token = {
+            let mut guard = self.cancel.lock().expect("cancel lock");
+            if guard.is_cancelled() {
+                *guard = CancellationToken::new();
+            }
+            guard.clone()
+        };
+        let timeout = self.settings().statement_timeout();
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        let state = self.ctx.state();
+        let generation = self.generation.load(std::sync::atomic::Ordering::Relaxed);
+        let start = async {
+            if let Some(cache) = cache {
+                if let Some((physical, kept)) = cache
+                    .reuse(&self.engine, &state, generation, &params)
+                    .await?
+                {
+                    pending.touches(&self.engine, &self.principal, kept.touched.clone());
+                    return Ok(physical);
+                }
+            }
+            let plan = match &params {
+                Some(p) => plan.clone().replace_params_with_values(p)?,
+                None => plan.clone(),
+            };
+            // Until the plan is optimized only the datasets are known; the
+            // optimized plan's scans tell the columns (its projections are
+            // pushed down).
+            let read = audit::touched(&self.engine, &plan, false);
+            pending.touches(&self.engine, &self.principal, read.clone());
+            // The files a kept plan depends on are listed before planning.
+            let files = match cache.and_then(|_| plan_cache::keepable(&self.engine, &plan, &read)) {
+                Some(datasets) => {
+                    Some(plan_cache::Files::list(&self.engine, &state, &datasets).await?)
+                }
+                None => None,
+            };
+            let optimized = state.optimize(&plan)?;
+            let columns = audit::touched(&self.engine, &optimized, true);
+            pending.touches(&self.engine, &self.principal, columns.clone());
+            let physical = state
+                .query_planner()
+                .create_physical_plan(&optimized, &state)
+                .await?;
+            if let (Some(cache), Some(files)) = (cache, files) {
+                cache.keep(generation, &params, files, &physical, columns);
+            }
+            Ok::<_, EngineError>(physical)
+        };
+        let physical = tokio::select! {
+            s = start => s?,
+            _ = token.cancelled() => return Err(EngineError::canceled("user request")),
+            _ = sleep_until(deadline) => return Err(EngineError::canceled("statement timeout")),
+        };
+        let stream = self
+            .engine
+            .queries()
+            .execute(physical, Arc::new(TaskContext::from(&state)));
+        Ok(guard_stream(stream, token, deadline))
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Wraps a running query's stream so a cancel request or the statement timeout
+/// ends it with SQLSTATE 57014, even between batches of a slow query.
+fn guard_stream(
+    inner: SendableRecordBatchStream,
+    token: CancellationToken,
+    deadline: Option<tokio::time::Instant>,
+) -> RowStream {
+    let schema = inner.schema();
+    let stream = futures::stream::unfold(Some(inner), move |state| {
+        let token = token.clone();
+        async move {
+            let mut inner = state?;
+            let next = tokio::select! {
+                b = inner.next() => b,
+                _ = token.cancelled() => Some(Err(cancel_error("user request"))),
+                _ = sleep_until(deadline) => Some(Err(cancel_error("statement timeout"))),
+            };
+            match next {
+                None => None,
+                Some(Err(e)) => Some((Err(e), None)),
+                Some(Ok(b)) => Some((Ok(b), Some(inner))),
+            }
+        }
+    });
+    RowStream {
+        schema: schema.clone(),
+        stream: Box::pin(RecordBatchStreamAdapter::new(schema, stream)),
+    }
+}
+
+/// Cancellation travels inside the batch stream as a DataFusion error whose
+/// message the front end recognises (see [`EngineError::from`]).
+fn cancel_error(reason: &str) -> datafusion::error::DataFusionError {
+    datafusion::error::DataFusionError::External(Box::new(EngineError::canceled(reason)))
+}

@@ -1,0 +1,79 @@
+//! The catalog's views, planned in each principal's own context.
+
+use super::functions::constant_udf;
+use crate::error::sqlstate;
+use crate::{Engine, EngineError, Principal, Result};
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::SessionContext;
+use std::sync::Arc;
+
+/// Registers the catalog's views this principal may see. A view is planned
+/// in the principal's own context, over their governed tables, so it carries
+/// their fence and masks; one that reads a table they cannot see does not
+/// plan and is left out (the engine checked at open that every view plans
+/// over the full catalog).
+pub(super) async fn register_views(ctx: &SessionContext, engine: &Engine, principal: &Principal) {
+    for view in &engine.catalog().file.views {
+        if !view.levels.is_empty() && !view.levels.contains(&principal.level) {
+            continue;
+        }
+        if let Ok(plan) = ctx.state().create_logical_plan(&view.sql).await {
+            let table = datafusion::datasource::ViewTable::new(plan, Some(view.sql.clone()));
+            let _ = ctx.register_table(view.name.as_str(), Arc::new(table));
+        }
+    }
+}
+
+/// Plans every catalog view over the raw datasets, so a view that cannot
+/// work for anyone stops the engine from opening, naming the view.
+pub(crate) async fn check_views(engine: &Engine) -> Result<()> {
+    let catalog = engine.catalog();
+    if catalog.file.views.is_empty() {
+        return Ok(());
+    }
+    let ctx = SessionContext::new();
+    for d in &catalog.file.datasets {
+        if let Some(t) = engine.table(&d.name) {
+            ctx.register_table(d.name.as_str(), t.clone())?;
+        }
+    }
+    zhenjie_udfs::register_all(&ctx);
+    for udf in ["current_area", "current_area_name", "current_level"] {
+        ctx.register_udf(constant_udf(udf, String::new()));
+    }
+    for view in &catalog.file.views {
+        let bad = |e: &dyn std::fmt::Display| {
+            EngineError::new(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                format!("view {}: {e}", view.name),
+            )
+        };
+        let plan = ctx
+            .state()
+            .create_logical_plan(&view.sql)
+            .await
+            .map_err(|e| bad(&e))?;
+        if !matches!(
+            plan,
+            LogicalPlan::Projection(_)
+                | LogicalPlan::Aggregate(_)
+                | LogicalPlan::Filter(_)
+                | LogicalPlan::Sort(_)
+                | LogicalPlan::Limit(_)
+                | LogicalPlan::Union(_)
+                | LogicalPlan::Distinct(_)
+                | LogicalPlan::SubqueryAlias(_)
+                | LogicalPlan::Window(_)
+        ) {
+            return Err(bad(&"sql must be one SELECT query"));
+        }
+        for column in view.columns.keys() {
+            if plan.schema().field_with_unqualified_name(column).is_err() {
+                return Err(bad(&format!(
+                    "a comment names column {column}, which the view does not have"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
