@@ -335,10 +335,8 @@ pub(crate) fn touched(engine: &Engine, plan: &LogicalPlan, columns: bool) -> Tou
     let _ = plan.apply_with_subqueries(|node| {
         if let LogicalPlan::TableScan(scan) = node {
             let name = scan.table_name.table();
-            let ours = matches!(
-                scan.table_name.schema(),
-                None | Some(crate::session::SCHEMA)
-            ) && (name == TABLE || engine.catalog().dataset(name).is_some());
+            let ours = matches!(scan.table_name.schema(), None | Some(crate::SCHEMA))
+                && (name == TABLE || engine.catalog().dataset(name).is_some());
             if ours {
                 out.datasets.insert(name.to_string());
                 if columns {

@@ -25,6 +25,10 @@ pub use postgres::settings::{Settings, SERVER_VERSION, SERVER_VERSION_NUM};
 pub use principal::Principal;
 pub use session::{Output, RowStream, Session};
 
+/// The schema every dataset lives in (under the catalog's database name),
+/// as clients see it in `pg_namespace` and `information_schema`.
+pub const SCHEMA: &str = "public";
+
 /// Field metadata naming the PostgreSQL type of a column Arrow carries as
 /// text (`json`, `jsonb`, `uuid`), so a front end can report that type.
 pub const PG_TYPE_KEY: &str = "zhenjie.pg_type";

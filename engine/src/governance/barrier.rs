@@ -12,7 +12,7 @@
 //! `ExecutionPlan`; this node relies on them on purpose and the governance
 //! tests hold it to them.
 
-use super::raw_key_join::Switch;
+use super::mask_switch::Switch;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::Statistics;
 use datafusion::error::Result;

@@ -22,86 +22,18 @@
 //! Anything else keeps the masks, and the plan reads as before.
 
 use super::barrier::FenceBarrierExec;
-use datafusion::arrow::datatypes::DataType;
+use super::mask_switch::Switch;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{JoinSide, JoinType, Result};
-use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-};
 use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::joins::HashJoinExec;
 use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::ExecutionPlan;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-
-/// Whether one scan's keyed-hash mask lets raw values through (off: masked).
-pub(crate) type Switch = Arc<AtomicBool>;
-
-/// The keyed-hash mask that returns its (text) argument unchanged once its switch is
-/// on. Only [`RawKeyJoin`] turns a switch on; every scan gets its own.
-#[derive(Debug)]
-pub(crate) struct SwitchableKeyedHash {
-    masked: ScalarUDF,
-    raw: Arc<AtomicBool>,
-}
-
-impl SwitchableKeyedHash {
-    /// A switchable version of `masked` (the keyed-hash function), off.
-    pub(crate) fn new(masked: ScalarUDF) -> (Self, Switch) {
-        let raw = Arc::new(AtomicBool::new(false));
-        (
-            SwitchableKeyedHash {
-                masked,
-                raw: raw.clone(),
-            },
-            raw,
-        )
-    }
-}
-
-impl PartialEq for SwitchableKeyedHash {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.raw, &other.raw)
-    }
-}
-
-impl Eq for SwitchableKeyedHash {}
-
-impl std::hash::Hash for SwitchableKeyedHash {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        Arc::as_ptr(&self.raw).hash(state);
-    }
-}
-
-impl ScalarUDFImpl for SwitchableKeyedHash {
-    fn name(&self) -> &str {
-        self.masked.name()
-    }
-
-    fn signature(&self) -> &Signature {
-        self.masked.signature()
-    }
-
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        self.masked.return_type(arg_types)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        if self.raw.load(Ordering::Acquire) {
-            // The mask returns its argument's own string type.
-            return Ok(args.args[0].clone());
-        }
-        self.masked.invoke_with_args(args)
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        self.masked.documentation()
-    }
-}
 
 /// The physical optimizer rule; see the module documentation.
 #[derive(Debug, Default)]

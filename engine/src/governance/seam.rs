@@ -517,8 +517,8 @@ impl TableProvider for GovernedTable {
 /// masked columns' names with their switches (see `raw_key_join`).
 fn switchable_masks(
     plan: &LogicalPlan,
-) -> datafusion::error::Result<(LogicalPlan, Vec<(String, super::raw_key_join::Switch)>)> {
-    use super::raw_key_join::SwitchableKeyedHash;
+) -> datafusion::error::Result<(LogicalPlan, Vec<(String, super::mask_switch::Switch)>)> {
+    use super::mask_switch::SwitchableKeyedHash;
     use datafusion::logical_expr::expr::ScalarFunction;
     use datafusion::logical_expr::{Projection, ScalarUDF};
     let LogicalPlan::Projection(projection) = plan else {

@@ -19,7 +19,7 @@ pub(crate) async fn install_comments(
         .schema("pg_catalog")
         .ok_or_else(|| EngineError::new("XX000", "pg_catalog missing"))?;
     let visible: Vec<String> = catalog
-        .schema(crate::session::SCHEMA)
+        .schema(crate::SCHEMA)
         .map(|s| s.table_names())
         .unwrap_or_default();
     let (mut tables, mut columns, mut texts) = (Vec::new(), Vec::new(), Vec::new());
@@ -198,10 +198,7 @@ pub(super) async fn typmods_table(
     oids: &std::collections::HashMap<String, i32>,
 ) -> Result<Arc<dyn TableProvider>> {
     let (mut rel, mut num, mut typmod) = (Vec::new(), Vec::new(), Vec::new());
-    if let Some(public) = ctx
-        .catalog(database)
-        .and_then(|c| c.schema(crate::session::SCHEMA))
-    {
+    if let Some(public) = ctx.catalog(database).and_then(|c| c.schema(crate::SCHEMA)) {
         for name in public.table_names() {
             let (Some(oid), Some(table)) = (
                 oids.get(&format!("public.{name}")),

@@ -10,7 +10,7 @@
 use crate::audit::{self, Pending};
 use crate::postgres::cursor::Cursors;
 use crate::postgres::settings::Settings;
-use crate::{governance, Engine, EngineError, Principal, Result};
+use crate::{governance, Engine, EngineError, Principal, Result, SCHEMA};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -35,9 +35,6 @@ pub(crate) use views::check_views;
 
 use functions::{constant_udf, principal_functions, version_udf};
 use views::register_views;
-
-/// The name of the catalog (database) and schema every table lives in.
-pub const SCHEMA: &str = "public";
 
 /// One principal's connection to the engine.
 pub struct Session {

@@ -1,9 +1,9 @@
 //! The types of a statement's parameters, as a Describe reports them.
 
 use crate::Result;
-use std::sync::Arc;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::logical_expr::LogicalPlan;
+use std::sync::Arc;
 
 /// The types of a plan's parameters in `$1..$n` order (`None` where nothing
 /// fixes a type). Parameters of LIMIT and OFFSET are bigints, as in PostgreSQL.

@@ -2,12 +2,12 @@
 //! rewrites, the read-only check, and what each statement kind plans to.
 
 use super::commands::{command_of, Command};
-use super::{Session, SCHEMA};
+use super::Session;
 use crate::error::sqlstate;
 use crate::postgres::copy::CopyOptions;
 use crate::postgres::cursor::FetchCount;
 use crate::speed::plan_cache::PlanCache;
-use crate::{EngineError, Result};
+use crate::{EngineError, Result, SCHEMA};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::sql::parser::Statement as DfStatement;

@@ -177,10 +177,8 @@ pub(crate) fn keepable(
             LogicalPlan::Explain(_) | LogicalPlan::Analyze(_) => ok = false,
             LogicalPlan::TableScan(scan) => {
                 let name = scan.table_name.table();
-                ok &= matches!(
-                    scan.table_name.schema(),
-                    None | Some(crate::session::SCHEMA)
-                ) && engine.catalog().dataset(name).is_some();
+                ok &= matches!(scan.table_name.schema(), None | Some(crate::SCHEMA))
+                    && engine.catalog().dataset(name).is_some();
             }
             _ => {}
         }
