@@ -3,9 +3,20 @@
 //! [`Engine::open`] turns a [`zhenjie_catalog::Catalog`] into queryable tables;
 //! [`Engine::session`] gives a principal a [`Session`] (one DataFusion
 //! `SessionContext` of their own, with only the tables their fence lets them
-//! see); [`Session::sql`] runs SQL and streams Arrow record batches back;
-//! [`audit`] keeps one record of every statement. Governance is one seam:
-//! [`governance`] decides, per principal, what each scan of a dataset becomes.
+//! see); [`Session::sql`] runs SQL and streams Arrow record batches back.
+//!
+//! Its parts, each a folder or file of its own:
+//! * [`governance`] — what keeps each principal inside their area and their
+//!   masks on: the one seam every scan goes through, and the rules allowed
+//!   to reshape a governed plan (its module doc holds the security argument);
+//! * [`session`] — one principal's statements: parsing, planning, commands,
+//!   parameters, the row stream;
+//! * [`audit`] — one record of every statement, and the `audit_log` table;
+//! * [`postgres`] — what PostgreSQL clients expect: `pg_catalog`, settings,
+//!   COPY, cursors, EXPLAIN;
+//! * `speed` — rules that only change how fast a plan runs;
+//! * `tables` and `query_runtime` — the catalog's datasets opened once per
+//!   engine, and the threads queries run on.
 //!
 //! This crate knows nothing of the PostgreSQL wire protocol: `zhenjie-server`
 //! is one front end over it; an embedding program is another.

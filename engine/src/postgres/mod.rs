@@ -1,18 +1,23 @@
-//! What PostgreSQL clients expect beyond what `datafusion-pg-catalog`
-//! provides, one module per concern:
+//! What PostgreSQL clients expect of a server, beyond running SQL:
 //!
 //! * [`catalog`] — `pg_catalog` with comments, stable OIDs, type modifiers and
 //!   view definitions, the crate's tables reshaped to PostgreSQL's types;
+//! * [`empty_catalog`] — empty tables of the right shape for what zhenjie
+//!   does not have (locks, indexes, sequences, …);
 //! * [`proc`] — zhenjie's functions in `pg_proc`;
-//! * [`live_settings`] — `pg_settings`;
+//! * [`settings`] and [`live_settings`] — `SET`/`SHOW` and `pg_settings`;
 //! * [`information_schema`] — PostgreSQL's type names and views;
 //! * [`functions`] — PostgreSQL functions DataFusion lacks;
 //! * [`rewrite`] — the SQL clients send, rewritten before planning;
 //! * [`types`] — type names DataFusion does not plan, and result types
-//!   narrowed to PostgreSQL's.
+//!   narrowed to PostgreSQL's;
+//! * [`copy`], [`cursor`], [`explain`] — `COPY … TO STDOUT`, SQL cursors, and
+//!   `EXPLAIN` in both of PostgreSQL's spellings (with the level check on
+//!   what a plan may show).
 //!
 //! Everything here answers for one session, so it only ever shows what that
-//! session's principal may query.
+//! session's principal may query. Not here: the wire protocol (the
+//! `zhenjie-server` crate) and governance itself (`governance`).
 
 mod catalog;
 pub mod copy;

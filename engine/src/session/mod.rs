@@ -6,6 +6,14 @@
 //! statement that fails to parse or plan, or is refused, is recorded by
 //! [`Session::parse`]/[`Session::prepare`]; one that runs is recorded by
 //! [`Session::run`] — a command at once, a query when its row stream ends.
+//!
+//! One file per concern: `statements` (from text to a planned statement),
+//! `commands` (SET, SHOW and the transaction block), `rows` (running a
+//! statement and the stream a cancel or timeout ends), `parameters` (their
+//! types for Describe), `views` (the catalog's views per principal) and
+//! `functions` (answers fixed for the session: `current_user`, `version()`).
+//! Not here: what a scan becomes for the principal (`governance`), and what
+//! PostgreSQL clients expect of the catalog (`postgres`).
 
 use crate::audit::{self, Pending};
 use crate::postgres::cursor::Cursors;
