@@ -102,6 +102,12 @@ impl From<ArrowError> for EngineError {
 
 impl From<datafusion::sql::sqlparser::parser::ParserError> for EngineError {
     fn from(e: datafusion::sql::sqlparser::parser::ParserError) -> Self {
+        use datafusion::sql::sqlparser::parser::ParserError;
+        // The parser's own nesting limit: PostgreSQL's answer to a statement
+        // its stack cannot hold.
+        if matches!(e, ParserError::RecursionLimitExceeded) {
+            return crate::session::depth::too_deep();
+        }
         EngineError::new(sqlstate::SYNTAX_ERROR, e.to_string())
     }
 }

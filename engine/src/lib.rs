@@ -66,6 +66,10 @@ pub struct EngineOptions {
     /// The audit log file (JSON lines, appended and synced per statement);
     /// `None`: `audit/audit.jsonl` beside the catalog file.
     pub audit_path: Option<PathBuf>,
+    /// Scalar functions an embedding program adds to every session (its own
+    /// domain functions), beside zhenjie's; they see only what the session's
+    /// governance lets through, like any function in a query.
+    pub functions: Vec<datafusion::logical_expr::ScalarUDF>,
 }
 
 impl Default for EngineOptions {
@@ -77,6 +81,7 @@ impl Default for EngineOptions {
                 .unwrap_or(2),
             batch_size: 8192,
             audit_path: None,
+            functions: Vec::new(),
         }
     }
 }

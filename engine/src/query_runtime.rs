@@ -29,6 +29,8 @@ impl QueryRuntime {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
             .thread_name("zhenjie-query")
+            // Evaluating an expression recurses through its depth.
+            .thread_stack_size(crate::session::depth::STACK)
             .enable_all()
             .build()?;
         Ok(QueryRuntime(Some(runtime)))
@@ -60,9 +62,17 @@ impl QueryRuntime {
             }
         });
         // The task lives as long as the stream: dropping it aborts the query.
-        let batches = futures::stream::unfold((rx, task), |(mut rx, task)| async move {
-            let batch = rx.recv().await?;
-            Some((batch, (rx, task)))
+        // A task that ends without a last word panicked: its rows so far are
+        // not the result, so the stream ends in an error, never as complete.
+        let batches = futures::stream::unfold(Some((rx, task)), |state| async move {
+            let (mut rx, task) = state?;
+            match rx.recv().await {
+                Some(batch) => Some((batch, Some((rx, task)))),
+                None => match task.join().await {
+                    Ok(()) => None,
+                    Err(e) => Some((Err(panicked(e.is_panic())), None)),
+                },
+            }
         });
         Box::pin(RecordBatchStreamAdapter::new(schema, batches))
     }
@@ -74,4 +84,14 @@ impl Drop for QueryRuntime {
             runtime.shutdown_background();
         }
     }
+}
+
+/// The error a query that panicked (a bug in an operator or a function)
+/// ends with: SQLSTATE XX000 for that statement; the server goes on.
+fn panicked(panic: bool) -> datafusion::error::DataFusionError {
+    let what = if panic { "panicked" } else { "was stopped" };
+    datafusion::error::DataFusionError::External(Box::new(crate::EngineError::new(
+        crate::sqlstate::INTERNAL_ERROR,
+        format!("internal error: the query {what}; no rows of it are a result"),
+    )))
 }

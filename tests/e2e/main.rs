@@ -8,6 +8,7 @@ mod export;
 mod governance;
 mod governance_smoke;
 mod grouping;
+mod hostile;
 mod object_store;
 mod plan_cache;
 mod protocol;

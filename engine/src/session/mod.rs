@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 mod commands;
+pub(crate) mod depth;
 mod functions;
 mod parameters;
 mod rows;
@@ -137,6 +138,9 @@ impl Session {
             )?;
         }
         zhenjie_udfs::register_all(&ctx);
+        for udf in &engine.options().functions {
+            ctx.register_udf(udf.clone());
+        }
         ctx.register_udf(crate::postgres::pg_size_pretty_udf());
         for udf in principal_functions(&principal) {
             ctx.register_udf(udf);

@@ -191,7 +191,7 @@ impl Session {
             Ok::<_, EngineError>(physical)
         };
         let physical = tokio::select! {
-            s = start => s?,
+            s = super::depth::BigStack(Box::pin(start)) => s?,
             _ = token.cancelled() => return Err(EngineError::canceled("user request")),
             _ = sleep_until(deadline) => return Err(EngineError::canceled("statement timeout")),
         };

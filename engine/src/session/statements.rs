@@ -2,6 +2,7 @@
 //! rewrites, the read-only check, and what each statement kind plans to.
 
 use super::commands::{command_of, Command};
+use super::depth;
 use super::Session;
 use crate::error::sqlstate;
 use crate::postgres::copy::CopyOptions;
@@ -87,11 +88,19 @@ impl Session {
     /// audited as one failed statement.
     pub async fn parse(&self, sql: &str) -> Result<Vec<Parsed>> {
         let pending = self.pending(sql);
-        let mut statements = match self.parser.parse(sql) {
+        // The depth check comes before anything walks the parsed tree; the
+        // parse and the rewrites run on a stack sized for the deepest
+        // statement it lets through.
+        let parsed = depth::guarded(|| {
+            depth::check(sql)?;
+            let mut statements = self.parser.parse(sql).map_err(EngineError::from)?;
+            statements.iter_mut().for_each(crate::postgres::rewrite);
+            Ok(statements)
+        });
+        let statements = match parsed {
             Ok(s) => s,
-            Err(e) => return Err(self.audit_failure(pending, EngineError::from(e)).await),
+            Err(e) => return Err(self.audit_failure(pending, e).await),
         };
-        statements.iter_mut().for_each(crate::postgres::rewrite);
         // One text per statement; where the split does not line up with the
         // parser's statements, the statement's own rendering stands in.
         let texts = split_statements(sql).filter(|t| t.len() == statements.len());
@@ -123,7 +132,7 @@ impl Session {
             );
             return Err(self.audit_failure(pending, e).await);
         }
-        match self.plan(&parsed.statement).await {
+        match depth::BigStack(Box::pin(self.plan(&parsed.statement))).await {
             Ok(kind) => Ok(Prepared {
                 text: parsed.text.clone(),
                 sources: match &kind {

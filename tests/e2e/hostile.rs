@@ -1,0 +1,111 @@
+//! One statement must never take the server down: statements nested deeper
+//! than any stack, and a bug that panics inside a query, each end that
+//! statement with PostgreSQL's SQLSTATE while the server serves everyone
+//! else (and the same connection) as before.
+
+use crate::common::*;
+use datafusion::arrow::array::{Array, Int64Array};
+use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
+use std::sync::Arc;
+use zhenjie_engine::EngineOptions;
+
+/// The server still answers: a fresh connection counts the city.
+async fn still_serving(addr: std::net::SocketAddr) {
+    let other = connect(addr, "city").await;
+    let n: i64 = other
+        .query_one("SELECT count(*) FROM persons", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n as usize, PERSONS);
+}
+
+fn chain(op: &str, term: &str, n: usize) -> String {
+    vec![term; n].join(op)
+}
+
+#[tokio::test]
+async fn statements_nested_too_deeply_get_54001_and_the_server_goes_on() {
+    let addr = start_server().await;
+    let client = connect(addr, "grid").await;
+    let ors = (0..20_000)
+        .map(|i| format!("sex = '{i}'"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let cases = [
+        format!("SELECT {}", chain(" + ", "1", 20_000)),
+        format!("SELECT {}", chain(" || ", "'a'", 20_000)),
+        format!("SELECT count(*) FROM persons WHERE {ors}"),
+        chain(" UNION ALL ", "SELECT 1", 20_000),
+        format!("SELECT 1 FROM {}", chain(", ", "areas", 20_000)),
+        format!("SELECT {}1{}", "(".repeat(5_000), ")".repeat(5_000)),
+        format!("SELECT {}1{}", "(SELECT ".repeat(5_000), ")".repeat(5_000)),
+    ];
+    for sql in &cases {
+        // Simple protocol (psql) and extended protocol (drivers) alike.
+        let simple = client.simple_query(sql).await.expect_err("too deep");
+        assert_eq!(sqlstate(&simple), "54001", "{}", &sql[..60]);
+        let extended = client.query(sql.as_str(), &[]).await.expect_err("too deep");
+        assert_eq!(sqlstate(&extended), "54001", "{}", &sql[..60]);
+        // The same connection goes on.
+        let one: i32 = client.query_one("SELECT 1", &[]).await.unwrap().get(0);
+        assert_eq!(one, 1);
+    }
+    still_serving(addr).await;
+    // Within the limit the answer is PostgreSQL's.
+    let sum: i32 = client
+        .query_one(&format!("SELECT {}", chain(" + ", "1", 900)), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(sum, 900);
+}
+
+/// `boom(n)`: returns n, but panics (a bug) where n is 3 or 60,000.
+fn boom() -> datafusion::logical_expr::ScalarUDF {
+    create_udf(
+        "boom",
+        vec![datafusion::arrow::datatypes::DataType::Int64],
+        datafusion::arrow::datatypes::DataType::Int64,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let values = ColumnarValue::values_to_arrays(args)?;
+            let n = values[0].as_any().downcast_ref::<Int64Array>().unwrap();
+            if n.iter().flatten().any(|v| v == 3 || v == 60_000) {
+                panic!("boom: a bug in a function");
+            }
+            Ok(ColumnarValue::Array(Arc::new(n.clone())))
+        }),
+    )
+}
+
+#[tokio::test]
+async fn a_panic_inside_a_query_fails_that_statement_only() {
+    let addr = start_server_with(EngineOptions {
+        target_partitions: 2,
+        functions: vec![boom()],
+        ..EngineOptions::default()
+    })
+    .await;
+    let client = connect(addr, "city").await;
+    let fine: i64 = client
+        .query_one("SELECT boom(2::bigint)", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(fine, 2);
+    for sql in [
+        // While planning: the constant is folded.
+        "SELECT boom(3::bigint)",
+        // While running, after rows went out: the rows so far are not a result.
+        "SELECT boom(value) FROM generate_series(1, 100000)",
+    ] {
+        let err = client.simple_query(sql).await.expect_err("panicked");
+        assert_eq!(sqlstate(&err), "XX000", "{sql}: {err:?}");
+        let err = client.query(sql, &[]).await.expect_err("panicked");
+        assert_eq!(sqlstate(&err), "XX000", "{sql}: {err:?}");
+        let one: i32 = client.query_one("SELECT 1", &[]).await.unwrap().get(0);
+        assert_eq!(one, 1);
+    }
+    still_serving(addr).await;
+}
