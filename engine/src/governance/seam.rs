@@ -584,6 +584,17 @@ impl TableProvider for DeniedTable {
     }
 }
 
+/// Whether any column of any dataset is masked for this principal: then
+/// whatever shows raw values of whole files (plan statistics, say) is not
+/// theirs to see.
+pub fn masks_anything(engine: &Engine, principal: &Principal) -> bool {
+    engine.catalog().file.datasets.iter().any(|d| {
+        d.columns
+            .keys()
+            .any(|c| mask_of(engine, d, c, principal).is_some())
+    })
+}
+
 /// The masks this principal's queries get on the given `(dataset, column)`s,
 /// as `dataset.column:mask` strings for the audit record.
 pub fn masks_applied(

@@ -164,9 +164,14 @@ impl Session {
         ctx.register_udf(crate::postgres::expandarray_udf());
         ctx.register_udf(crate::postgres::format_udf());
         ctx.register_udf(crate::postgres::json_build_object_udf());
+        // The size of the whole city's files is a rough count of its rows:
+        // below city level, where the fence hides most of them, it is NULL
+        // (PostgreSQL's answer for a database one cannot size).
+        let size = (principal.level == zhenjie_catalog::Level::City)
+            .then(|| crate::postgres::local_data_size(&engine));
         ctx.register_udf(crate::postgres::constant_any_udf(
             "pg_database_size",
-            datafusion::common::ScalarValue::Int64(Some(crate::postgres::local_data_size(&engine))),
+            datafusion::common::ScalarValue::Int64(size),
         ));
         ctx.register_udf(crate::postgres::constant_any_udf(
             "pg_collation_is_visible",

@@ -5,6 +5,7 @@ use super::commands::{command_of, Command};
 use super::depth;
 use super::Session;
 use crate::error::sqlstate;
+use crate::governance;
 use crate::postgres::copy::CopyOptions;
 use crate::postgres::cursor::FetchCount;
 use crate::speed::plan_cache::PlanCache;
@@ -194,7 +195,10 @@ impl Session {
                 // Its options read once, for the level check and the plan
                 // (DESCRIBE is not an EXPLAIN and plans as it is).
                 if let Some(explain) = crate::postgres::explain::Explain::of(statement)? {
-                    explain.check(self.principal.level)?;
+                    explain.check(
+                        self.principal.level,
+                        governance::masks_anything(&self.engine, &self.principal),
+                    )?;
                     let plan = self.plan_read(explain.to_datafusion()).await?;
                     return Ok(PreparedKind::Query(plan));
                 }
