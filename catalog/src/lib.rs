@@ -15,6 +15,10 @@ pub use error::CatalogError;
 pub use scram::{ScramVerifier, DEFAULT_ITERATIONS};
 
 use serde::{Deserialize, Serialize};
+
+/// The shortest mask secret accepted: a keyed hash is only as strong as
+/// its key (32 bytes: HMAC-SHA-256's own size).
+pub const MIN_MASK_SECRET: usize = 32;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -313,7 +317,8 @@ impl Catalog {
         (!exempt).then_some(rule.mask)
     }
 
-    /// The keyed-hash secret, read from `mask_secret_file`.
+    /// The keyed-hash secret, read from `mask_secret_file`: at least
+    /// [`MIN_MASK_SECRET`] bytes, and no access for other users.
     pub fn mask_secret(&self) -> Result<Vec<u8>> {
         let name = self.file.mask_secret_file.as_deref().ok_or_else(|| {
             CatalogError::Policy(
@@ -325,13 +330,47 @@ impl Catalog {
             path: path.clone(),
             source: e,
         })?;
-        if bytes.len() < 16 {
+        // Whoever reads the key can recompute every pseudonym, and so undo
+        // the masks by trying candidate identity numbers.
+        if bytes.len() < MIN_MASK_SECRET {
             return Err(CatalogError::Policy(format!(
-                "mask secret {} must hold at least 16 bytes",
+                "mask secret {} must hold at least {MIN_MASK_SECRET} bytes",
                 path.display()
             )));
         }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)
+                .map_err(|e| CatalogError::Io {
+                    path: path.clone(),
+                    source: e,
+                })?
+                .permissions()
+                .mode();
+            if mode & 0o007 != 0 {
+                return Err(CatalogError::Policy(format!(
+                    "mask secret {} is readable by other users (mode {:o}); \
+                     make it readable by its owner only: chmod 600 {}",
+                    path.display(),
+                    mode & 0o777,
+                    path.display()
+                )));
+            }
+        }
         Ok(bytes)
+    }
+
+    /// A 32-byte key for one `purpose` of the server's (the mock salts of
+    /// unknown users, say), derived from the mask secret so one secret file
+    /// serves every purpose without one key revealing another or the secret;
+    /// `None` when the catalog has no readable mask secret.
+    pub fn derived_secret(&self, purpose: &str) -> Option<[u8; 32]> {
+        use hmac::{Hmac, Mac};
+        let secret = self.mask_secret().ok()?;
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&secret).ok()?;
+        mac.update(purpose.as_bytes());
+        Some(mac.finalize().into_bytes().into())
     }
 
     /// Looks a user up by login name.
@@ -509,6 +548,16 @@ fn is_sql_name(name: &str) -> bool {
 /// Writes `bytes` to `path` so that readers see either the old or the new file,
 /// never a half-written one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_file(path, bytes, false)
+}
+
+/// Writes a secret (a mask key) the way [`write_atomically`] writes a file,
+/// readable by its owner only from the moment it exists.
+pub fn write_secret_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_file(path, bytes, true)
+}
+
+fn write_file(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
     use std::io::Write;
     let io = |e| CatalogError::Io {
         path: path.to_path_buf(),
@@ -522,7 +571,16 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
             .unwrap_or("catalog"),
         std::process::id()
     ));
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = secret;
+    let mut f = options.open(&tmp).map_err(io)?;
     f.write_all(bytes).map_err(io)?;
     f.sync_all().map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)?;

@@ -57,6 +57,28 @@ impl ScramVerifier {
         }
     }
 
+    /// What the server answers for a user that does not exist, so a login
+    /// attempt cannot tell names that exist from names that do not (as
+    /// PostgreSQL's mock authentication): a 16-byte salt derived from a
+    /// server secret and the name (stable across attempts, like a real
+    /// user's, and as random-looking), the default iteration count, and keys
+    /// no password is known to match (the login fails whatever the proof). No PBKDF2 runs, as none runs for a real user at
+    /// this step, so the answer takes no longer either.
+    pub fn mock(user: &str, server_secret: &[u8]) -> Self {
+        let derive = |purpose: &[u8]| {
+            let mut message = purpose.to_vec();
+            message.push(0);
+            message.extend_from_slice(user.as_bytes());
+            hmac(server_secret, &message)
+        };
+        ScramVerifier {
+            iterations: DEFAULT_ITERATIONS,
+            salt: derive(b"zhenjie mock SCRAM salt")[..16].to_vec(),
+            stored_key: derive(b"zhenjie mock SCRAM stored key"),
+            server_key: derive(b"zhenjie mock SCRAM server key"),
+        }
+    }
+
     /// Parses PostgreSQL's verifier format.
     pub fn parse(s: &str) -> Result<Self, String> {
         let rest = s

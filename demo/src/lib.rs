@@ -171,9 +171,20 @@ pub fn generate(out: &Path, opts: &DemoOptions, progress: bool) -> Result<Catalo
     for (tmp, fin) in &finals {
         std::fs::rename(tmp, fin).map_err(io(tmp))?;
     }
+    // The mask secret comes from the operating system's random source, never
+    // from the seed (anyone can read the seed in the source and recompute
+    // every pseudonym); a city generated again keeps the key it has.
     let secret_path = out.join(MASK_SECRET_FILE);
-    let secret: [u8; 32] = stream(opts.seed, 99).random();
-    zhenjie_catalog::write_atomically(&secret_path, &secret)?;
+    if !secret_path.exists() {
+        let mut secret = [0u8; 32];
+        rand::TryRngCore::try_fill_bytes(&mut rand::rngs::OsRng, &mut secret).map_err(|e| {
+            DemoError::Io {
+                path: secret_path.clone(),
+                source: std::io::Error::other(e),
+            }
+        })?;
+        zhenjie_catalog::write_secret_atomically(&secret_path, &secret)?;
+    }
     let file = catalog_file(&plan, opts.seed)?;
     let catalog = Catalog::from_parts(file, tree, out.to_path_buf())?;
     catalog.save(&catalog_path)?;
@@ -287,8 +298,7 @@ fn user(seed: u64, name: &str, level: Level, area: &str, roles: &[&str]) -> User
     }
 }
 
-/// The demo's keyed-hash secret, beside its catalog (derived from the seed:
-/// demo only).
+/// The demo's keyed-hash secret, beside its catalog (random, made once).
 const MASK_SECRET_FILE: &str = "mask.key";
 
 /// The demo's masking policy: below the `pii` role, identity numbers become

@@ -28,6 +28,9 @@ pub struct Shared {
     pub engine: Engine,
     /// Running connections, for cancel requests.
     pub cancels: cancel::CancelRegistry,
+    /// The key of unknown users' mock SCRAM salts (see
+    /// `ScramVerifier::mock`).
+    pub mock_secret: [u8; 32],
 }
 
 /// One connection's state: its session once authentication succeeded.
@@ -101,6 +104,7 @@ impl Server {
         let listener = TcpListener::bind(addr).await?;
         Ok(Server {
             shared: Arc::new(Shared {
+                mock_secret: mock_secret(&engine),
                 engine,
                 cancels: cancel::CancelRegistry::default(),
             }),
@@ -143,4 +147,14 @@ impl Server {
             });
         }
     }
+}
+
+/// The key of unknown users' mock SCRAM salts: derived from the catalog's
+/// secret, so an unknown name gets the same salt after a restart (as a real
+/// user does); a random one when the catalog has no secret.
+fn mock_secret(engine: &Engine) -> [u8; 32] {
+    engine
+        .catalog()
+        .derived_secret("zhenjie mock SCRAM salts")
+        .unwrap_or_else(rand::random)
 }

@@ -9,6 +9,7 @@ mod governance;
 mod governance_smoke;
 mod grouping;
 mod hostile;
+mod leaks;
 mod object_store;
 mod plan_cache;
 mod protocol;
