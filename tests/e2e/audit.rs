@@ -503,3 +503,71 @@ async fn a_client_vanishing_mid_result_leaves_an_aborted_record() {
         "rows produced before the client left: {rows}"
     );
 }
+
+/// A `pii` user's statement holds a raw identity number and phone. The file
+/// keeps it verbatim; an auditor with `pii` reads it so, and one without
+/// reads each literal masked as they see that class in the data: the
+/// identity number as the same pseudonym `persons` shows them, the phone
+/// partially, a name not at all.
+#[tokio::test]
+async fn auditors_read_statements_masked_as_their_roles_say() {
+    let (_dir, log) = audit_file();
+    let addr = start_server_with_audit(&log).await;
+    let admin = connect(addr, "admin").await;
+    let row = admin
+        .query_one(
+            "SELECT id_number, phone, name FROM persons WHERE phone LIKE '1%' AND length(phone) = 11 ORDER BY id_number LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (id, phone, name): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+    let town = connect(addr, "town").await;
+    let sql = format!(
+        "SELECT count(*) FROM persons WHERE id_number = '{id}' OR phone = '{phone}' OR name = '{name}'"
+    );
+    town.simple_query(&sql).await.unwrap();
+    assert_eq!(the_record(&log, &sql)["statement"], sql.as_str());
+    let read = |client: tokio_postgres::Client| async move {
+        client
+            .query(
+                "SELECT statement FROM audit_log WHERE \"user\" = 'town' AND statement LIKE 'SELECT count(*) FROM persons WHERE id_number%'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(read(connect(addr, "admin").await).await, vec![sql.clone()]);
+    let city = connect(addr, "city").await;
+    // The pseudonym city sees for that person in `persons`.
+    let secret = std::fs::read(city_dir().join("mask.key")).unwrap();
+    let key: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    let pseudonym = zhenjie_udfs::masking::keyed_hash(id.as_bytes(), key.as_bytes());
+    let n: i64 = city
+        .query_one(
+            &format!("SELECT count(*) FROM persons WHERE id_number = '{pseudonym}'"),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    let seen = read(city).await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let text = &seen[0];
+    for raw in [&id, &phone, &name] {
+        assert!(!text.contains(raw.as_str()), "{text} shows {raw}");
+    }
+    assert!(
+        text.contains(&format!("id_number = '{pseudonym}'")),
+        "{text} vs {pseudonym}"
+    );
+    assert!(
+        text.contains(&format!("phone = '{}****{}'", &phone[..3], &phone[7..])),
+        "{text}"
+    );
+    assert!(text.contains("name = '***'"), "{text}");
+}

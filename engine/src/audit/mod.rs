@@ -18,6 +18,8 @@
 //! `List(Utf8)` (PostgreSQL `text[]`), `time` is a UTC timestamp with
 //! millisecond precision, and `rows`/`session_id` are `bigint`.
 
+mod redact;
+
 use crate::error::sqlstate;
 use crate::{Engine, EngineError, Principal, Result};
 use async_trait::async_trait;
@@ -594,15 +596,32 @@ pub(crate) fn to_batch(records: &[AuditRecord]) -> Result<RecordBatch> {
 pub(crate) struct AuditTable {
     log: Arc<AuditLog>,
     fence: Expr,
+    /// How statement texts are masked for this auditor (`None`: raw).
+    redactor: Option<redact::Redactor>,
 }
 
 impl AuditTable {
     /// The audit table as `principal` may see it: the records whose `area`
-    /// lies in the principal's area (the same fence as area-placed datasets).
+    /// lies in the principal's area (the same fence as area-placed datasets),
+    /// their statements' literals masked as the principal's masks say.
     pub(crate) fn new(engine: &Engine, principal: &Principal) -> AuditTable {
+        let catalog = engine.catalog();
+        // The hash mask's key as governance gives it: the secret's hex text.
+        let hash_key = catalog.mask_secret().ok().map(|secret| {
+            secret
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+                .into_bytes()
+        });
         AuditTable {
             log: engine.audit().clone(),
             fence: crate::governance::fence_predicate(engine, principal, "area"),
+            redactor: redact::Redactor::new(
+                crate::governance::masks_anything(engine, principal),
+                |class| catalog.mask_for(class, &principal.roles),
+                hash_key,
+            ),
         }
     }
 }
@@ -629,10 +648,16 @@ impl TableProvider for AuditTable {
         limit: Option<usize>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
         let log = self.log.clone();
-        let records = tokio::task::spawn_blocking(move || log.read_all())
+        let mut records = tokio::task::spawn_blocking(move || log.read_all())
             .await
             .map_err(external)?
             .map_err(external)?;
+        // Before anything of the user's query sees the text.
+        if let Some(redactor) = &self.redactor {
+            for r in &mut records {
+                r.statement = redactor.statement(&r.statement);
+            }
+        }
         let batch = to_batch(&records).map_err(external)?;
         let df_schema = DFSchema::try_from(schema())?;
         let fence = state.create_physical_expr(self.fence.clone(), &df_schema)?;
