@@ -409,6 +409,90 @@ impl Catalog {
         }
     }
 
+    /// The raw area codes a fence at `prefix` covers, as `[lower, upper)`
+    /// string ranges (`None`: no upper bound): exactly the codes whose
+    /// [current code](Catalog::current_code) lies under `prefix`. Today's
+    /// codes under it, and the retired codes that became part of it, the
+    /// most specific lineage entry deciding: when a county's towns were
+    /// renumbered as it merged (长岛县's into 蓬莱区), a town-level entry
+    /// sends each old town to its new one, and the county-level entry no
+    /// longer hands an old town to the new town that happens to share its
+    /// number.
+    pub fn fence_ranges(&self, prefix: &str) -> Vec<(String, Option<String>)> {
+        let lineage = &self.file.area_lineage;
+        // The entry that decides where the codes under `code` go.
+        let deciding = |code: &str| {
+            lineage
+                .iter()
+                .filter(|l| code.starts_with(&l.old))
+                .map(|l| l.old.len())
+                .max()
+        };
+        // Raw prefixes whose codes all come under `prefix`, each with the
+        // length of the entry that sends them there (0: today's codes).
+        let mut includes: Vec<(String, usize)> = Vec::new();
+        if deciding(prefix).is_none() {
+            includes.push((prefix.to_string(), 0));
+        }
+        for l in lineage {
+            let raw = if prefix.starts_with(&l.new) {
+                format!("{}{}", l.old, &prefix[l.new.len()..])
+            } else if l.new.starts_with(prefix) {
+                l.old.clone()
+            } else {
+                continue;
+            };
+            // A more specific entry sends all of `raw` elsewhere.
+            if deciding(&raw) == Some(l.old.len()) {
+                includes.push((raw, l.old.len()));
+            }
+        }
+        let mut ranges = Vec::new();
+        for (raw, _) in &includes {
+            // More specific entries inside `raw` decide for their own codes.
+            let mut holes: Vec<&str> = lineage
+                .iter()
+                .map(|l| l.old.as_str())
+                .filter(|o| o.len() > raw.len() && o.starts_with(raw.as_str()))
+                .collect();
+            holes.sort_unstable();
+            holes.dedup();
+            let mut lower = raw.clone();
+            let mut last_hole: Option<&str> = None;
+            for hole in holes {
+                if last_hole.is_some_and(|h| hole.starts_with(h)) {
+                    continue;
+                }
+                if lower.as_str() < hole {
+                    ranges.push((lower.clone(), Some(hole.to_string())));
+                }
+                lower = prefix_upper_bound(hole).expect("area codes are digits");
+                last_hole = Some(hole);
+            }
+            ranges.push((lower, prefix_upper_bound(raw)));
+        }
+        // Adjacent and overlapping ranges as one.
+        ranges.sort();
+        let mut merged: Vec<(String, Option<String>)> = Vec::new();
+        for (lower, upper) in ranges {
+            if let Some(last) = merged.last_mut() {
+                let touches = match &last.1 {
+                    None => true,
+                    Some(u) => lower <= *u,
+                };
+                if touches {
+                    last.1 = match (&last.1, upper) {
+                        (Some(a), Some(b)) => Some(if *a > b { a.clone() } else { b }),
+                        _ => None,
+                    };
+                    continue;
+                }
+            }
+            merged.push((lower, upper));
+        }
+        merged
+    }
+
     fn validate(&self) -> Result<()> {
         let mut seen = std::collections::HashSet::new();
         for d in &self.file.datasets {
@@ -543,6 +627,19 @@ fn is_sql_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The smallest string greater than every string starting with `p` (for
+/// ASCII digit prefixes: the last digit incremented, carrying over '9').
+pub fn prefix_upper_bound(p: &str) -> Option<String> {
+    let mut bytes = p.as_bytes().to_vec();
+    while let Some(last) = bytes.pop() {
+        if last < 0x7f {
+            bytes.push(last + 1);
+            return Some(String::from_utf8(bytes).expect("ASCII"));
+        }
+    }
+    None
 }
 
 /// Writes `bytes` to `path` so that readers see either the old or the new file,

@@ -1,7 +1,11 @@
 use super::*;
 
 fn tree() -> AreaTree {
-    AreaTree::new(vec![
+    AreaTree::new(areas()).unwrap()
+}
+
+fn areas() -> Vec<Area> {
+    vec![
         Area {
             code: "370600000000".into(),
             parent: "".into(),
@@ -26,8 +30,7 @@ fn tree() -> AreaTree {
             level: Level::Town,
             name: "向阳街道".into(),
         },
-    ])
-    .unwrap()
+    ]
 }
 
 fn file(users: Vec<User>) -> CatalogFile {
@@ -235,4 +238,71 @@ fn views_are_checked_and_named_in_errors() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("view twice"), "{err}");
+}
+
+/// A fence covers exactly the raw codes whose current code lies under it:
+/// checked for every prefix and a spread of raw codes, with a county merged
+/// whole (蓬莱市 370684 → 370614) and one merged with its towns renumbered
+/// (长岛县 370634 → 370614, its town 001 becoming 370614201).
+#[test]
+fn fences_follow_lineage_most_specific_first() {
+    let mut f = file(vec![]);
+    let entry = |old: &str, new: &str| Lineage {
+        old: old.into(),
+        new: new.into(),
+        note: String::new(),
+    };
+    f.area_lineage = vec![
+        entry("370684", "370614"),
+        entry("370634", "370614"),
+        entry("370634001", "370614201"),
+        entry("370634002", "370614006"),
+    ];
+    let mut towns = areas();
+    for (code, name) in [("370614201000", "长岛一"), ("370614006000", "长岛二")] {
+        towns.push(Area {
+            code: code.into(),
+            parent: "370614000000".into(),
+            level: Level::Town,
+            name: name.into(),
+        });
+    }
+    let c = Catalog::from_parts(f, AreaTree::new(towns).unwrap(), ".".into()).unwrap();
+    let covered = |ranges: &[(String, Option<String>)], code: &str| {
+        ranges
+            .iter()
+            .any(|(lo, hi)| code >= lo.as_str() && hi.as_deref().is_none_or(|h| code < h))
+    };
+    let mut codes = Vec::new();
+    for county in ["370602", "370614", "370684", "370634", "370611"] {
+        for town in ["001", "002", "006", "201", "999"] {
+            codes.push(format!("{county}{town}001001"));
+        }
+    }
+    let prefixes = [
+        "3706",
+        "370614",
+        "370614001",
+        "370614201",
+        "370614006",
+        "370614002",
+        "370602",
+        "370602001",
+    ];
+    for p in prefixes {
+        let ranges = c.fence_ranges(p);
+        for code in &codes {
+            assert_eq!(
+                covered(&ranges, code),
+                c.current_code(code).starts_with(p),
+                "fence {p} and {code} (now {}): {ranges:?}",
+                c.current_code(code)
+            );
+        }
+    }
+    // The case that leaked: town 001 of 蓬莱区 does not get 长岛's old town 001.
+    assert!(!covered(&c.fence_ranges("370614001"), "370634001001001"));
+    assert!(covered(&c.fence_ranges("370614201"), "370634001001001"));
+    assert!(covered(&c.fence_ranges("370614001"), "370684001001001"));
+    assert_eq!(prefix_upper_bound("370609").as_deref(), Some("37060:"));
 }

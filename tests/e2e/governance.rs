@@ -833,3 +833,97 @@ async fn joins_on_the_attribution_key_keep_the_fence_without_repeating_it() {
         );
     }
 }
+
+/// 长岛县 (370634) merged into 蓬莱区 (370614) with its towns renumbered: an
+/// old record of 长岛's town that shares its number with one of 蓬莱区's
+/// towns belongs to the town it became, not to that namesake. Lineage
+/// entries at town level win over the county's.
+#[tokio::test]
+async fn retired_town_codes_go_to_the_town_they_became() {
+    use zhenjie_catalog::*;
+    let base = Catalog::load(city_dir().join("catalog.toml")).unwrap();
+    // Today's town the old one became, and a town of 蓬莱区 that happens to
+    // carry the old town's number (added to the tree here).
+    let became = base
+        .areas
+        .at_level(Level::Town)
+        .find(|a| a.code.starts_with("370614"))
+        .expect("the test city has a town in 蓬莱区")
+        .clone();
+    let namesake = Area {
+        code: "370614998000".into(),
+        parent: "370614000000".into(),
+        level: Level::Town,
+        name: "同号镇".into(),
+    };
+    assert!(base.areas.get(&namesake.code).is_none());
+    let mut areas = base.areas.areas().to_vec();
+    areas.push(namesake.clone());
+    let tree = AreaTree::new(areas).unwrap();
+    let (namesake, became) = (&namesake, &became);
+    let number = &namesake.prefix()[6..];
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = base.file.clone();
+    for d in &mut file.datasets {
+        d.location = base.resolve_location(&d.location);
+    }
+    std::fs::copy(city_dir().join("mask.key"), dir.path().join("mask.key")).unwrap();
+    file.area_lineage.push(Lineage {
+        old: format!("370634{number}"),
+        new: became.prefix().to_string(),
+        note: "长岛县的镇并入蓬莱区后重新编号".into(),
+    });
+    std::fs::write(
+        dir.path().join("old_records.csv"),
+        format!(
+            "area_code,note\n370634{number}001001,长岛 old town\n{}001001,namesake today\n{}001001,became today\n",
+            namesake.prefix(),
+            became.prefix()
+        ),
+    )
+    .unwrap();
+    file.datasets.push(Dataset {
+        name: "old_records".into(),
+        location: "old_records.csv".into(),
+        format: Format::Csv,
+        comment: "old records".into(),
+        placement: Some(Placement::Column {
+            column: "area_code".into(),
+        }),
+        columns: Default::default(),
+    });
+    let town_user = file
+        .users
+        .iter()
+        .find(|u| u.name == "town")
+        .unwrap()
+        .clone();
+    for (name, area) in [("namesake", namesake), ("became", became)] {
+        let mut u = town_user.clone();
+        u.name = name.into();
+        u.area = area.code.clone();
+        file.users.push(u);
+    }
+    let c = Catalog::from_parts(file, tree, dir.path().to_path_buf()).unwrap();
+    c.save(dir.path().join("catalog.toml")).unwrap();
+    let catalog = Catalog::load(dir.path().join("catalog.toml")).unwrap();
+    let addr = start_server_over(
+        catalog,
+        zhenjie_engine::EngineOptions {
+            target_partitions: 2,
+            ..Default::default()
+        },
+    )
+    .await;
+    let q = "SELECT note FROM old_records ORDER BY note";
+    let notes = |rows: Vec<Vec<String>>| rows.into_iter().map(|r| r[0].clone()).collect::<Vec<_>>();
+    assert_eq!(
+        notes(rows(&connect(addr, "namesake").await, q).await),
+        vec!["namesake today"]
+    );
+    assert_eq!(
+        notes(rows(&connect(addr, "became").await, q).await),
+        vec!["became today", "长岛 old town"]
+    );
+    assert_eq!(notes(rows(&connect(addr, "city").await, q).await).len(), 3);
+}

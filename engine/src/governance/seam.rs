@@ -375,38 +375,11 @@ pub(crate) fn fence_predicate(engine: &Engine, principal: &Principal, column: &s
     }
 }
 
-/// The fence as `[lower, upper)` ranges of area codes: the principal's own
-/// prefix and the retired prefixes that became part of their area.
+/// The fence as `[lower, upper)` ranges of raw area codes: those whose
+/// current code lies in the principal's area (see
+/// `Catalog::fence_ranges`).
 fn fence_ranges(engine: &Engine, principal: &Principal) -> Vec<(String, Option<String>)> {
-    let prefix = principal.area.prefix().to_string();
-    let mut prefixes = vec![prefix.clone()];
-    for l in &engine.catalog().file.area_lineage {
-        if prefix.starts_with(&l.new) {
-            prefixes.push(format!("{}{}", l.old, &prefix[l.new.len()..]));
-        } else if l.new.starts_with(&prefix) && !l.old.starts_with(&prefix) {
-            prefixes.push(l.old.clone());
-        }
-    }
-    prefixes
-        .into_iter()
-        .map(|p| {
-            let upper = prefix_upper_bound(&p);
-            (p, upper)
-        })
-        .collect()
-}
-
-/// The smallest string greater than every string starting with `p` (for ASCII
-/// digit prefixes: the last digit incremented, carrying over '9').
-fn prefix_upper_bound(p: &str) -> Option<String> {
-    let mut bytes = p.as_bytes().to_vec();
-    while let Some(last) = bytes.pop() {
-        if last < 0x7f {
-            bytes.push(last + 1);
-            return Some(String::from_utf8(bytes).expect("ASCII"));
-        }
-    }
-    None
+    engine.catalog().fence_ranges(principal.area.prefix())
 }
 
 /// A dataset as one principal sees it. Its scan is planned on its own, so no
@@ -610,15 +583,4 @@ pub fn masks_applied(
             Some(format!("{d}.{c}:{}", mask.as_str()))
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::prefix_upper_bound;
-
-    #[test]
-    fn upper_bound_of_digit_prefixes() {
-        assert_eq!(prefix_upper_bound("370602").as_deref(), Some("370603"));
-        assert_eq!(prefix_upper_bound("370609").as_deref(), Some("37060:"));
-    }
 }
