@@ -144,6 +144,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 let engine = Engine::open(catalog, options)
                     .await
                     .map_err(|e| e.message)?;
+                for w in engine.warnings() {
+                    eprintln!("warning: {w}");
+                }
                 let mut server = zhenjie_server::Server::bind(engine, &listen)
                     .await
                     .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

@@ -131,7 +131,13 @@ pub(crate) static PERSONS: TableSpec = TableSpec {
             None,
         ),
         col("is_alive", Kind::Bool, false, "是否健在", None),
-        col("death_date", Kind::Date, true, "死亡日期，健在为空", None),
+        col(
+            "death_date",
+            Kind::Date,
+            true,
+            "死亡日期，健在为空",
+            Some("public"),
+        ),
     ],
 };
 
@@ -177,7 +183,7 @@ pub(crate) static DISABILITY_CERTS: TableSpec = TableSpec {
             "残疾等级：1-4级（1级最重）",
             HEALTH,
         ),
-        col("issued_date", Kind::Date, false, "发证日期", None),
+        col("issued_date", Kind::Date, false, "发证日期", Some("public")),
         GRID,
     ],
 };
@@ -197,8 +203,20 @@ pub(crate) static SPECIAL_GROUPS: TableSpec = TableSpec {
             None,
         ),
         col("status", Kind::Str, false, "认定状态：在册/已退出", None),
-        col("since_date", Kind::Date, false, "纳入日期", None),
-        col("end_date", Kind::Date, true, "退出日期，在册为空", None),
+        col(
+            "since_date",
+            Kind::Date,
+            false,
+            "纳入日期",
+            Some("birth_date"),
+        ),
+        col(
+            "end_date",
+            Kind::Date,
+            true,
+            "退出日期，在册为空",
+            Some("public"),
+        ),
         GRID,
     ],
 };
@@ -218,8 +236,20 @@ pub(crate) static SUBSIDY_PAYMENTS: TableSpec = TableSpec {
             "补贴项目：低保金/特困供养金/高龄津贴/重度残疾人护理补贴/困难残疾人生活补贴/优抚金",
             None,
         ),
-        col("month", Kind::Date, false, "发放月份（当月1日）", None),
-        col("amount", Kind::Money, false, "发放金额（元）", None),
+        col(
+            "month",
+            Kind::Date,
+            false,
+            "发放月份（当月1日）",
+            Some("public"),
+        ),
+        col(
+            "amount",
+            Kind::Money,
+            false,
+            "发放金额（元）",
+            Some("health"),
+        ),
         GRID,
     ],
 };
@@ -261,7 +291,13 @@ pub(crate) static ENTERPRISES: TableSpec = TableSpec {
             "登记状态：存续/在业/吊销/注销",
             None,
         ),
-        col("established_date", Kind::Date, false, "成立日期", None),
+        col(
+            "established_date",
+            Kind::Date,
+            false,
+            "成立日期",
+            Some("public"),
+        ),
         col("address", Kind::Str, false, "住所（经营场所）", None),
         col("lng", Kind::Float64, false, "经度（示意）", None),
         col("lat", Kind::Float64, false, "纬度（示意）", None),
@@ -284,7 +320,13 @@ pub(crate) static SAFETY_INSPECTIONS: TableSpec = TableSpec {
             None,
         ),
         col("site_type", Kind::Str, false, "监管场所类别", None),
-        col("inspected_on", Kind::Date, false, "检查日期", None),
+        col(
+            "inspected_on",
+            Kind::Date,
+            false,
+            "检查日期",
+            Some("public"),
+        ),
         col(
             "result",
             Kind::Str,
@@ -299,7 +341,13 @@ pub(crate) static SAFETY_INSPECTIONS: TableSpec = TableSpec {
             "整改状态：无需整改/整改中/已整改/逾期未整改",
             None,
         ),
-        col("due_date", Kind::Date, true, "整改期限，无隐患为空", None),
+        col(
+            "due_date",
+            Kind::Date,
+            true,
+            "整改期限，无隐患为空",
+            Some("public"),
+        ),
         GRID,
     ],
 };
@@ -326,7 +374,13 @@ pub(crate) static VEHICLES: TableSpec = TableSpec {
         ),
         col("vehicle_type", Kind::Str, false, "车辆类型", None),
         col("brand", Kind::Str, false, "品牌", None),
-        col("registered_on", Kind::Date, false, "初次登记日期", None),
+        col(
+            "registered_on",
+            Kind::Date,
+            false,
+            "初次登记日期",
+            Some("public"),
+        ),
         GRID,
     ],
 };
@@ -380,7 +434,13 @@ pub(crate) static AGRI_SUBSIDIES: TableSpec = TableSpec {
             "补贴面积（亩），非按面积补贴为空",
             None,
         ),
-        col("amount", Kind::Money, false, "补贴金额（元）", None),
+        col(
+            "amount",
+            Kind::Money,
+            false,
+            "补贴金额（元）",
+            Some("public"),
+        ),
         col("year", Kind::Int32, false, "补贴年度", None),
         GRID,
     ],
@@ -401,7 +461,7 @@ pub(crate) static SOCIAL_SECURITY_CARDS: TableSpec = TableSpec {
             None,
         ),
         col("channel", Kind::Str, false, "电子社保卡签发渠道", None),
-        col("issued_on", Kind::Date, false, "签发日期", None),
+        col("issued_on", Kind::Date, false, "签发日期", Some("public")),
     ],
 };
 
@@ -429,7 +489,7 @@ pub(crate) static DEPT_LIST: TableSpec = TableSpec {
         col("phone", Kind::Str, true, "联系电话", PHONE),
         col("source_dept", Kind::Str, false, "来源部门", None),
         col("item", Kind::Str, false, "事项", None),
-        col("reported_on", Kind::Date, false, "下发日期", None),
+        col("reported_on", Kind::Date, false, "下发日期", Some("public")),
     ],
 };
 

@@ -103,6 +103,9 @@ struct EngineInner {
     queries: query_runtime::QueryRuntime,
     /// The last session id handed out.
     sessions: AtomicU64,
+    /// What the operator should review in the catalog (see
+    /// [`Engine::warnings`]).
+    warnings: Vec<String>,
 }
 
 impl Engine {
@@ -140,8 +143,10 @@ impl Engine {
         let queries = query_runtime::QueryRuntime::new(options.target_partitions).map_err(|e| {
             EngineError::new(sqlstate::INTERNAL_ERROR, format!("query runtime: {e}"))
         })?;
+        let warnings = governance::derived::review(&catalog, &tables);
         let engine = Engine {
             inner: Arc::new(EngineInner {
+                warnings,
                 catalog,
                 tables,
                 runtime,
@@ -158,6 +163,13 @@ impl Engine {
     /// The catalog this engine serves.
     pub fn catalog(&self) -> &Catalog {
         &self.inner.catalog
+    }
+
+    /// Things in the catalog an operator should review, found when it was
+    /// opened: today, unclassed dates and amounts beside classed columns,
+    /// which may carry what a mask hides. `serve` prints them.
+    pub fn warnings(&self) -> &[String] {
+        &self.inner.warnings
     }
 
     /// The principal a catalog user logs in as, if the user exists.

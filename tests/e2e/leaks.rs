@@ -153,3 +153,65 @@ async fn demo_mask_keys_are_random_private_and_checked() {
     std::fs::write(&key, &keys[1]).unwrap();
     zhenjie_catalog::Catalog::load(&catalog).unwrap();
 }
+
+/// A village user recovered full birth dates from the day people joined the
+/// 80+ allowance, and NULL-masked disability grades from the nursing
+/// subsidy's amount. The demo classes both; the engine names unclassed
+/// dates and amounts beside classed columns for the operator to review.
+#[tokio::test]
+async fn derived_columns_do_not_give_away_what_masks_hide() {
+    let addr = start_server().await;
+    let village = connect(addr, "village").await;
+    let town = connect(addr, "town").await;
+    let joined =
+        "SELECT since_date::text FROM special_groups WHERE group_type = '高龄' ORDER BY 1 LIMIT 5";
+    let rows_of = |msgs: Vec<tokio_postgres::SimpleQueryMessage>| {
+        msgs.into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let seen = rows_of(village.simple_query(joined).await.unwrap());
+    assert!(!seen.is_empty());
+    assert!(
+        seen.iter().all(|v| v.len() == 4 && !v.contains('-')),
+        "{seen:?}"
+    );
+    let raw = rows_of(town.simple_query(joined).await.unwrap());
+    assert!(raw.iter().all(|v| v.len() == 10), "{raw:?}");
+    let amounts = "SELECT DISTINCT amount::text FROM subsidy_payments WHERE subsidy_type = '重度残疾人护理补贴'";
+    let seen = rows_of(village.simple_query(amounts).await.unwrap());
+    assert!(seen.is_empty(), "amounts hidden (NULL): {seen:?}");
+    let mut raw = rows_of(town.simple_query(amounts).await.unwrap());
+    raw.sort();
+    assert_eq!(raw, vec!["120.00", "160.00"]);
+
+    // The demo catalog leaves nothing to review; removing a class is noticed.
+    let options = || zhenjie_engine::EngineOptions {
+        target_partitions: 1,
+        ..Default::default()
+    };
+    let engine = zhenjie_engine::Engine::open(load_catalog(), options())
+        .await
+        .unwrap();
+    assert!(engine.warnings().is_empty(), "{:?}", engine.warnings());
+    let mut catalog = load_catalog();
+    let groups = catalog
+        .file
+        .datasets
+        .iter_mut()
+        .find(|d| d.name == "special_groups")
+        .unwrap();
+    groups.columns.get_mut("since_date").unwrap().class = None;
+    let engine = zhenjie_engine::Engine::open(catalog, options())
+        .await
+        .unwrap();
+    let warnings = engine.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("special_groups column since_date"),
+        "{warnings:?}"
+    );
+}

@@ -56,6 +56,7 @@
 
 pub(crate) mod attribution_join;
 pub(crate) mod barrier;
+pub(crate) mod derived;
 pub(crate) mod lineage;
 pub(crate) mod mask_switch;
 pub(crate) mod raw_key_join;
