@@ -17,6 +17,7 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::ExecutionPlan;
 use futures::StreamExt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The engine's query runtime; shut down without waiting when the engine
@@ -44,6 +45,12 @@ impl QueryRuntime {
         context: Arc<TaskContext>,
     ) -> SendableRecordBatchStream {
         let schema = plan.schema();
+        // Lowered for this run (a kept plan runs again), raised when the
+        // stream goes: costly join filters stop at their next chunk.
+        let stop = StopOnDrop(crate::speed::yielding_joins::stop_switches(&plan));
+        for s in &stop.0 {
+            s.store(false, Ordering::Relaxed);
+        }
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         let runtime = self.0.as_ref().expect("query runtime is running");
         let _entered = runtime.enter();
@@ -64,10 +71,10 @@ impl QueryRuntime {
         // The task lives as long as the stream: dropping it aborts the query.
         // A task that ends without a last word panicked: its rows so far are
         // not the result, so the stream ends in an error, never as complete.
-        let batches = futures::stream::unfold(Some((rx, task)), |state| async move {
-            let (mut rx, task) = state?;
+        let batches = futures::stream::unfold(Some((rx, task, stop)), |state| async move {
+            let (mut rx, task, stop) = state?;
             match rx.recv().await {
-                Some(batch) => Some((batch, Some((rx, task)))),
+                Some(batch) => Some((batch, Some((rx, task, stop)))),
                 None => match task.join().await {
                     Ok(()) => None,
                     Err(e) => Some((Err(panicked(e.is_panic())), None)),
@@ -94,4 +101,15 @@ fn panicked(panic: bool) -> datafusion::error::DataFusionError {
         crate::sqlstate::INTERNAL_ERROR,
         format!("internal error: the query {what}; no rows of it are a result"),
     )))
+}
+
+/// Raises a plan's stop switches when the stream that owns it goes.
+struct StopOnDrop(Vec<Arc<AtomicBool>>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        for s in &self.0 {
+            s.store(true, Ordering::Relaxed);
+        }
+    }
 }

@@ -464,6 +464,50 @@ async fn a_stopped_join_gives_its_query_threads_back() {
     assert!(count.get::<_, i64>(0) > 0);
 }
 
+/// A nested-loop join whose costly filter is rarely true evaluates it over
+/// build x probe rows without emitting a row: one poll could last the whole
+/// join, so a query stopped after a second kept both query threads busy for
+/// its natural length (minutes here) and the next statement waited. Its
+/// filter now fails at the next chunk once the query is stopped.
+#[tokio::test]
+async fn a_stopped_costly_join_filter_stops_at_once() {
+    let addr = start_server().await;
+    let client = connect(addr, "admin").await;
+    client
+        .batch_execute("SET statement_timeout = '500ms'")
+        .await
+        .unwrap();
+    let sql = "SELECT count(*) FROM persons a, persons b \
+               WHERE jaro_winkler(a.name, b.name) > 0.999 AND a.id_number < b.id_number";
+    let plan = client
+        .simple_query(&format!("EXPLAIN {sql}"))
+        .await
+        .unwrap();
+    assert!(
+        format!("{plan:?}").contains("NestedLoopJoinExec"),
+        "the case is a nested-loop join: {plan:?}"
+    );
+    for _ in 0..2 {
+        let err = client.query(sql, &[]).await.expect_err("timed out");
+        assert_eq!(sqlstate(&err), "57014", "{err:?}");
+    }
+    // Both stopped joins gave their threads back: a scan that needs them
+    // answers well within the same timeout, on this connection and another.
+    let started = std::time::Instant::now();
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM persons", &[])
+        .await
+        .expect("the query threads are free")
+        .get(0);
+    assert_eq!(n as usize, PERSONS);
+    let other = connect(addr, "city").await;
+    other
+        .query_one("SELECT count(*) FROM persons", &[])
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
 #[tokio::test]
 async fn client_vanishing_mid_result_does_not_hurt_the_next() {
     let addr = start_server().await;
