@@ -71,6 +71,11 @@ pub fn govern(
                 true,
             )
         }
+        // At city level attribution could only take rows away: the rows
+        // whose key names no resident (a typo, a 15-digit number, someone
+        // from elsewhere), which nobody below the city can be given. Closed
+        // is not lost: the city sees them, as it sees rows with no area code.
+        Some(Placement::Key { .. }) if principal.level == Level::City => (scan()?, false),
         Some(Placement::Key {
             column,
             dataset: target,
