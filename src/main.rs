@@ -137,6 +137,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 ..EngineOptions::default()
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
+                .thread_stack_size(zhenjie_engine::THREAD_STACK)
                 .enable_all()
                 .build()
                 .map_err(|e| e.to_string())?;

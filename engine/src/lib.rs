@@ -40,6 +40,12 @@ pub use session::{Output, RowStream, Session};
 /// as clients see it in `pg_namespace` and `information_schema`.
 pub const SCHEMA: &str = "public";
 
+/// The stack a front end should give the threads that poll sessions:
+/// parsing and planning recurse through a statement's depth, and run on a
+/// stack of their own whenever the polling thread has less than half of
+/// this left (fine, but an allocation per poll).
+pub const THREAD_STACK: usize = session::depth::STACK;
+
 /// Field metadata naming the PostgreSQL type of a column Arrow carries as
 /// text (`json`, `jsonb`, `uuid`), so a front end can report that type.
 pub const PG_TYPE_KEY: &str = "zhenjie.pg_type";
