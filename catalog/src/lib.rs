@@ -147,10 +147,21 @@ pub enum Placement {
         dataset: String,
         /// The key column in that dataset.
         dataset_column: String,
+        /// A function that cleans this dataset's key before it is compared
+        /// (`id_normalize`: 15-digit numbers, lower-case x, full-width digits
+        /// and spaces become the 18-character number), so a dirty key still
+        /// lands where its person lives; one of [`KEY_NORMALIZERS`]. None:
+        /// keys compare as they are.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        normalize: Option<String>,
     },
     /// Reference data every principal may read.
     Public,
 }
+
+/// The functions a key placement may clean its key with: pure functions of
+/// the key alone, which never fail on any input.
+pub const KEY_NORMALIZERS: &[&str] = &["id_normalize"];
 
 /// Where an S3-compatible bucket is and how to reach it (AWS S3, Aliyun
 /// OSS, MinIO, …). Credentials come from the environment
@@ -513,6 +524,17 @@ impl Catalog {
                 let path = PathBuf::from(self.resolve_location(&d.location));
                 if !path.exists() {
                     return Err(bad(format!("location {} does not exist", path.display())));
+                }
+            }
+            if let Some(Placement::Key {
+                normalize: Some(f), ..
+            }) = &d.placement
+            {
+                if !KEY_NORMALIZERS.contains(&f.as_str()) {
+                    return Err(bad(format!(
+                        "placement normalize {f} is not one of {}",
+                        KEY_NORMALIZERS.join(", ")
+                    )));
                 }
             }
             if let Some(Placement::Key { dataset, .. }) = &d.placement {

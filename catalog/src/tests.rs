@@ -306,3 +306,36 @@ fn fences_follow_lineage_most_specific_first() {
     assert!(covered(&c.fence_ranges("370614001"), "370684001001001"));
     assert_eq!(prefix_upper_bound("370609").as_deref(), Some("37060:"));
 }
+
+#[test]
+fn key_placements_clean_keys_only_with_known_functions() {
+    let mut f = file(vec![]);
+    f.datasets.push(Dataset {
+        name: "list".into(),
+        location: "Cargo.toml".into(),
+        format: Format::Csv,
+        comment: String::new(),
+        placement: Some(Placement::Key {
+            column: "id".into(),
+            dataset: "persons".into(),
+            dataset_column: "id_number".into(),
+            normalize: Some("lower".into()),
+        }),
+        columns: Default::default(),
+    });
+    let err = Catalog::from_parts(f.clone(), tree(), ".".into())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("dataset list") && err.contains("normalize lower"),
+        "{err}"
+    );
+    // The field is optional in the file and written only when set.
+    let text = toml::to_string(&f).unwrap();
+    assert!(text.contains("normalize = \"lower\""), "{text}");
+    let Some(Placement::Key { normalize, .. }) = &mut f.datasets[0].placement else {
+        unreachable!()
+    };
+    *normalize = None;
+    assert!(!toml::to_string(&f).unwrap().contains("normalize"));
+}

@@ -256,6 +256,7 @@ fn dataset(spec: &TableSpec) -> Dataset {
             column: "id_number".to_string(),
             dataset: "persons".to_string(),
             dataset_column: "id_number".to_string(),
+            normalize: None,
         },
         Place::Public => Placement::Public,
     };

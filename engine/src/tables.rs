@@ -143,6 +143,7 @@ fn check_columns(
             column,
             dataset,
             dataset_column,
+            ..
         }) => {
             if !has(column) {
                 return Err(format!("placement key column {column} is not in the data"));

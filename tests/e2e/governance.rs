@@ -7,6 +7,7 @@
 use crate::common::*;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::prelude::*;
+use std::path::Path;
 use std::sync::OnceLock;
 use tokio_postgres::SimpleQueryMessage;
 
@@ -596,13 +597,15 @@ async fn prepared_statements_belong_to_the_connection_that_prepared_them() {
     assert_eq!(n.to_string(), want[0][0]);
 }
 
-/// The test city's catalog plus: a dataset with no placement, a CSV of old
-/// records with retired and missing area codes, and a user in 蓬莱区 (370614).
-fn edge_catalog() -> zhenjie_catalog::Catalog {
+/// The test city's catalog file for a catalog in `dir` (datasets read where
+/// they are, the mask key copied), with a CSV dataset `old_records` of
+/// `area_code,note` rows placed by its area code.
+fn with_old_records(
+    base: &zhenjie_catalog::Catalog,
+    dir: &Path,
+    rows: &str,
+) -> zhenjie_catalog::CatalogFile {
     use zhenjie_catalog::*;
-    let base = Catalog::load(city_dir().join("catalog.toml")).unwrap();
-    let dir = std::env::temp_dir().join(format!("zhenjie-edge-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let mut file = base.file.clone();
     for d in &mut file.datasets {
         d.location = base.resolve_location(&d.location);
@@ -610,7 +613,7 @@ fn edge_catalog() -> zhenjie_catalog::Catalog {
     std::fs::copy(city_dir().join("mask.key"), dir.join("mask.key")).unwrap();
     std::fs::write(
         dir.join("old_records.csv"),
-        "area_code,note\n370684102001001,retired 蓬莱市 code\n370614102001001,current 蓬莱区 code\n,no area\n370602001001001,芝罘区\n",
+        format!("area_code,note\n{rows}"),
     )
     .unwrap();
     file.datasets.push(Dataset {
@@ -623,6 +626,21 @@ fn edge_catalog() -> zhenjie_catalog::Catalog {
         }),
         columns: Default::default(),
     });
+    file
+}
+
+/// The test city's catalog plus: a dataset with no placement, a CSV of old
+/// records with retired and missing area codes, and a user in 蓬莱区 (370614).
+fn edge_catalog() -> zhenjie_catalog::Catalog {
+    use zhenjie_catalog::*;
+    let base = Catalog::load(city_dir().join("catalog.toml")).unwrap();
+    let dir = std::env::temp_dir().join(format!("zhenjie-edge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut file = with_old_records(
+        &base,
+        &dir,
+        "370684102001001,retired 蓬莱市 code\n370614102001001,current 蓬莱区 code\n,no area\n370602001001001,芝罘区\n",
+    );
     file.datasets.push(Dataset {
         name: "unplaced".into(),
         location: base.resolve_location("households.parquet"),
@@ -879,34 +897,19 @@ async fn retired_town_codes_go_to_the_town_they_became() {
     let (namesake, became) = (&namesake, &became);
     let number = &namesake.prefix()[6..];
     let dir = tempfile::tempdir().unwrap();
-    let mut file = base.file.clone();
-    for d in &mut file.datasets {
-        d.location = base.resolve_location(&d.location);
-    }
-    std::fs::copy(city_dir().join("mask.key"), dir.path().join("mask.key")).unwrap();
+    let mut file = with_old_records(
+        &base,
+        dir.path(),
+        &format!(
+            "370634{number}001001,长岛 old town\n{}001001,namesake today\n{}001001,became today\n",
+            namesake.prefix(),
+            became.prefix()
+        ),
+    );
     file.area_lineage.push(Lineage {
         old: format!("370634{number}"),
         new: became.prefix().to_string(),
         note: "长岛县的镇并入蓬莱区后重新编号".into(),
-    });
-    std::fs::write(
-        dir.path().join("old_records.csv"),
-        format!(
-            "area_code,note\n370634{number}001001,长岛 old town\n{}001001,namesake today\n{}001001,became today\n",
-            namesake.prefix(),
-            became.prefix()
-        ),
-    )
-    .unwrap();
-    file.datasets.push(Dataset {
-        name: "old_records".into(),
-        location: "old_records.csv".into(),
-        format: Format::Csv,
-        comment: "old records".into(),
-        placement: Some(Placement::Column {
-            column: "area_code".into(),
-        }),
-        columns: Default::default(),
     });
     let town_user = file
         .users
@@ -942,4 +945,97 @@ async fn retired_town_codes_go_to_the_town_they_became() {
         vec!["became today", "长岛 old town"]
     );
     assert_eq!(notes(rows(&connect(addr, "city").await, q).await).len(), 3);
+}
+
+/// `SELECT count(*) FROM table` as `client` sees it.
+async fn count(client: &tokio_postgres::Client, table: &str) -> usize {
+    rows(client, &format!("SELECT count(*) FROM {table}")).await[0][0]
+        .parse()
+        .unwrap()
+}
+
+/// A list's identity numbers come dirty (full-width digits, spaces, the
+/// legacy 15 digits, a lower-case x). A key placement with `normalize =
+/// "id_normalize"` compares the cleaned number, so each such row lands
+/// where its person lives; the row keeps its own text. Without it only the
+/// clean row does, and the rest stay the city's.
+#[tokio::test]
+async fn a_key_placement_can_attribute_through_the_cleaned_key() {
+    use zhenjie_catalog::*;
+    // A resident of the town user's area, born in the 1900s (so the legacy
+    // 15-digit form exists).
+    let town_prefix = prefix_of("town");
+    let id = oracle(&format!(
+        "SELECT min(id_number) FROM persons WHERE starts_with(grid_code, '{town_prefix}') \
+         AND substr(id_number, 7, 2) = '19' AND length(id_number) = 18"
+    ))[0][0]
+        .clone();
+    let full_width: String = id
+        .chars()
+        .map(|c| {
+            c.to_digit(10)
+                .map_or(c, |d| char::from_u32(0xFF10 + d).unwrap())
+        })
+        .collect();
+    let spaced = format!("{} {} {}", &id[..6], &id[6..14], &id[14..]);
+    let legacy = format!("{}{}", &id[..6], &id[8..17]);
+    let outsider = "110101199003077777".to_string();
+    let mut variants = vec![id.clone(), full_width.clone(), spaced, legacy];
+    if id.ends_with('X') {
+        variants.push(id.to_lowercase());
+    }
+    variants.push(outsider);
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("dirty.csv");
+    let body: String = variants
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("{i},{v}\n"))
+        .collect();
+    std::fs::write(&csv, format!("row_id,id_number\n{body}")).unwrap();
+    let mut catalog = load_catalog();
+    for (name, normalize) in [("dirty_clean", Some("id_normalize")), ("dirty_raw", None)] {
+        catalog.file.datasets.push(Dataset {
+            name: name.into(),
+            location: csv.to_str().unwrap().into(),
+            format: Format::Csv,
+            comment: String::new(),
+            placement: Some(Placement::Key {
+                column: "id_number".into(),
+                dataset: "persons".into(),
+                dataset_column: "id_number".into(),
+                normalize: normalize.map(str::to_string),
+            }),
+            columns: Default::default(),
+        });
+    }
+    let addr = start_server_over(
+        catalog,
+        zhenjie_engine::EngineOptions {
+            target_partitions: 2,
+            ..Default::default()
+        },
+    )
+    .await;
+    let town = connect(addr, "town").await;
+    // Every dirty form of the resident's number, and not the outsider.
+    assert_eq!(count(&town, "dirty_clean").await, variants.len() - 1);
+    assert_eq!(count(&town, "dirty_raw").await, 1);
+    // The rows keep their own text (town has pii: raw values).
+    let shown = rows(&town, "SELECT id_number FROM dirty_clean ORDER BY row_id").await;
+    assert_eq!(shown[1][0], full_width);
+    // Another area sees none of them; the city sees every row.
+    let other = connect(addr, "grid").await;
+    let grid_has = oracle(&format!(
+        "SELECT count(*) FROM persons WHERE id_number = '{id}' AND starts_with(grid_code, '{}')",
+        prefix_of("grid")
+    ))[0][0]
+        != "0";
+    assert_eq!(
+        count(&other, "dirty_clean").await,
+        if grid_has { variants.len() - 1 } else { 0 }
+    );
+    let city = connect(addr, "city").await;
+    assert_eq!(count(&city, "dirty_clean").await, variants.len());
+    assert_eq!(count(&city, "dirty_raw").await, variants.len());
 }

@@ -80,6 +80,7 @@ pub fn govern(
             column,
             dataset: target,
             dataset_column,
+            normalize,
         }) => {
             let target_ds = engine.catalog().dataset(target).ok_or_else(|| {
                 EngineError::new(
@@ -105,15 +106,25 @@ pub fn govern(
                 let keys = keys
                     .project(vec![col(Column::new(Some("__fence_keys"), dataset_column))])?
                     .build()?;
-                Ok(scan()?.join(
-                    keys,
-                    JoinType::LeftSemi,
-                    (
-                        vec![Column::new(Some(dataset.name.as_str()), column)],
-                        vec![Column::new(Some("__fence_keys"), dataset_column)],
-                    ),
-                    None,
-                )?)
+                let target_key = col(Column::new(Some("__fence_keys"), dataset_column));
+                let key = col(Column::new(Some(dataset.name.as_str()), column));
+                Ok(match normalize.as_deref() {
+                    None => scan()?.join(
+                        keys,
+                        JoinType::LeftSemi,
+                        (
+                            vec![Column::new(Some(dataset.name.as_str()), column)],
+                            vec![Column::new(Some("__fence_keys"), dataset_column)],
+                        ),
+                        None,
+                    )?,
+                    // The cleaned key is compared; the row keeps its own.
+                    Some(f) => scan()?.join_on(
+                        keys,
+                        JoinType::LeftSemi,
+                        vec![key_normalizer(f)?.call(vec![key]).eq(target_key)],
+                    )?,
+                })
             };
             // Equal masked keys mean equal raw keys only when neither side
             // is masked, or both carry the (injective) keyed hash.
@@ -124,7 +135,9 @@ pub fn govern(
                 ),
                 (None, None) | (Some(MaskKind::Hash), Some(MaskKind::Hash))
             );
-            if key_masks_agree {
+            // A user's join on the raw key is not the attribution when the
+            // attribution compares cleaned keys: the semi-join stays.
+            if key_masks_agree && normalize.is_none() {
                 attribution_key = Some((column.clone(), target.clone(), dataset_column.clone()));
             }
             // The attribution itself always stays; the target's fence filter
@@ -184,6 +197,18 @@ pub fn govern(
         attribution,
         dropped: false,
     })))
+}
+
+/// The function a key placement cleans its key with (one of the catalog's
+/// `KEY_NORMALIZERS`).
+fn key_normalizer(name: &str) -> Result<datafusion::logical_expr::ScalarUDF> {
+    match name {
+        "id_normalize" => Ok(zhenjie_udfs::identity::id_normalize_udf()),
+        other => Err(EngineError::new(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            format!("placement normalize {other} is not a key normalizer"),
+        )),
+    }
 }
 
 /// A key-placed dataset with and without its attribution semi-join, for a
