@@ -77,7 +77,8 @@ impl QueryRuntime {
                 Some(batch) => Some((batch, Some((rx, task, stop)))),
                 None => match task.join().await {
                     Ok(()) => None,
-                    Err(e) => Some((Err(panicked(e.is_panic())), None)),
+                    // Aborted only once this stream is gone: a panic.
+                    Err(_) => Some((Err(panicked()), None)),
                 },
             }
         });
@@ -95,11 +96,10 @@ impl Drop for QueryRuntime {
 
 /// The error a query that panicked (a bug in an operator or a function)
 /// ends with: SQLSTATE XX000 for that statement; the server goes on.
-fn panicked(panic: bool) -> datafusion::error::DataFusionError {
-    let what = if panic { "panicked" } else { "was stopped" };
+fn panicked() -> datafusion::error::DataFusionError {
     datafusion::error::DataFusionError::External(Box::new(crate::EngineError::new(
         crate::sqlstate::INTERNAL_ERROR,
-        format!("internal error: the query {what}; no rows of it are a result"),
+        "internal error: the query panicked; no rows of it are a result",
     )))
 }
 

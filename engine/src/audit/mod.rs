@@ -606,14 +606,7 @@ impl AuditTable {
     /// their statements' literals masked as the principal's masks say.
     pub(crate) fn new(engine: &Engine, principal: &Principal) -> AuditTable {
         let catalog = engine.catalog();
-        // The hash mask's key as governance gives it: the secret's hex text.
-        let hash_key = catalog.mask_secret().ok().map(|secret| {
-            secret
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-                .into_bytes()
-        });
+        let hash_key = crate::governance::hash_mask_key(engine).ok();
         AuditTable {
             log: engine.audit().clone(),
             fence: crate::governance::fence_predicate(engine, principal, "area"),

@@ -362,13 +362,11 @@ fn apply_masks(
                 _ => masking::mask_partial_udf().call(vec![column.clone(), lit(1i64), lit(1i64)]),
             },
             MaskKind::Hash => {
-                let secret = engine.catalog().mask_secret().map_err(|e| e.to_string())?;
-                // The HMAC key is the secret's hex text (what `keyed_hash`
-                // would be given), bound inside the mask so no plan shows it.
-                let key: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+                // Bound inside the mask, so no plan shows it.
+                let key = hash_mask_key(engine).map_err(|e| e.to_string())?;
                 let value = if is_text { column.clone() } else { as_text()? };
                 datafusion::logical_expr::ScalarUDF::new_from_impl(masking::KeyedHashMaskFunc::new(
-                    key.into_bytes(),
+                    key,
                 ))
                 .call(vec![value])
             }
@@ -379,6 +377,18 @@ fn apply_masks(
         return Ok((plan, false));
     }
     Ok((plan.project(exprs).map_err(|e| e.to_string())?, true))
+}
+
+/// The key of the keyed-hash mask: the secret's hex text (what `keyed_hash`
+/// would be given), so a pseudonym computed anywhere else (the audit log's
+/// statement text) is the one the data shows.
+pub(crate) fn hash_mask_key(engine: &Engine) -> zhenjie_catalog::Result<Vec<u8>> {
+    let secret = engine.catalog().mask_secret()?;
+    Ok(secret
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .into_bytes())
 }
 
 /// The rows of `column` inside the principal's area, today's codes and the

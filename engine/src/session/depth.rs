@@ -25,7 +25,7 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::ast::{Visitor, VisitorMut};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
-use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan};
 use std::ops::ControlFlow;
 use std::task::Poll;
 
@@ -102,8 +102,10 @@ pub(crate) fn too_deep() -> EngineError {
 
 /// Refuses `sql` if any of its statements nests more than [`MAX_DEPTH`]
 /// levels deep.
-pub(crate) fn check(sql: &str) -> Result<()> {
-    if operator_bound(sql) <= MAX_DEPTH {
+/// `tokens` are `sql`'s (`None`: it does not tokenize; the parser refuses
+/// it without building anything).
+pub(crate) fn check(sql: &str, tokens: Option<&[TokenWithSpan]>) -> Result<()> {
+    if tokens.map_or(0, operator_bound) <= MAX_DEPTH {
         return Ok(());
     }
     // Parsing is safe at any depth (see the module doc); text that does not
@@ -132,16 +134,12 @@ pub(crate) fn check(sql: &str) -> Result<()> {
 /// name. So a statement with no more than [`MAX_DEPTH`] tokens other than
 /// literals, commas and closing brackets cannot be deeper, and long lists of
 /// values (`IN (1, 2, …)`) count nothing.
-fn operator_bound(sql: &str) -> usize {
-    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize() else {
-        // The parser will refuse it without building anything.
-        return 0;
-    };
+fn operator_bound(tokens: &[TokenWithSpan]) -> usize {
     tokens
         .iter()
         .filter(|t| {
             !matches!(
-                t,
+                t.token,
                 Token::Whitespace(_)
                     | Token::Comma
                     | Token::Number(..)
@@ -244,6 +242,20 @@ fn dismantle(statement: &mut Statement) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tokens(sql: &str) -> Vec<TokenWithSpan> {
+        datafusion::sql::sqlparser::tokenizer::Tokenizer::new(&PostgreSqlDialect {}, sql)
+            .tokenize_with_location()
+            .unwrap()
+    }
+
+    fn operator_bound(sql: &str) -> usize {
+        super::operator_bound(&tokens(sql))
+    }
+
+    fn check(sql: &str) -> Result<()> {
+        super::check(sql, Some(&tokens(sql)))
+    }
 
     fn sum(terms: usize) -> String {
         format!("SELECT {}", vec!["1"; terms].join(" + "))

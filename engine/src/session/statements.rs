@@ -14,6 +14,8 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{self, Statement};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::tokenizer::{TokenWithSpan, Tokenizer};
 
 /// One statement of a query string, with its own text for the audit log.
 #[derive(Debug, Clone)]
@@ -92,8 +94,9 @@ impl Session {
         // The depth check comes before anything walks the parsed tree; the
         // parse and the rewrites run on a stack sized for the deepest
         // statement it lets through.
+        let tokens = tokenize(sql);
         let parsed = depth::guarded(|| {
-            depth::check(sql)?;
+            depth::check(sql, tokens.as_deref())?;
             let mut statements = self.parser.parse(sql).map_err(EngineError::from)?;
             statements.iter_mut().for_each(crate::postgres::rewrite);
             Ok(statements)
@@ -104,7 +107,10 @@ impl Session {
         };
         // One text per statement; where the split does not line up with the
         // parser's statements, the statement's own rendering stands in.
-        let texts = split_statements(sql).filter(|t| t.len() == statements.len());
+        let texts = tokens
+            .as_deref()
+            .and_then(|t| split_statements(sql, t))
+            .filter(|t| t.len() == statements.len());
         Ok(statements
             .into_iter()
             .enumerate()
@@ -252,16 +258,21 @@ impl Session {
     }
 }
 
+/// `sql`'s tokens with their places, read once for the depth check and
+/// the split into statements (`None`: it does not tokenize, and the parser
+/// will say why).
+fn tokenize(sql: &str) -> Option<Vec<TokenWithSpan>> {
+    Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .tokenize_with_location()
+        .ok()
+}
+
 /// The text of each statement of `sql`, as sent (trimmed), split at the
 /// top-level semicolons the tokenizer finds; statements with no tokens but
 /// whitespace and comments are dropped, as the parser drops them. `None` if
 /// the text does not tokenize.
-fn split_statements(sql: &str) -> Option<Vec<String>> {
-    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-    use datafusion::sql::sqlparser::tokenizer::{Location, Token, Tokenizer};
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
-        .tokenize_with_location()
-        .ok()?;
+fn split_statements(sql: &str, tokens: &[TokenWithSpan]) -> Option<Vec<String>> {
+    use datafusion::sql::sqlparser::tokenizer::{Location, Token};
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
         .collect();
@@ -280,7 +291,7 @@ fn split_statements(sql: &str) -> Option<Vec<String>> {
         )
     };
     let (mut out, mut begin, mut content) = (Vec::new(), 0, false);
-    for t in &tokens {
+    for t in tokens {
         match t.token {
             Token::SemiColon => {
                 let at = offset(t.span.start)?;
@@ -336,20 +347,23 @@ fn query_statement(query: Box<ast::Query>) -> DfStatement {
 
 #[cfg(test)]
 mod tests {
-    use super::split_statements;
+    use super::{split_statements, tokenize};
+
+    fn split(sql: &str) -> Option<Vec<String>> {
+        split_statements(sql, &tokenize(sql)?)
+    }
 
     #[test]
     fn statements_keep_their_own_text() {
         assert_eq!(
-            split_statements("SELECT 1;  select 'a;b' -- c;\n , 2 ;; /* x; */ ;\nSHOW ALL")
-                .unwrap(),
+            split("SELECT 1;  select 'a;b' -- c;\n , 2 ;; /* x; */ ;\nSHOW ALL").unwrap(),
             vec!["SELECT 1", "select 'a;b' -- c;\n , 2", "SHOW ALL"]
         );
         assert_eq!(
-            split_statements("SELECT '名字';\r\nSELECT \"列\";").unwrap(),
+            split("SELECT '名字';\r\nSELECT \"列\";").unwrap(),
             vec!["SELECT '名字'", "SELECT \"列\""]
         );
-        assert!(split_statements("  -- nothing\n").unwrap().is_empty());
-        assert!(split_statements("SELECT 'unterminated").is_none());
+        assert!(split("  -- nothing\n").unwrap().is_empty());
+        assert!(split("SELECT 'unterminated").is_none());
     }
 }
