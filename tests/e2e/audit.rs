@@ -296,8 +296,7 @@ async fn auditors_query_the_log_inside_their_fence_and_others_cannot_see_it() {
         catalog,
         zhenjie_engine::EngineOptions {
             audit_path: Some(log.clone()),
-            target_partitions: 2,
-            ..Default::default()
+            ..test_options()
         },
     )
     .await;

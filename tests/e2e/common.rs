@@ -23,13 +23,24 @@ pub fn city_dir() -> &'static Path {
     })
 }
 
-/// Starts a server over the test city on 127.0.0.1:0 and returns its address.
-pub async fn start_server() -> SocketAddr {
-    start_server_with(EngineOptions {
+/// The engine options of every test server unless a test says otherwise:
+/// two partitions, so plans repartition as on the two-core machines we run on.
+pub fn test_options() -> EngineOptions {
+    EngineOptions {
         target_partitions: 2,
         ..EngineOptions::default()
-    })
-    .await
+    }
+}
+
+/// Starts a server over the test city on 127.0.0.1:0 and returns its address.
+pub async fn start_server() -> SocketAddr {
+    start_server_with(test_options()).await
+}
+
+/// Starts a server over `catalog` (the test city changed by a test) with the
+/// test options.
+pub async fn start_server_for(catalog: zhenjie_catalog::Catalog) -> SocketAddr {
+    start_server_over(catalog, test_options()).await
 }
 
 /// Starts a server that writes its audit records to `audit_path` (all test
@@ -37,8 +48,7 @@ pub async fn start_server() -> SocketAddr {
 pub async fn start_server_with_audit(audit_path: &Path) -> SocketAddr {
     start_server_with(EngineOptions {
         audit_path: Some(audit_path.to_path_buf()),
-        target_partitions: 2,
-        ..EngineOptions::default()
+        ..test_options()
     })
     .await
 }

@@ -665,11 +665,7 @@ fn edge_catalog() -> zhenjie_catalog::Catalog {
 
 #[tokio::test]
 async fn unplaced_data_retired_codes_and_null_areas() {
-    let options = zhenjie_engine::EngineOptions {
-        target_partitions: 2,
-        ..Default::default()
-    };
-    let addr = start_server_over(edge_catalog(), options).await;
+    let addr = start_server_for(edge_catalog()).await;
     let city = connect(addr, "city").await;
     let county = connect(addr, "county").await;
     let penglai = connect(addr, "penglai").await;
@@ -926,14 +922,7 @@ async fn retired_town_codes_go_to_the_town_they_became() {
     let c = Catalog::from_parts(file, tree, dir.path().to_path_buf()).unwrap();
     c.save(dir.path().join("catalog.toml")).unwrap();
     let catalog = Catalog::load(dir.path().join("catalog.toml")).unwrap();
-    let addr = start_server_over(
-        catalog,
-        zhenjie_engine::EngineOptions {
-            target_partitions: 2,
-            ..Default::default()
-        },
-    )
-    .await;
+    let addr = start_server_for(catalog).await;
     let q = "SELECT note FROM old_records ORDER BY note";
     let notes = |rows: Vec<Vec<String>>| rows.into_iter().map(|r| r[0].clone()).collect::<Vec<_>>();
     assert_eq!(
@@ -1009,14 +998,7 @@ async fn a_key_placement_can_attribute_through_the_cleaned_key() {
             columns: Default::default(),
         });
     }
-    let addr = start_server_over(
-        catalog,
-        zhenjie_engine::EngineOptions {
-            target_partitions: 2,
-            ..Default::default()
-        },
-    )
-    .await;
+    let addr = start_server_for(catalog).await;
     let town = connect(addr, "town").await;
     // Every dirty form of the resident's number, and not the outsider.
     assert_eq!(count(&town, "dirty_clean").await, variants.len() - 1);

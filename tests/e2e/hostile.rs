@@ -82,9 +82,8 @@ fn boom() -> datafusion::logical_expr::ScalarUDF {
 #[tokio::test]
 async fn a_panic_inside_a_query_fails_that_statement_only() {
     let addr = start_server_with(EngineOptions {
-        target_partitions: 2,
         functions: vec![boom()],
-        ..EngineOptions::default()
+        ..test_options()
     })
     .await;
     let client = connect(addr, "city").await;

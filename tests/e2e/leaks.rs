@@ -189,11 +189,7 @@ async fn derived_columns_do_not_give_away_what_masks_hide() {
     assert_eq!(raw, vec!["120.00", "160.00"]);
 
     // The demo catalog leaves nothing to review; removing a class is noticed.
-    let options = || zhenjie_engine::EngineOptions {
-        target_partitions: 1,
-        ..Default::default()
-    };
-    let engine = zhenjie_engine::Engine::open(load_catalog(), options())
+    let engine = zhenjie_engine::Engine::open(load_catalog(), test_options())
         .await
         .unwrap();
     assert!(engine.warnings().is_empty(), "{:?}", engine.warnings());
@@ -205,7 +201,7 @@ async fn derived_columns_do_not_give_away_what_masks_hide() {
         .find(|d| d.name == "special_groups")
         .unwrap();
     groups.columns.get_mut("since_date").unwrap().class = None;
-    let engine = zhenjie_engine::Engine::open(catalog, options())
+    let engine = zhenjie_engine::Engine::open(catalog, test_options())
         .await
         .unwrap();
     let warnings = engine.warnings();
