@@ -102,15 +102,17 @@ pub(crate) const COUNTIES: &[CountyInfo] = &[
         weight: 45,
         urban: false,
         streets: &["登州", "紫荆山", "新港", "蓬莱阁", "南长山"],
+        // 砣矶 was a town of 长岛县 (370634) until 2020: second here so it
+        // exists at every size (see `ISLAND_TOWN`).
         towns: &[
             "南王",
+            "砣矶",
             "刘家沟",
             "大辛店",
             "村里集",
             "北沟",
             "大柳行",
             "小门家",
-            "砣矶",
         ],
         center: (120.76, 37.81),
         orchards: true,
@@ -261,6 +263,14 @@ pub(crate) const COUNTIES: &[CountyInfo] = &[
 
 /// Persons per town before a county gets another town.
 const PERSONS_PER_TOWN: f64 = 10_000.0;
+
+/// 蓬莱区: 蓬莱市 (370684) and 长岛县 (370634) merged into it in 2020.
+pub(crate) const MERGED_COUNTY: &str = "370614";
+
+/// 砣矶镇 of the former 长岛县: old records carry its old code
+/// `370634100`, which today's code numbering gives to 南王镇 (370614100);
+/// a town-level lineage entry sends them to 砣矶镇's new code instead.
+pub(crate) const ISLAND_TOWN: (&str, &str) = ("370634100", "370614101");
 /// Target persons per grid.
 const PERSONS_PER_GRID: f64 = 250.0;
 
@@ -399,6 +409,12 @@ pub(crate) fn plan(rng: &mut impl Rng, persons: usize) -> Plan {
                 .max(1.0) as usize
         }
         .min(county.towns.len());
+        if county.code6 == MERGED_COUNTY {
+            // Both former counties' towns exist at every size, so the demo
+            // always has old records under each retired code.
+            k_towns = k_towns.max(2);
+        }
+        let t = t.max(k_towns);
         let mut k_streets = t - k_towns;
         if k_streets > county.streets.len() {
             k_streets = county.streets.len();

@@ -3,7 +3,7 @@
 //! land, cards, the province list). One grid is built in memory, written to all
 //! sinks, and dropped, so memory does not grow with the city.
 
-use crate::areas::{GridPlan, COUNTIES};
+use crate::areas::{GridPlan, COUNTIES, ISLAND_TOWN, MERGED_COUNTY};
 use crate::codes::{self, IdAlloc, OrgAlloc, PlateAlloc, OUTSIDE_CODES, RETIRED_CODES};
 use crate::dates::{
     add_years, age_on, civil_from_days, days_from_civil, month_index, month_start, today,
@@ -173,11 +173,24 @@ pub(crate) struct Gen {
     /// The output files.
     pub sinks: Sinks,
     dept: Vec<DeptRow>,
+    /// Subsidies paid under retired codes, held until the grids pass their
+    /// place in code order (every file stays sorted by its area code).
+    retired_agri: Vec<RetiredAgri>,
     next_payment: i64,
     next_inspection: u64,
     today: i32,
     first_month: i32,
     last_month: i32,
+}
+
+/// A farmland subsidy paid before 2020 under the grid's retired code.
+struct RetiredAgri {
+    code: String,
+    household_no: String,
+    payee: String,
+    area: f64,
+    cents: i64,
+    year: i32,
 }
 
 fn pick<T: Copy>(rng: &mut impl Rng, pairs: &[(T, u32)]) -> T {
@@ -223,6 +236,7 @@ impl Gen {
             county_id_index,
             sinks,
             dept: Vec::new(),
+            retired_agri: Vec::new(),
             next_payment: 1,
             next_inspection: 1,
             today: today(),
@@ -588,6 +602,7 @@ impl Gen {
 
     /// Generates one grid and writes it to every sink.
     pub(crate) fn grid(&mut self, g: &GridPlan) -> Result<(), DemoError> {
+        self.flush_retired(Some(&g.code))?;
         let (persons, households) = self.make_people(g)?;
         for p in &persons {
             let h = &households[p.household];
@@ -1200,6 +1215,7 @@ impl Gen {
         households: &[Household],
     ) -> Result<(), DemoError> {
         let county = &COUNTIES[g.county];
+        let old_code = retired_code(&g.code);
         for h in households {
             if !self.rng.random_bool(0.85) {
                 continue;
@@ -1235,6 +1251,19 @@ impl Gen {
                 ])?;
                 if land != "耕地" {
                     continue;
+                }
+                if let Some(old) = &old_code {
+                    // Paid before the merger, under the county's code then.
+                    for year in 2018..=2019 {
+                        self.retired_agri.push(RetiredAgri {
+                            code: old.clone(),
+                            household_no: h.no.clone(),
+                            payee: head.clone(),
+                            area,
+                            cents: yuan(area * 118.3),
+                            year,
+                        });
+                    }
                 }
                 for year in 2022..=2024 {
                     self.sinks.agri.push(&[
@@ -1414,9 +1443,44 @@ impl Gen {
         }
     }
 
+    /// Writes what was held back until every grid was made: the subsidies
+    /// under retired codes that sort after the last grid, and the province
+    /// list.
+    pub(crate) fn finish(&mut self) -> Result<(), DemoError> {
+        self.flush_retired(None)?;
+        self.finish_province_list()
+    }
+
+    /// Writes the held subsidies whose codes sort before `upto` (all of
+    /// them without it).
+    fn flush_retired(&mut self, upto: Option<&str>) -> Result<(), DemoError> {
+        if self.retired_agri.is_empty() {
+            return Ok(());
+        }
+        self.retired_agri.sort_by(|a, b| a.code.cmp(&b.code));
+        let n = match upto {
+            Some(code) => self
+                .retired_agri
+                .partition_point(|r| r.code.as_str() < code),
+            None => self.retired_agri.len(),
+        };
+        for r in self.retired_agri.drain(..n) {
+            self.sinks.agri.push(&[
+                V::S(&r.household_no),
+                V::S(&r.payee),
+                V::S("耕地地力保护补贴"),
+                V::F(r.area),
+                V::M(r.cents),
+                V::I(r.year),
+                V::S(&r.code),
+            ])?;
+        }
+        Ok(())
+    }
+
     /// Writes the province list in a shuffled order (a province list is not
     /// sorted by our grids).
-    pub(crate) fn finish_province_list(&mut self) -> Result<(), DemoError> {
+    fn finish_province_list(&mut self) -> Result<(), DemoError> {
         let mut rows = std::mem::take(&mut self.dept);
         rows.shuffle(&mut self.rng);
         for (i, r) in rows.iter().enumerate() {
@@ -1432,4 +1496,14 @@ impl Gen {
         }
         Ok(())
     }
+}
+
+/// The code a grid of 蓬莱区 had before 2020: 砣矶镇's under 长岛县's old
+/// town number, every other town's under 蓬莱市 (which kept its numbers).
+fn retired_code(grid: &str) -> Option<String> {
+    let rest = grid.strip_prefix(MERGED_COUNTY)?;
+    Some(match grid.strip_prefix(ISLAND_TOWN.1) {
+        Some(tail) => format!("{}{tail}", ISLAND_TOWN.0),
+        None => format!("370684{rest}"),
+    })
 }

@@ -237,7 +237,7 @@ fn write_tables(
         g.grid(grid)?;
         bar.inc(grid.persons as u64);
     }
-    g.finish_province_list()?;
+    g.finish()?;
     let mut finals = vec![(areas.tmp_path.clone(), areas.final_path.clone())];
     for s in g.sinks.all_mut() {
         s.finish()?;
@@ -412,6 +412,11 @@ fn catalog_file(plan: &areas::Plan, seed: u64) -> Result<CatalogFile, DemoError>
             lineage("370684", "370614", "蓬莱市并入蓬莱区（2020年）"),
             lineage("370634", "370614", "长岛县并入蓬莱区（2020年）"),
             lineage("370672", "370676", "开发区旧代码改为经开区（2021年）"),
+            lineage(
+                areas::ISLAND_TOWN.0,
+                areas::ISLAND_TOWN.1,
+                "长岛县砣矶镇并入蓬莱区后重新编号（2020年）",
+            ),
         ],
         datasets: tables::ALL.iter().map(|s| dataset(s)).collect(),
         masks: demo_masks(),
@@ -424,6 +429,17 @@ fn catalog_file(plan: &areas::Plan, seed: u64) -> Result<CatalogFile, DemoError>
             user(seed, "town", Level::Town, &grid.town_code, &["pii"]),
             user(seed, "village", Level::Village, &grid.village_code, &[]),
             user(seed, "grid", Level::Grid, &grid.code, &[]),
+            // Two towns of 蓬莱区, where old records carry retired codes.
+            // 南王镇 (370614100) holds 蓬莱市's old records of the same
+            // number, but not 长岛县's 370634100, which became 砣矶镇.
+            user(seed, "penglai", Level::Town, "370614100000", &[]),
+            user(
+                seed,
+                "tuoji",
+                Level::Town,
+                &format!("{}000", areas::ISLAND_TOWN.1),
+                &[],
+            ),
             user(
                 seed,
                 "admin",

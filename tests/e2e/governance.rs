@@ -630,7 +630,7 @@ fn with_old_records(
 }
 
 /// The test city's catalog plus: a dataset with no placement, a CSV of old
-/// records with retired and missing area codes, and a user in 蓬莱区 (370614).
+/// records with retired and missing area codes, and a county user of 蓬莱区 (370614).
 fn edge_catalog() -> zhenjie_catalog::Catalog {
     use zhenjie_catalog::*;
     let base = Catalog::load(city_dir().join("catalog.toml")).unwrap();
@@ -655,7 +655,7 @@ fn edge_catalog() -> zhenjie_catalog::Catalog {
         .find(|u| u.name == "county")
         .unwrap()
         .clone();
-    penglai.name = "penglai".into();
+    penglai.name = "penglai_county".into();
     penglai.area = "370614000000".into();
     file.users.push(penglai);
     let c = Catalog::from_parts(file, base.areas.clone(), dir.clone()).unwrap();
@@ -668,7 +668,7 @@ async fn unplaced_data_retired_codes_and_null_areas() {
     let addr = start_server_for(edge_catalog()).await;
     let city = connect(addr, "city").await;
     let county = connect(addr, "county").await;
-    let penglai = connect(addr, "penglai").await;
+    let penglai = connect(addr, "penglai_county").await;
     let town = connect(addr, "town").await;
     // Old records: the retired 370684 code lands in today's 蓬莱区; NULL only at city level.
     let notes = |rows: Vec<Vec<String>>| rows.into_iter().map(|r| r[0].clone()).collect::<Vec<_>>();
@@ -934,6 +934,43 @@ async fn retired_town_codes_go_to_the_town_they_became() {
         vec!["became today", "长岛 old town"]
     );
     assert_eq!(notes(rows(&connect(addr, "city").await, q).await).len(), 3);
+}
+
+/// The demo city's 蓬莱区 has farmland subsidies paid before the 2020
+/// merger under the retired codes: 蓬莱市's (370684…, same town numbers)
+/// and 长岛县's 砣矶镇 (370634100…, today 370614101). The demo users of
+/// 南王镇 (370614100) and 砣矶镇 each see exactly their own town's old
+/// rows; 南王镇 never gets 长岛's rows that share its number.
+#[tokio::test]
+async fn demo_towns_of_the_merged_county_see_their_own_old_records() {
+    let addr = start_server().await;
+    let q = "SELECT substr(grid_code, 1, 9), count(*) FROM agri_subsidies \
+             WHERE year < 2020 GROUP BY 1 ORDER BY 1";
+    let expect = |prefixes: &[&str]| {
+        let cond = prefixes
+            .iter()
+            .map(|p| format!("starts_with(grid_code, '{p}')"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        oracle(&format!(
+            "SELECT substr(grid_code, 1, 9), count(*) FROM agri_subsidies \
+             WHERE year < 2020 AND ({cond}) GROUP BY 1 ORDER BY 1"
+        ))
+    };
+    let penglai = rows(&connect(addr, "penglai").await, q).await;
+    assert_eq!(penglai, expect(&["370614100", "370684100"]));
+    assert_eq!(penglai.len(), 1, "南王镇's old rows: {penglai:?}");
+    assert_eq!(penglai[0][0], "370684100");
+    let tuoji = rows(&connect(addr, "tuoji").await, q).await;
+    assert_eq!(tuoji, expect(&["370614101", "370634100"]));
+    assert_eq!(tuoji.len(), 1, "砣矶镇's old rows: {tuoji:?}");
+    assert_eq!(tuoji[0][0], "370634100");
+    // Every old row is someone's: the city sees them all.
+    let city = rows(&connect(addr, "city").await, q).await;
+    assert_eq!(city, expect(&[""]));
+    assert!(city
+        .iter()
+        .all(|r| r[0].starts_with("370684") || r[0].starts_with("370634")));
 }
 
 /// `SELECT count(*) FROM table` as `client` sees it.
