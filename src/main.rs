@@ -1,6 +1,8 @@
 //! `zhenjie`: a thin command line over the library crates — serve a catalog
-//! over the PostgreSQL protocol, generate the demo city, make password
-//! verifiers.
+//! over the PostgreSQL protocol, link a list to the register, generate the
+//! demo city, make password verifiers.
+
+mod link;
 
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -59,6 +61,36 @@ enum Cmd {
         /// Random seed; the same seed gives the same city.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Share of living residents on the dirty province list `dept_list`
+        /// (its truth is written beside it, in dept_list_truth.parquet).
+        #[arg(long, default_value_t = zhenjie_demo::DEFAULT_LIST_SHARE)]
+        list_share: f64,
+    },
+    /// Link a department's list to the register as one user, and write every
+    /// row the user may see with its match columns to a Parquet file the
+    /// catalog can register (the batch form of `link_persons`).
+    Link {
+        /// The catalog file.
+        #[arg(long, default_value = "data/demo/catalog.toml")]
+        catalog: PathBuf,
+        /// The user to link as: their fence and masks apply.
+        #[arg(long = "as", value_name = "USER")]
+        user: String,
+        /// The list dataset.
+        #[arg(long)]
+        list: String,
+        /// The register dataset.
+        #[arg(long, default_value = "persons")]
+        register: String,
+        /// Probability from which a match is accepted.
+        #[arg(long, default_value_t = 0.99)]
+        accept: f64,
+        /// Probability from which a match goes to clerical review.
+        #[arg(long, default_value_t = 0.5)]
+        review: f64,
+        /// The Parquet file to write.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Print the SCRAM-SHA-256 verifier of a password (read from stdin) for a
     /// catalog's `password` field.
@@ -84,8 +116,30 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Cmd::Demo { persons, out, seed } => {
-            generate_demo(&out, persons, seed)?;
+        Cmd::Link {
+            catalog,
+            user,
+            list,
+            register,
+            accept,
+            review,
+            out,
+        } => link::run(&link::LinkArgs {
+            catalog,
+            user,
+            list,
+            register,
+            accept,
+            review,
+            out,
+        }),
+        Cmd::Demo {
+            persons,
+            out,
+            seed,
+            list_share,
+        } => {
+            generate_demo(&out, persons, seed, list_share)?;
             eprintln!("demo city written to {}", out.display());
             Ok(())
         }
@@ -126,7 +180,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 (None, true) => {
                     let path = data.join("catalog.toml");
                     if !path.exists() {
-                        generate_demo(&data, persons, 42)?;
+                        generate_demo(&data, persons, 42, zhenjie_demo::DEFAULT_LIST_SHARE)?;
                     }
                     Catalog::load(&path).map_err(|e| e.to_string())?
                 }
@@ -169,8 +223,12 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-fn generate_demo(out: &Path, persons: usize, seed: u64) -> Result<(), String> {
-    let opts = zhenjie_demo::DemoOptions { persons, seed };
+fn generate_demo(out: &Path, persons: usize, seed: u64, list_share: f64) -> Result<(), String> {
+    let opts = zhenjie_demo::DemoOptions {
+        persons,
+        seed,
+        list_share,
+    };
     zhenjie_demo::generate(out, &opts, true)
         .map(|_| ())
         .map_err(|e| e.to_string())

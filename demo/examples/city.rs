@@ -16,7 +16,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(1_000_000);
     let seed = args.next().map(|s| s.parse()).transpose()?.unwrap_or(42);
     let start = Instant::now();
-    let catalog = generate(out.as_ref(), &DemoOptions { persons, seed }, true)?;
+    let catalog = generate(
+        out.as_ref(),
+        &DemoOptions {
+            persons,
+            seed,
+            ..Default::default()
+        },
+        true,
+    )?;
     eprintln!("{persons} persons in {:.2?}", start.elapsed());
     for d in &catalog.file.datasets {
         let path = catalog.resolve_location(&d.location);

@@ -31,6 +31,8 @@ pub(crate) struct Sinks {
     pub agri: Sink,
     pub cards: Sink,
     pub dept: Sink,
+    /// Beside the list, not in the catalog: whom each row names.
+    pub truth: Sink,
 }
 
 impl Sinks {
@@ -57,11 +59,12 @@ impl Sinks {
             agri: open(&tables::AGRI_SUBSIDIES)?,
             cards: open(&tables::SOCIAL_SECURITY_CARDS)?,
             dept: open(&tables::DEPT_LIST)?,
+            truth: open(&tables::DEPT_LIST_TRUTH)?,
         })
     }
 
     /// All sinks, for finishing and renaming.
-    pub(crate) fn all_mut(&mut self) -> [&mut Sink; 12] {
+    pub(crate) fn all_mut(&mut self) -> [&mut Sink; 13] {
         [
             &mut self.persons,
             &mut self.households,
@@ -75,6 +78,7 @@ impl Sinks {
             &mut self.agri,
             &mut self.cards,
             &mut self.dept,
+            &mut self.truth,
         ]
     }
 }
@@ -128,10 +132,17 @@ struct Benefit {
 struct DeptRow {
     id: Option<String>,
     name: String,
+    sex: Option<&'static str>,
+    birth: Option<i32>,
     phone: Option<String>,
+    address: Option<String>,
     dept: &'static str,
     item: &'static str,
     reported_on: i32,
+    /// The resident the row names (`None`: not registered here).
+    truth: Option<String>,
+    /// How the row was dirtied, `;`-separated (empty: clean).
+    dirt: String,
 }
 
 const MOBILE_PREFIXES: &[&str] = &[
@@ -176,6 +187,8 @@ pub(crate) struct Gen {
     /// Subsidies paid under retired codes, held until the grids pass their
     /// place in code order (every file stays sorted by its area code).
     retired_agri: Vec<RetiredAgri>,
+    /// Share of living residents put on the province list.
+    list_share: f64,
     next_payment: i64,
     next_inspection: u64,
     today: i32,
@@ -219,7 +232,7 @@ fn yuan(y: f64) -> i64 {
 
 impl Gen {
     /// A generator writing to `sinks`, with its own seeded random stream.
-    pub(crate) fn new(mut rng: ChaCha8Rng, sinks: Sinks) -> Self {
+    pub(crate) fn new(mut rng: ChaCha8Rng, sinks: Sinks, list_share: f64) -> Self {
         let county_codes: Vec<&'static str> = COUNTIES.iter().map(|c| c.code6).collect();
         let salt = rng.random();
         let ids = IdAlloc::new(&county_codes, salt);
@@ -237,6 +250,7 @@ impl Gen {
             sinks,
             dept: Vec::new(),
             retired_agri: Vec::new(),
+            list_share: list_share.clamp(0.0, 1.0),
             next_payment: 1,
             next_inspection: 1,
             today: today(),
@@ -642,7 +656,7 @@ impl Gen {
             self.farmland(g, &persons, &households)?;
         }
         self.cards(&persons)?;
-        self.province_list(&persons)?;
+        self.province_list(&persons, &households)?;
         Ok(())
     }
 
@@ -1347,74 +1361,159 @@ impl Gen {
     }
 
     /// Samples residents (and a few outsiders) into the province list, dirtied
-    /// the way real lists are; written shuffled at the end.
-    fn province_list(&mut self, persons: &[Person]) -> Result<(), DemoError> {
+    /// the way real lists are; written shuffled at the end, with the truth
+    /// beside it (`dept_list_truth.parquet`) so linkage can be measured.
+    fn province_list(
+        &mut self,
+        persons: &[Person],
+        households: &[Household],
+    ) -> Result<(), DemoError> {
         let reported = (days_from_civil(2024, 5, 1), self.today);
         for p in persons {
-            if p.death.is_none() && self.rng.random_bool(0.03) {
+            let address = &households[p.household].address;
+            if p.death.is_none() && self.rng.random_bool(self.list_share) {
+                let mut dirt = Vec::new();
                 let year = civil_from_days(p.birth).0;
-                let id = self.dirty_id(&p.id, year);
-                let name = self.dirty_name(&p.name);
-                let phone = if self.rng.random_bool(0.8) {
-                    p.phone.clone()
-                } else {
+                let id = self.dirty_id(&p.id, year, &mut dirt);
+                let name = self.dirty_name(&p.name, &mut dirt);
+                let phone = match &p.phone {
+                    Some(_) if self.rng.random_bool(0.2) => {
+                        dirt.push("phone_missing");
+                        None
+                    }
+                    Some(ph) if self.rng.random_bool(0.05) => {
+                        dirt.push("phone_changed");
+                        Some(self.phone(p.age).unwrap_or_else(|| ph.clone()))
+                    }
+                    other => other.clone(),
+                };
+                let birth = self.dirty_birth(p.birth, &mut dirt);
+                let address = self.dirty_address(address, &mut dirt);
+                let sex = if self.rng.random_bool(0.03) {
+                    dirt.push("sex_missing");
                     None
+                } else {
+                    Some(if p.male { "男" } else { "女" })
                 };
                 let (dept, item) = *one(&mut self.rng, DEPT_ITEMS);
                 let reported_on = day_between(&mut self.rng, reported.0, reported.1);
                 self.dept.push(DeptRow {
                     id,
                     name,
+                    sex,
+                    birth,
                     phone,
+                    address,
                     dept,
                     item,
                     reported_on,
+                    truth: Some(p.id.clone()),
+                    dirt: dirt.join(";"),
                 });
             }
             if self.rng.random_bool(0.001) {
                 // Someone on the province list who is not registered here.
-                let code = *one(&mut self.rng, OUTSIDE_CODES);
-                let idx = self.ids.code_index(code).unwrap_or(0);
-                let male = self.rng.random_bool(0.5);
-                let age = self.rng.random_range(18..=85);
-                let birth = self.birth_for_age(age);
-                let (id, birth) = self.ids.issue(idx, birth, male)?;
-                let year = civil_from_days(birth).0;
-                let name = format!(
-                    "{}{}",
-                    self.surnames.pick(&mut self.rng),
-                    names::given_name(&mut self.rng, male, year)
-                );
-                let phone = self.phone(age);
-                let (dept, item) = *one(&mut self.rng, DEPT_ITEMS);
-                let reported_on = day_between(&mut self.rng, reported.0, reported.1);
-                self.dept.push(DeptRow {
-                    id: Some(id),
-                    name,
-                    phone,
-                    dept,
-                    item,
-                    reported_on,
-                });
+                self.outsider(None, reported)?;
+            }
+            if p.death.is_none() && self.rng.random_bool(0.0005) {
+                // The hard case: an outsider who shares this resident's name
+                // and birth date, and sometimes the address or phone (a
+                // visitor staying with family): never this resident.
+                self.outsider(Some((p, address)), reported)?;
             }
         }
         Ok(())
     }
 
-    fn dirty_id(&mut self, id: &str, birth_year: i32) -> Option<String> {
+    /// A list row of someone registered elsewhere; with `twin`, one who
+    /// shares that resident's name and birth date.
+    fn outsider(
+        &mut self,
+        twin: Option<(&Person, &String)>,
+        reported: (i32, i32),
+    ) -> Result<(), DemoError> {
+        let code = *one(&mut self.rng, OUTSIDE_CODES);
+        let idx = self.ids.code_index(code).unwrap_or(0);
+        let (male, age) = match twin {
+            Some((p, _)) => (p.male, p.age),
+            None => (self.rng.random_bool(0.5), self.rng.random_range(18..=85)),
+        };
+        let birth = match twin {
+            Some((p, _)) => p.birth,
+            None => self.birth_for_age(age),
+        };
+        let (id, birth) = self.ids.issue(idx, birth, male)?;
+        let year = civil_from_days(birth).0;
+        let name = match twin {
+            Some((p, _)) => p.name.clone(),
+            None => format!(
+                "{}{}",
+                self.surnames.pick(&mut self.rng),
+                names::given_name(&mut self.rng, male, year)
+            ),
+        };
+        let (phone, address, kind) = match twin {
+            Some((p, address)) => match self.rng.random_range(0..3) {
+                0 => (p.phone.clone(), None, "twin;twin_phone"),
+                1 => (self.phone(age), Some(address.clone()), "twin;twin_address"),
+                _ => (self.phone(age), None, "twin"),
+            },
+            None => (self.phone(age), None, "outsider"),
+        };
+        // An outsider's number is as dirty as anyone's: now and then
+        // missing, and then only name, birth date and the rest can tell.
+        let mut dirt = vec![kind];
+        let id = self.dirty_id(&id, year, &mut dirt);
+        let (dept, item) = *one(&mut self.rng, DEPT_ITEMS);
+        let reported_on = day_between(&mut self.rng, reported.0, reported.1);
+        self.dept.push(DeptRow {
+            id,
+            name,
+            sex: Some(if male { "男" } else { "女" }),
+            birth: Some(birth),
+            phone,
+            address,
+            dept,
+            item,
+            reported_on,
+            truth: None,
+            dirt: dirt.join(";"),
+        });
+        Ok(())
+    }
+
+    fn dirty_id(
+        &mut self,
+        id: &str,
+        birth_year: i32,
+        dirt: &mut Vec<&'static str>,
+    ) -> Option<String> {
         let r: f64 = self.rng.random();
         if r < 0.02 {
+            dirt.push("id_missing");
             return None;
         }
         if r < 0.07 && birth_year < 2000 {
             // Legacy 15-digit form: no century, no check character.
+            dirt.push("id_15");
             return Some(format!("{}{}", &id[..6], &id[8..17]));
+        }
+        if r < 0.08 {
+            // Two adjacent digits swapped at intake: a number that names
+            // no one, or someone else.
+            dirt.push("id_transposed");
+            let mut b = id.as_bytes().to_vec();
+            let i = self.rng.random_range(6..16);
+            b.swap(i, i + 1);
+            return Some(String::from_utf8(b).unwrap_or_else(|_| id.to_string()));
         }
         let mut s = id.to_string();
         if s.ends_with('X') && self.rng.random_bool(0.5) {
+            dirt.push("id_lower_x");
             s = s.to_lowercase();
         }
-        if (0.07..0.11).contains(&r) {
+        if (0.08..0.11).contains(&r) {
+            dirt.push("id_fullwidth");
             s = s
                 .chars()
                 .map(|c| match c.to_digit(10) {
@@ -1423,6 +1522,7 @@ impl Gen {
                 })
                 .collect();
         } else if (0.11..0.15).contains(&r) {
+            dirt.push("id_spaces");
             s = match self.rng.random_range(0..3) {
                 0 => format!(" {s}"),
                 1 => format!("{s} "),
@@ -1432,15 +1532,59 @@ impl Gen {
         Some(s)
     }
 
-    fn dirty_name(&mut self, name: &str) -> String {
+    /// The birth date as a list gives it: now and then missing, or with day
+    /// and month swapped.
+    fn dirty_birth(&mut self, birth: i32, dirt: &mut Vec<&'static str>) -> Option<i32> {
         let r: f64 = self.rng.random();
         if r < 0.03 {
+            dirt.push("birth_missing");
+            return None;
+        }
+        let (y, m, d) = civil_from_days(birth);
+        if r < 0.06 && d <= 12 && d != m {
+            dirt.push("birth_swapped");
+            return Some(days_from_civil(y, d, m));
+        }
+        Some(birth)
+    }
+
+    /// The address as a list gives it: often without province and city, at
+    /// times missing.
+    fn dirty_address(&mut self, address: &str, dirt: &mut Vec<&'static str>) -> Option<String> {
+        let r: f64 = self.rng.random();
+        if r < 0.15 {
+            dirt.push("address_missing");
+            None
+        } else if r < 0.45 {
+            dirt.push("address_short");
+            Some(
+                address
+                    .trim_start_matches("山东省")
+                    .trim_start_matches("烟台市")
+                    .to_string(),
+            )
+        } else {
+            Some(address.to_string())
+        }
+    }
+
+    fn dirty_name(&mut self, name: &str, dirt: &mut Vec<&'static str>) -> String {
+        let r: f64 = self.rng.random();
+        let dirty = if r < 0.03 {
             names::with_typo(name)
         } else if r < 0.06 {
             names::to_traditional(name)
         } else {
-            name.to_string()
+            return name.to_string();
+        };
+        if dirty != name {
+            dirt.push(if r < 0.03 {
+                "name_homophone"
+            } else {
+                "name_traditional"
+            });
         }
+        dirty
     }
 
     /// Writes what was held back until every grid was made: the subsidies
@@ -1484,15 +1628,22 @@ impl Gen {
         let mut rows = std::mem::take(&mut self.dept);
         rows.shuffle(&mut self.rng);
         for (i, r) in rows.iter().enumerate() {
+            let row_id = i as i64 + 1;
             self.sinks.dept.push(&[
-                V::L(i as i64 + 1),
+                V::L(row_id),
                 os(r.id.as_deref()),
                 V::S(&r.name),
+                os(r.sex),
+                od(r.birth),
                 os(r.phone.as_deref()),
+                os(r.address.as_deref()),
                 V::S(r.dept),
                 V::S(r.item),
                 V::D(r.reported_on),
             ])?;
+            self.sinks
+                .truth
+                .push(&[V::L(row_id), os(r.truth.as_deref()), V::S(&r.dirt)])?;
         }
         Ok(())
     }

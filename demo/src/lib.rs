@@ -15,7 +15,7 @@
 //! ```no_run
 //! let catalog = zhenjie_demo::generate(
 //!     std::path::Path::new("demo-city"),
-//!     &zhenjie_demo::DemoOptions { persons: 20_000, seed: 42 },
+//!     &zhenjie_demo::DemoOptions { persons: 20_000, seed: 42, ..Default::default() },
 //!     false,
 //! )?;
 //! assert!(catalog.dataset("persons").is_some());
@@ -55,19 +55,27 @@ pub const MIN_PERSONS: usize = 100;
 pub const MAX_PERSONS: usize = 10_000_000;
 
 /// Options of the generator: how big the city is and which random city it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DemoOptions {
     /// Number of registered residents (including the ~1% deceased).
     pub persons: usize,
     /// Seed: the same seed and size always give the same city.
     pub seed: u64,
+    /// Share of living residents sampled into the province list
+    /// (`dept_list`); 1.0 puts every one of them on it, for linkage
+    /// benchmarks at a million rows.
+    pub list_share: f64,
 }
+
+/// The province list's share of residents unless asked otherwise.
+pub const DEFAULT_LIST_SHARE: f64 = 0.03;
 
 impl Default for DemoOptions {
     fn default() -> Self {
         DemoOptions {
             persons: 1_000_000,
             seed: 42,
+            list_share: DEFAULT_LIST_SHARE,
         }
     }
 }
@@ -218,7 +226,7 @@ fn write_tables(
     areas.finish()?;
 
     let sinks = gen::Sinks::create(out, created)?;
-    let mut g = gen::Gen::new(stream(opts.seed, 2), sinks);
+    let mut g = gen::Gen::new(stream(opts.seed, 2), sinks, opts.list_share);
     let bar = if progress {
         let bar =
             ProgressBar::with_draw_target(Some(opts.persons as u64), ProgressDrawTarget::stderr());
@@ -463,6 +471,7 @@ mod tests {
             &DemoOptions {
                 persons: 10,
                 seed: 1,
+                ..Default::default()
             },
             false,
         )

@@ -26,6 +26,7 @@ const PHONE: Option<&str> = Some("phone");
 const ADDRESS: Option<&str> = Some("address");
 const HEALTH: Option<&str> = Some("health");
 const BIRTH: Option<&str> = Some("birth_date");
+const SEX: Option<&str> = Some("sex");
 
 const GRID: ColSpec = col(
     "grid_code",
@@ -75,7 +76,7 @@ pub(crate) static PERSONS: TableSpec = TableSpec {
             Kind::Str,
             false,
             "性别：男/女，与身份号码第17位一致",
-            None,
+            SEX,
         ),
         col(
             "birth_date",
@@ -486,10 +487,39 @@ pub(crate) static DEPT_LIST: TableSpec = TableSpec {
             "姓名（原样：含错别字、繁体字）",
             NAME,
         ),
+        col("sex", Kind::Str, true, "性别（原样，可缺失）", SEX),
+        col(
+            "birth_date",
+            Kind::Date,
+            true,
+            "出生日期（原样：可缺失，偶有月日颠倒）",
+            BIRTH,
+        ),
         col("phone", Kind::Str, true, "联系电话", PHONE),
+        col(
+            "address",
+            Kind::Str,
+            true,
+            "住址（原样：常省略省市，可缺失）",
+            ADDRESS,
+        ),
         col("source_dept", Kind::Str, false, "来源部门", None),
         col("item", Kind::Str, false, "事项", None),
         col("reported_on", Kind::Date, false, "下发日期", Some("public")),
+    ],
+};
+
+/// Whom each row of the province list names, beside it for measuring
+/// linkage (`resident_id` NULL: not registered here; `dirt`: how the row was
+/// dirtied). Not in the catalog: no user queries the answer key.
+pub(crate) static DEPT_LIST_TRUTH: TableSpec = TableSpec {
+    name: "dept_list_truth",
+    comment: "部门名单比对真值（仅用于评测，不入目录）",
+    place: Place::Public,
+    cols: &[
+        col("row_id", Kind::Int64, false, "名单行号", None),
+        col("resident_id", Kind::Str, true, "所指居民的公民身份号码", ID),
+        col("dirt", Kind::Str, false, "脏数据种类（分号分隔）", None),
     ],
 };
 

@@ -14,7 +14,16 @@ use zhenjie_udfs::identity::id_check_char;
 
 fn city(persons: usize, seed: u64) -> (tempfile::TempDir, Catalog) {
     let dir = tempfile::tempdir().unwrap();
-    let catalog = generate(dir.path(), &DemoOptions { persons, seed }, false).unwrap();
+    let catalog = generate(
+        dir.path(),
+        &DemoOptions {
+            persons,
+            seed,
+            ..Default::default()
+        },
+        false,
+    )
+    .unwrap();
     (dir, catalog)
 }
 
@@ -376,6 +385,7 @@ fn regenerating_replaces_the_old_city() {
         &DemoOptions {
             persons: 600,
             seed: 4,
+            ..Default::default()
         },
         false,
     )
@@ -394,6 +404,7 @@ fn bad_output_paths_are_errors_not_panics() {
         &DemoOptions {
             persons: 500,
             seed: 1,
+            ..Default::default()
         },
         false,
     )
@@ -404,6 +415,7 @@ fn bad_output_paths_are_errors_not_panics() {
         &DemoOptions {
             persons: 500,
             seed: 1,
+            ..Default::default()
         },
         false,
     )

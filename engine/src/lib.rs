@@ -24,6 +24,7 @@
 pub mod audit;
 mod error;
 pub mod governance;
+pub mod linkage;
 pub mod postgres;
 mod principal;
 mod query_runtime;
@@ -97,6 +98,14 @@ impl Default for EngineOptions {
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<EngineInner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("database", &self.inner.catalog.file.database)
+            .finish_non_exhaustive()
+    }
 }
 
 struct EngineInner {

@@ -30,9 +30,17 @@ pub(crate) async fn open_all(
     let state = ctx.state();
     let mut tables = BTreeMap::new();
     for d in &catalog.file.datasets {
-        let table = open_one(catalog, d, &state)
-            .await
-            .map_err(|e| EngineError::new(e.code, format!("dataset {}: {}", d.name, e.message)))?;
+        let table = open_one(catalog, d, &state).await.map_err(|e| {
+            EngineError::new(
+                e.code,
+                format!(
+                    "dataset {} ({}): {}",
+                    d.name,
+                    catalog.resolve_location(&d.location),
+                    e.message
+                ),
+            )
+        })?;
         tables.insert(d.name.clone(), table);
     }
     for d in &catalog.file.datasets {

@@ -458,8 +458,7 @@ async fn an_engine_without_a_writable_log_does_not_start() {
     };
     let err = zhenjie_engine::Engine::open(load_catalog(), options)
         .await
-        .err()
-        .expect("must fail");
+        .expect_err("must fail");
     assert_eq!(err.code, "58030");
 }
 

@@ -17,6 +17,7 @@ pub fn city_dir() -> &'static Path {
         let opts = zhenjie_demo::DemoOptions {
             persons: PERSONS,
             seed: 7,
+            ..Default::default()
         };
         zhenjie_demo::generate(&dir, &opts, false).expect("generate test city");
         dir

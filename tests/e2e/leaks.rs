@@ -117,6 +117,7 @@ async fn demo_mask_keys_are_random_private_and_checked() {
     let opts = zhenjie_demo::DemoOptions {
         persons: zhenjie_demo::MIN_PERSONS,
         seed: 7,
+        ..Default::default()
     };
     let mut keys = Vec::new();
     for d in &dirs {

@@ -10,6 +10,7 @@ mod governance_smoke;
 mod grouping;
 mod hostile;
 mod leaks;
+mod linkage;
 mod object_store;
 mod plan_cache;
 mod protocol;

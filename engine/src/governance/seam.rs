@@ -299,7 +299,7 @@ pub fn mask_of(
 
 /// Replaces each masked column by its mask, keeping names. An error says why
 /// a mask cannot be applied; the caller then denies the table.
-fn apply_masks(
+pub(crate) fn apply_masks(
     engine: &Engine,
     dataset: &Dataset,
     principal: &Principal,
@@ -436,6 +436,20 @@ pub struct GovernedTable {
 }
 
 impl GovernedTable {
+    /// A governed table over a plan already fenced and masked for its
+    /// principal (a table function's result): scanned behind the same
+    /// barrier as a dataset.
+    pub(crate) fn over(name: &str, plan: LogicalPlan) -> GovernedTable {
+        GovernedTable {
+            schema: Arc::new(plan.schema().as_arrow().clone()),
+            dataset: name.to_string(),
+            plan,
+            proof: None,
+            attribution: None,
+            dropped: false,
+        }
+    }
+
     /// The dataset this is the governed view of.
     pub(crate) fn dataset(&self) -> &str {
         &self.dataset

@@ -138,6 +138,13 @@ impl Session {
             )?;
         }
         zhenjie_udfs::register_all(&ctx);
+        ctx.register_udtf(
+            crate::linkage::LINK_PERSONS,
+            Arc::new(crate::linkage::LinkPersons::new(
+                engine.clone(),
+                principal.clone(),
+            )),
+        );
         for udf in &engine.options().functions {
             ctx.register_udf(udf.clone());
         }

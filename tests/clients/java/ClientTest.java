@@ -55,7 +55,7 @@ public class ClientTest {
         TABLES.put("agri_subsidies", "household_no text,payee_id_number text,subsidy_type text,area_mu float8,amount numeric,year int4,grid_code text");
         TABLES.put("areas", "code text,parent_code text,level text,name text,lng float8,lat float8");
         TABLES.put("audit_log", "time timestamptz,user text,level text,area text,client_addr text,session_id int8,statement text,datasets _text,columns _text,masks _text,rows int8,status text,sqlstate text,duration_ms float8");
-        TABLES.put("dept_list", "row_id int8,id_number text,name text,phone text,source_dept text,item text,reported_on date");
+        TABLES.put("dept_list", "row_id int8,id_number text,name text,sex text,birth_date date,phone text,address text,source_dept text,item text,reported_on date");
         TABLES.put("disability_certs", "cert_no text,id_number text,disability_type text,grade int4,issued_date date,grid_code text");
         TABLES.put("enterprises", "credit_code text,name text,org_type text,legal_rep_id text,industry text,employees int4,status text,established_date date,address text,lng float8,lat float8,grid_code text");
         TABLES.put("farmland", "household_no text,contractor_id_number text,land_type text,crop text,area_mu float8,grid_code text");

@@ -1,0 +1,262 @@
+//! Reading the list and the register, and running the linker over them.
+
+use super::LinkedTable;
+use crate::Result;
+use datafusion::arrow::array::{
+    Array, ArrayRef, Date32Array, Float64Array, RecordBatch, StringArray,
+};
+use datafusion::arrow::compute::{cast, concat_batches};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::catalog::Session as CatalogSession;
+use datafusion::physical_plan::{collect, execute_stream};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::Arc;
+use zhenjie_linkage::record::prepare_all;
+use zhenjie_linkage::{Linker, RawPerson};
+
+/// The linked list: every row, in the list's order, with its match columns,
+/// and the raw area code of each row's accepted resident (for the fence).
+pub(super) struct Linked {
+    pub batch: RecordBatch,
+    pub areas: Vec<Option<String>>,
+}
+
+/// A role's column as text (or days, for the birth date), whatever type the
+/// files hold it in.
+struct RoleArrays {
+    text: [Option<StringArray>; 6],
+    birth: Option<Date32Array>,
+}
+
+impl RoleArrays {
+    /// `where_is(row)` says where a row came from, for errors.
+    fn of(
+        batch: &RecordBatch,
+        columns: [Option<&str>; 6],
+        where_is: &dyn Fn(usize) -> String,
+    ) -> Result<RoleArrays> {
+        let mut text: [Option<StringArray>; 6] = Default::default();
+        let mut birth = None;
+        for (i, c) in columns.iter().enumerate() {
+            let Some(c) = c else { continue };
+            let Some(a) = batch.column_by_name(c) else {
+                continue;
+            };
+            if i == 3 {
+                birth = Some(dates(a, c, where_is)?);
+            } else {
+                let s = cast(a, &DataType::Utf8)?;
+                text[i] = s.as_any().downcast_ref::<StringArray>().cloned();
+            }
+        }
+        Ok(RoleArrays { text, birth })
+    }
+
+    fn person(&self, row: usize) -> RawPerson<'_> {
+        let t = |i: usize| {
+            self.text[i]
+                .as_ref()
+                .filter(|a| a.is_valid(row))
+                .map(|a| a.value(row))
+        };
+        RawPerson {
+            id_number: t(0),
+            name: t(1),
+            sex: t(2),
+            birth_date: self
+                .birth
+                .as_ref()
+                .filter(|a| a.is_valid(row))
+                .map(|a| a.value(row)),
+            phone: t(4),
+            address: t(5),
+        }
+    }
+}
+
+/// A birth-date column as days. Text (a CSV list) must hold dates: a value
+/// that is not one is an error naming its line and column, never a NULL
+/// that would quietly weaken the match.
+fn dates(a: &ArrayRef, column: &str, where_is: &dyn Fn(usize) -> String) -> Result<Date32Array> {
+    if !matches!(
+        a.data_type(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    ) {
+        let d = cast(a, &DataType::Date32)?;
+        return Ok(d
+            .as_any()
+            .downcast_ref::<Date32Array>()
+            .cloned()
+            .expect("cast to Date32"));
+    }
+    let text = cast(a, &DataType::Utf8)?;
+    let text = text
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .expect("cast to Utf8");
+    let mut out = Vec::with_capacity(text.len());
+    for (row, v) in text.iter().enumerate() {
+        let v = v.map(str::trim).filter(|v| !v.is_empty());
+        out.push(match v {
+            None => None,
+            Some(v) => Some(parse_date(v).ok_or_else(|| {
+                crate::EngineError::new(
+                    crate::sqlstate::INVALID_DATETIME_FORMAT,
+                    format!(
+                        "{}, column {column}: \"{v}\" is not a date (YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD)",
+                        where_is(row)
+                    ),
+                )
+            })?),
+        });
+    }
+    Ok(Date32Array::from(out))
+}
+
+/// Days since 1970-01-01 of a date as lists write them.
+fn parse_date(v: &str) -> Option<i32> {
+    let digits: String = v.chars().filter(|c| c.is_ascii_digit()).collect();
+    let parts: Vec<&str> = v.split(['-', '/', '.']).collect();
+    let (y, m, d) = match parts.as_slice() {
+        [y, m, d] => (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?),
+        [_] if digits.len() == 8 && digits.len() == v.len() => (
+            digits[..4].parse().ok()?,
+            digits[4..6].parse().ok()?,
+            digits[6..].parse().ok()?,
+        ),
+        _ => return None,
+    };
+    zhenjie_udfs::calendar::is_valid_date(y, m, d)
+        .then(|| zhenjie_udfs::calendar::days_from_civil(y, m, d))
+}
+
+/// Runs CPU-heavy work without starving the runtime's other tasks.
+fn heavy<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+pub(super) async fn link(t: &LinkedTable, state: &dyn CatalogSession) -> Result<Linked> {
+    let engine = &t.engine;
+    // The whole list, as it is (the link is the city's; see the module doc).
+    let list_table = engine.table(&t.list.name).expect("checked at call").clone();
+    let list_schema = list_table.schema();
+    let plan = list_table.scan(state, None, &[], None).await?;
+    let batches = collect(plan, state.task_ctx()).await?;
+    let list = concat_batches(&list_schema, &batches)?;
+    // A one-file CSV list is read in order: row r is on line r + 2.
+    let location = engine.catalog().resolve_location(&t.list.location);
+    let one_csv = t.list.format == zhenjie_catalog::Format::Csv && location.ends_with(".csv");
+    let where_is = |row: usize| {
+        if one_csv {
+            format!("{} ({location}): line {}", t.list.name, row + 2)
+        } else {
+            format!("{}: row {}", t.list.name, row + 1)
+        }
+    };
+    let roles = RoleArrays::of(&list, t.roles.0.columns(), &where_is)?;
+    let raw: Vec<RawPerson<'_>> = (0..list.num_rows()).map(|r| roles.person(r)).collect();
+    let prepared = heavy(|| prepare_all(&raw));
+    let mut linker = Linker::new(prepared, t.options.clone());
+
+    // The register streams past, only the role and area columns read.
+    let register_table = engine
+        .table(&t.register.name)
+        .expect("checked at call")
+        .clone();
+    let register_schema = register_table.schema();
+    let mut names: Vec<&str> = t.roles.1.columns().into_iter().flatten().collect();
+    names.push(&t.register_area);
+    let projection: Vec<usize> = names
+        .iter()
+        .filter_map(|n| register_schema.index_of(n).ok())
+        .collect();
+    let plan = register_table
+        .scan(state, Some(&projection), &[], None)
+        .await?;
+    let mut stream = execute_stream(plan, state.task_ctx())?;
+    // Identity number and area code of every register row a match can name.
+    let mut payloads: HashMap<u64, (String, Option<String>)> = HashMap::new();
+    let id_column = t.roles.1.id_number.as_deref().expect("checked at call");
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let first = linker.register_rows();
+        let where_is =
+            |row: usize| format!("{}: row {}", t.register.name, first as usize + row + 1);
+        let roles = RoleArrays::of(&batch, t.roles.1.columns(), &where_is)?;
+        let raw: Vec<RawPerson<'_>> = (0..batch.num_rows()).map(|r| roles.person(r)).collect();
+        let compared = heavy(|| linker.add_register(&prepare_all(&raw)));
+        let ids = text_column(&batch, id_column)?;
+        let areas = text_column(&batch, &t.register_area)?;
+        for i in compared {
+            if ids.is_valid(i) {
+                let area = areas.is_valid(i).then(|| areas.value(i).to_string());
+                payloads.insert(first + i as u64, (ids.value(i).to_string(), area));
+            }
+        }
+    }
+    let (links, _model, _stats) = heavy(|| linker.finish());
+
+    let mut columns: Vec<ArrayRef> = list.columns().to_vec();
+    let matched: Vec<Option<&(String, Option<String>)>> = links
+        .iter()
+        .map(|l| l.register_row.and_then(|r| payloads.get(&r)))
+        .collect();
+    columns.push(Arc::new(
+        matched
+            .iter()
+            .map(|m| m.map(|(id, _)| id.as_str()))
+            .collect::<StringArray>(),
+    ));
+    columns.push(Arc::new(
+        links.iter().map(|l| l.weight).collect::<Float64Array>(),
+    ));
+    columns.push(Arc::new(
+        links
+            .iter()
+            .map(|l| l.probability)
+            .collect::<Float64Array>(),
+    ));
+    columns.push(Arc::new(
+        links
+            .iter()
+            .map(|l| Some(l.band.as_str()))
+            .collect::<StringArray>(),
+    ));
+    columns.push(Arc::new(
+        links
+            .iter()
+            .map(|l| Some(l.reasons.as_str()))
+            .collect::<StringArray>(),
+    ));
+    let areas = links
+        .iter()
+        .zip(&matched)
+        .map(|(l, m)| match (l.band, m) {
+            (zhenjie_linkage::Band::Accept, Some((_, area))) => area.clone(),
+            _ => None,
+        })
+        .collect();
+    Ok(Linked {
+        batch: RecordBatch::try_new(t.schema.clone(), columns)?,
+        areas,
+    })
+}
+
+fn text_column(batch: &RecordBatch, name: &str) -> Result<StringArray> {
+    let a = batch.column_by_name(name).ok_or_else(|| {
+        crate::EngineError::new(
+            crate::sqlstate::INTERNAL_ERROR,
+            format!("column {name} not read"),
+        )
+    })?;
+    Ok(cast(a, &DataType::Utf8)?
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .cloned()
+        .expect("cast to Utf8"))
+}
