@@ -1411,11 +1411,13 @@ impl Gen {
                     dirt: dirt.join(";"),
                 });
             }
-            if self.rng.random_bool(0.001) {
+            // Outsiders and twins keep their share of the list whatever its
+            // size: about 3% and 1.5% of its rows at the default share.
+            if self.rng.random_bool(self.list_share / 30.0) {
                 // Someone on the province list who is not registered here.
                 self.outsider(None, reported)?;
             }
-            if p.death.is_none() && self.rng.random_bool(0.0005) {
+            if p.death.is_none() && self.rng.random_bool(self.list_share / 60.0) {
                 // The hard case: an outsider who shares this resident's name
                 // and birth date, and sometimes the address or phone (a
                 // visitor staying with family): never this resident.

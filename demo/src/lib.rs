@@ -378,6 +378,47 @@ fn demo_views() -> Vec<View> {
             ]),
         },
         View {
+            name: "farmer_asset_check".into(),
+            comment: "农户资产核验：低保、特困在册家庭中成员名下有车辆、任企业法定代表人或承包地超过10亩的户".into(),
+            levels: vec![],
+            sql: "WITH monitored AS ( \
+                    SELECT DISTINCT p.household_no FROM special_groups g \
+                    JOIN persons p ON p.id_number = g.id_number \
+                    WHERE g.group_type IN ('低保', '特困') AND g.status = '在册'), \
+                  members AS ( \
+                    SELECT p.household_no, p.town_code, p.id_number FROM persons p \
+                    JOIN monitored m ON m.household_no = p.household_no WHERE p.is_alive), \
+                  cars AS ( \
+                    SELECT m.household_no, count(*) AS n FROM members m \
+                    JOIN vehicles v ON v.owner_id_number = m.id_number GROUP BY m.household_no), \
+                  firms AS ( \
+                    SELECT m.household_no, count(*) AS n FROM members m \
+                    JOIN enterprises e ON e.legal_rep_id = m.id_number \
+                    WHERE e.status IN ('存续', '在业') GROUP BY m.household_no), \
+                  land AS ( \
+                    SELECT household_no, sum(area_mu) AS mu FROM farmland fl GROUP BY household_no), \
+                  households AS ( \
+                    SELECT h.household_no, min(h.town_code) AS town_code, count(*) AS members, \
+                      coalesce(max(c.n), 0) AS vehicles, coalesce(max(f.n), 0) AS enterprises, \
+                      coalesce(max(l.mu), 0) AS farmland_mu \
+                    FROM members h \
+                    LEFT JOIN cars c ON c.household_no = h.household_no \
+                    LEFT JOIN firms f ON f.household_no = h.household_no \
+                    LEFT JOIN land l ON l.household_no = h.household_no \
+                    GROUP BY h.household_no) \
+                  SELECT household_no, town_code, members, vehicles, enterprises, farmland_mu \
+                  FROM households WHERE vehicles > 0 OR enterprises > 0 OR farmland_mu > 10"
+                .into(),
+            columns: columns(&[
+                ("household_no", "户号"),
+                ("town_code", "乡镇（街道）代码"),
+                ("members", "在世家庭成员数"),
+                ("vehicles", "成员名下车辆数"),
+                ("enterprises", "成员任法定代表人的存续企业数"),
+                ("farmland_mu", "家庭承包地面积（亩）"),
+            ]),
+        },
+        View {
             name: "open_hazards".into(),
             comment: "检查不合格且未整改的企业隐患".into(),
             levels: vec![Level::City, Level::County, Level::Town],

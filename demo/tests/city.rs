@@ -19,7 +19,8 @@ fn city(persons: usize, seed: u64) -> (tempfile::TempDir, Catalog) {
         &DemoOptions {
             persons,
             seed,
-            ..Default::default()
+            // A list long enough to show every kind of dirt.
+            list_share: 0.2,
         },
         false,
     )
@@ -313,6 +314,27 @@ fn small_city_invariants() {
         |i| i.contains('\u{FF10}') || i.chars().any(|c| ('\u{FF10}'..='\u{FF19}').contains(&c))
     ));
     assert!(dept_ids.iter().flatten().any(|i| i.contains(' ')));
+    // Beside it, whom each row names: a resident, or nobody registered here
+    // (outsiders, and twins who share a resident's name and birth date).
+    let truth = read(dir, "dept_list_truth");
+    let named = strings(&truth, "resident_id");
+    assert_eq!(named.len(), dept_ids.len());
+    assert!(named.iter().flatten().all(|id| person_set.contains(id)));
+    let dirt = strings(&truth, "dirt");
+    for kind in [
+        "twin",
+        "outsider",
+        "id_15",
+        "name_homophone",
+        "birth_swapped",
+    ] {
+        assert!(
+            dirt.iter()
+                .flatten()
+                .any(|d| d.split(';').any(|k| k == kind)),
+            "no {kind} row"
+        );
+    }
 
     // Social-security cards: roughly 70% of residents, only residents.
     let cards = req(&read(dir, "social_security_cards"), "id_number");

@@ -55,6 +55,8 @@ pub mod sqlstate {
     pub const INVALID_DATETIME_FORMAT: &str = "22007";
     /// A statement inside a transaction block that an earlier error failed.
     pub const IN_FAILED_SQL_TRANSACTION: &str = "25P02";
+    /// data_corrupted: a file zhenjie wrote no longer reads back.
+    pub const DATA_CORRUPTED: &str = "XX001";
 }
 
 impl EngineError {

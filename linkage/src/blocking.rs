@@ -3,14 +3,13 @@
 //! left out, and the keys are chosen so that a true match shares at least
 //! one of them under any single kind of dirt.
 
+use crate::model::HashKeyed;
 use crate::record::Prepared;
-use std::collections::HashMap;
 use zhenjie_udfs::calendar::civil_from_days;
 
 /// The blocking rules, each named for reports.
-pub const RULES: [&str; 5] = [
-    "birth_date + name_pinyin",
-    "name_pinyin + birth_year",
+pub const RULES: [&str; 4] = [
+    "name_pinyin + birth_date (day and month either way round)",
     "phone",
     "identity_digits_any_order",
     "name_pinyin + village",
@@ -29,20 +28,30 @@ pub fn keys(p: &Prepared, out: &mut Vec<u64>) {
     };
     if !p.pinyin.is_empty() {
         if let Some(birth) = p.birth {
-            out.push(key(0, &[&birth, &p.pinyin.as_str()]));
-            out.push(key(1, &[&civil_from_days(birth).0, &p.pinyin.as_str()]));
+            // Day and month as an unordered pair: a date written the other
+            // way round (5 March for 3 May) keys alike.
+            let (y, m, d) = civil_from_days(birth);
+            out.push(key(0, &[&y, &m.min(d), &m.max(d), &p.pinyin.as_str()]));
         }
         if !p.village.is_empty() {
-            out.push(key(4, &[&p.pinyin.as_str(), &p.village.as_str()]));
+            out.push(key(3, &[&p.pinyin.as_str(), &p.village.as_str()]));
         }
     }
     if !p.phone.is_empty() {
-        out.push(key(2, &[&p.phone.as_str()]));
+        out.push(key(1, &[&p.phone.as_str()]));
     }
     if p.id.len() >= 15 {
-        let mut digits: Vec<u8> = p.id.bytes().collect();
-        digits.sort_unstable();
-        out.push(key(3, &[&digits.as_slice()]));
+        // How often each character occurs: the digits in any order.
+        let mut counts = [0u8; 12];
+        for b in p.id.bytes() {
+            let i = match b {
+                b'0'..=b'9' => (b - b'0') as usize,
+                b'X' => 10,
+                _ => 11,
+            };
+            counts[i] = counts[i].saturating_add(1);
+        }
+        out.push(key(2, &[&counts]));
     }
 }
 
@@ -57,25 +66,42 @@ impl<T: std::hash::Hash> HashPart for T {
     }
 }
 
-/// The list's rows by key.
+/// The list's rows by key: `(key, row)` pairs sorted by key, and where each
+/// key's run starts (a million-row list has five million keys; sorting them
+/// costs less than growing a vector per key).
 #[derive(Debug, Default)]
 pub struct Index {
-    rows: HashMap<u64, Vec<u32>>,
+    rows: Vec<u32>,
+    runs: HashKeyed<(u32, u32)>,
 }
 
 impl Index {
     /// Indexes every list row under its keys.
     pub fn new(list: &[Prepared]) -> Index {
-        let mut rows: HashMap<u64, Vec<u32>> = HashMap::new();
+        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(list.len() * RULES.len());
         let mut buf = Vec::new();
         for (i, p) in list.iter().enumerate() {
             buf.clear();
             keys(p, &mut buf);
-            for k in &buf {
-                rows.entry(*k).or_default().push(i as u32);
-            }
+            pairs.extend(buf.iter().map(|k| (*k, i as u32)));
         }
-        Index { rows }
+        pairs.sort_unstable();
+        let mut runs = HashKeyed::default();
+        runs.reserve(pairs.len());
+        let mut start = 0;
+        while start < pairs.len() {
+            let key = pairs[start].0;
+            let mut end = start + 1;
+            while end < pairs.len() && pairs[end].0 == key {
+                end += 1;
+            }
+            runs.insert(key, (start as u32, (end - start) as u32));
+            start = end;
+        }
+        Index {
+            rows: pairs.into_iter().map(|(_, r)| r).collect(),
+            runs,
+        }
     }
 
     /// The list rows sharing a key with `p`, each once, skipping keys held
@@ -91,9 +117,9 @@ impl Index {
         keys_buf.clear();
         keys(p, keys_buf);
         for k in keys_buf.iter() {
-            if let Some(rows) = self.rows.get(k) {
-                if rows.len() <= max_block {
-                    out.extend_from_slice(rows);
+            if let Some(&(start, len)) = self.runs.get(k) {
+                if len as usize <= max_block {
+                    out.extend_from_slice(&self.rows[start as usize..(start + len) as usize]);
                 }
             }
         }
@@ -133,7 +159,7 @@ mod tests {
                 ..resident
             },
             // Day and month swapped, no number, phone or address: reading
-            // and year.
+            // and the date either way round.
             RawPerson {
                 id_number: None,
                 birth_date: Some(day(1980, 5, 3)),

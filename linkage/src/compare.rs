@@ -65,6 +65,36 @@ pub struct Comparison {
     pub conflict: bool,
 }
 
+impl Comparison {
+    /// The comparison as a 19-bit number (3 bits a field, 7 for missing, and
+    /// the conflict bit): millions of pairs are counted by pattern in an
+    /// array instead of a hash map.
+    pub fn code(&self) -> u32 {
+        let mut code = u32::from(self.conflict);
+        for l in self.levels {
+            code = (code << 3) | l.map_or(7, u32::from);
+        }
+        code
+    }
+
+    /// The comparison a [`Comparison::code`] stands for.
+    pub fn from_code(mut code: u32) -> Comparison {
+        let mut levels = [None; 6];
+        for l in levels.iter_mut().rev() {
+            let v = code & 7;
+            *l = (v != 7).then_some(v as u8);
+            code >>= 3;
+        }
+        Comparison {
+            levels,
+            conflict: code & 1 == 1,
+        }
+    }
+}
+
+/// The number of distinct [`Comparison::code`]s.
+pub const CODES: usize = 1 << 19;
+
 /// Reused buffers for comparing many pairs.
 #[derive(Default)]
 pub struct Comparer {
@@ -190,6 +220,16 @@ mod tests {
         // Missing on either side is no evidence.
         let f = prep(None, "", None);
         assert_eq!(c.compare(&a, &f).levels, [None; 6]);
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        let c = Comparison {
+            levels: [Some(2), None, Some(0), Some(1), None, Some(4)],
+            conflict: true,
+        };
+        assert!((c.code() as usize) < CODES);
+        assert_eq!(Comparison::from_code(c.code()), c);
     }
 
     #[test]

@@ -9,9 +9,9 @@
 //! * [`record`]: each side's fields are cleaned once (the identity number
 //!   normalised, names folded to simplified characters and read as pinyin,
 //!   phones and addresses put in canonical form).
-//! * [`blocking`]: only pairs that share a blocking key are compared (birth
-//!   date and name reading, name reading and birth year, phone, the digits of
-//!   the identity number in any order, name reading and community).
+//! * [`blocking`]: only pairs that share a blocking key are compared (name
+//!   reading and birth date, day and month either way round; phone; the
+//!   digits of the identity number in any order; name reading and community).
 //! * [`compare`]: each pair gets one agreement level per field.
 //! * [`model`]: each level carries a weight `log2(m/u)`; `u` is estimated
 //!   from random pairs, `m` by expectation–maximisation ([`em`]) over the

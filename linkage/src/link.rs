@@ -3,9 +3,9 @@
 //! end the model is estimated and each list row gets its best candidate.
 
 use crate::blocking::Index;
-use crate::compare::{Comparer, Comparison, Field, FIELDS};
+use crate::compare::{Comparer, Comparison, Field, CODES, FIELDS};
 use crate::em::{estimate_m, estimate_u, Patterns};
-use crate::model::{probability, tf_for, value_hash, Model, TermFrequencies};
+use crate::model::{probability, tf_for, value_hash, Model, TermFrequencies, Weights};
 use crate::record::Prepared;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
@@ -214,39 +214,90 @@ impl Linker {
     }
 
     /// Estimates the model and decides every list row.
-    pub fn finish(mut self) -> (Vec<RowLink>, Model, LinkStats) {
+    pub fn finish(self) -> (Vec<RowLink>, Model, LinkStats) {
         let mut model = Model::initial(self.register_rows as usize);
-        // u: random (list row, register row) pairs.
+        // u: random (list row, register row) pairs, on every core.
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         let mut random = Patterns::new();
-        let mut comparer = Comparer::default();
         let mut random_pairs = 0u64;
         if !self.list.is_empty() && !self.reservoir.is_empty() {
-            for _ in 0..self.options.random_pairs {
-                let a = &self.list[self.rng.random_range(0..self.list.len())];
-                let b = &self.reservoir[self.rng.random_range(0..self.reservoir.len())];
-                *random.entry(comparer.compare(a, b)).or_default() += 1;
-                random_pairs += 1;
+            let per_thread = self.options.random_pairs.div_ceil(threads);
+            let (list, reservoir, seed) = (&self.list, &self.reservoir, self.options.seed);
+            let parts: Vec<Patterns> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        s.spawn(move || {
+                            let mut rng =
+                                rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (t as u64 + 1));
+                            let mut comparer = Comparer::default();
+                            let mut out = Patterns::new();
+                            for _ in 0..per_thread {
+                                let a = &list[rng.random_range(0..list.len())];
+                                let b = &reservoir[rng.random_range(0..reservoir.len())];
+                                *out.entry(comparer.compare(a, b)).or_default() += 1;
+                            }
+                            out
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("comparing does not panic"))
+                    .collect()
+            });
+            for part in parts {
+                for (c, n) in part {
+                    *random.entry(c).or_default() += n;
+                    random_pairs += n;
+                }
             }
         }
         estimate_u(&mut model, &random);
-        // m: EM over the compared pairs.
-        let mut patterns = Patterns::new();
+        // m: EM over the compared pairs, counted by pattern.
+        let mut counts = vec![0u64; CODES];
         for c in &self.candidates {
-            *patterns.entry(c.cmp).or_default() += 1;
+            counts[c.cmp.code() as usize] += 1;
         }
+        let patterns: Patterns = counts
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(code, n)| (Comparison::from_code(code as u32), *n))
+            .collect();
         let em = estimate_m(&mut model, &patterns, self.options.em_iterations);
         // The prior: the matches EM expects among the compared pairs, over
         // all pairs there are.
         let expected = em.match_share * self.candidates.len() as f64;
         let all = self.list.len() as f64 * self.register_rows.max(1) as f64;
         model.lambda = (expected / all).clamp(1e-15, 0.5);
-        // Best and runner-up of each list row.
+        // Each pair's weight, on every core; then best and runner-up.
+        let table = Weights::of(&model);
+        let chunk = self.candidates.len().div_ceil(threads).max(1);
+        let (candidates, tf) = (&self.candidates, &self.tf);
+        let weights: Vec<Option<f64>> = std::thread::scope(|s| {
+            let handles: Vec<_> = candidates
+                .chunks(chunk)
+                .map(|part| {
+                    let table = &table;
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|c| table.weight(&c.cmp, tf.frequency_of_hash(c.name)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("scoring does not panic"))
+                .collect()
+        });
         let mut best: Vec<Option<(f64, usize)>> = vec![None; self.list.len()];
         let mut second: Vec<Option<f64>> = vec![None; self.list.len()];
         let mut conflicts: HashMap<u32, u32> = HashMap::new();
-        for (i, c) in self.candidates.iter().enumerate() {
-            let tf = self.tf.frequency_of_hash(c.name);
-            let Some(w) = model.weight(&c.cmp, tf) else {
+        for (i, (c, w)) in self.candidates.iter().zip(&weights).enumerate() {
+            let Some(w) = *w else {
                 *conflicts.entry(c.list).or_default() += 1;
                 continue;
             };
@@ -264,51 +315,69 @@ impl Linker {
             }
         }
         let o = &self.options;
-        let links = (0..self.list.len())
-            .map(|l| {
-                let Some((w, i)) = best[l] else {
-                    let reasons = match conflicts.get(&(l as u32)) {
+        let (candidates, tf, conflicts) = (&self.candidates, &self.tf, &conflicts);
+        let decide = |l: usize| -> RowLink {
+            let Some((w, i)) = best[l] else {
+                let reasons = match conflicts.get(&(l as u32)) {
                         Some(n) => format!(
                             "no match: a valid identity number that differs from each of {n} candidate(s)"
                         ),
                         None => "no candidate".to_string(),
                     };
-                    return RowLink {
-                        register_row: None,
-                        weight: None,
-                        probability: None,
-                        band: Band::Reject,
-                        reasons,
-                    };
+                return RowLink {
+                    register_row: None,
+                    weight: None,
+                    probability: None,
+                    band: Band::Reject,
+                    reasons,
                 };
-                let c = &self.candidates[i];
-                let p = probability(w);
-                let exact_id = c.cmp.levels[Field::Id.index()] == Some(2);
-                let clear = second[l].is_none_or(|s| w - s >= o.margin_bits);
-                let band = if exact_id {
-                    // The identity number is the key: only a pair whose
-                    // other fields argue against it goes to a clerk.
-                    if p >= o.review {
-                        Band::Accept
-                    } else {
-                        Band::Review
-                    }
-                } else if p >= o.accept && clear {
+            };
+            let c = &candidates[i];
+            let p = probability(w);
+            let exact_id = c.cmp.levels[Field::Id.index()] == Some(2);
+            let clear = second[l].is_none_or(|s| w - s >= o.margin_bits);
+            let band = if exact_id {
+                // The identity number is the key: only a pair whose
+                // other fields argue against it goes to a clerk.
+                if p >= o.review {
                     Band::Accept
-                } else if p >= o.review {
-                    Band::Review
                 } else {
-                    Band::Reject
-                };
-                RowLink {
-                    register_row: (band != Band::Reject).then_some(c.register),
-                    weight: Some(w),
-                    probability: Some(p),
-                    band,
-                    reasons: reasons(&model, &c.cmp, self.tf.frequency_of_hash(c.name)),
+                    Band::Review
                 }
-            })
-            .collect();
+            } else if p >= o.accept && clear {
+                Band::Accept
+            } else if p >= o.review {
+                Band::Review
+            } else {
+                Band::Reject
+            };
+            RowLink {
+                register_row: (band != Band::Reject).then_some(c.register),
+                weight: Some(w),
+                probability: Some(p),
+                band,
+                reasons: reasons(&model, &c.cmp, tf.frequency_of_hash(c.name)),
+            }
+        };
+        let rows = self.list.len();
+        let chunk = rows.div_ceil(threads).max(1);
+        let links: Vec<RowLink> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..rows)
+                .step_by(chunk)
+                .map(|start| {
+                    let decide = &decide;
+                    s.spawn(move || {
+                        (start..(start + chunk).min(rows))
+                            .map(decide)
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("deciding does not panic"))
+                .collect()
+        });
         let stats = LinkStats {
             list_rows: self.list.len(),
             register_rows: self.register_rows,

@@ -4,6 +4,31 @@
 
 use crate::compare::{Comparison, Field, FIELDS};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A hasher for keys that are hashes already (blocking keys, value hashes):
+/// it passes them through instead of hashing them again.
+#[derive(Default)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A map keyed by 64-bit hashes.
+pub type HashKeyed<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
 /// Smallest probability a level is given, so no single level is ever
 /// infinitely strong evidence (only an identity conflict vetoes).
@@ -87,6 +112,58 @@ impl Model {
     }
 }
 
+/// Every level's weight worked out once, for scoring millions of pairs.
+#[derive(Debug, Clone)]
+pub struct Weights {
+    prior: f64,
+    /// `[field][level]`, in bits.
+    levels: Vec<Vec<f64>>,
+    /// `log2(m)` of an exact name, from which a term-frequency weight is
+    /// `log2(m) - log2(u_tf)`.
+    name_exact_log2_m: f64,
+}
+
+impl Weights {
+    /// The table of `model`.
+    pub fn of(model: &Model) -> Weights {
+        let exact = Field::Name.levels().len() - 1;
+        Weights {
+            prior: model.prior(),
+            levels: FIELDS
+                .iter()
+                .map(|f| {
+                    (0..f.levels().len())
+                        .map(|l| model.partial(*f, l as u8, None))
+                        .collect()
+                })
+                .collect(),
+            name_exact_log2_m: model.fields[Field::Name.index()].m[exact]
+                .max(MIN_PROBABILITY)
+                .log2(),
+        }
+    }
+
+    /// [`Model::weight`], from the table.
+    pub fn weight(&self, c: &Comparison, name_tf: Option<f64>) -> Option<f64> {
+        if c.conflict {
+            return None;
+        }
+        let exact = (Field::Name.levels().len() - 1) as u8;
+        let mut w = self.prior;
+        for (f, level) in c.levels.iter().enumerate() {
+            if let Some(l) = *level {
+                w += match name_tf {
+                    Some(u) if f == Field::Name.index() && l == exact => {
+                        self.name_exact_log2_m - u.max(MIN_PROBABILITY * MIN_PROBABILITY).log2()
+                    }
+                    _ => self.levels[f][l as usize],
+                };
+            }
+        }
+        Some(w)
+    }
+}
+
 /// The term frequency applies to an exact name only.
 pub(crate) fn tf_for(field: Field, level: u8, name_tf: Option<f64>) -> Option<f64> {
     (field == Field::Name && level as usize == Field::Name.levels().len() - 1)
@@ -104,7 +181,7 @@ pub fn probability(weight: f64) -> f64 {
 /// 64-bit hashes, so a 7-million register costs tens of megabytes.
 #[derive(Debug, Default, Clone)]
 pub struct TermFrequencies {
-    counts: HashMap<u64, u32>,
+    counts: HashKeyed<u32>,
     total: u64,
 }
 
@@ -178,6 +255,20 @@ mod tests {
             "{rare} {common}"
         );
         assert!(common > 0.0);
+    }
+
+    #[test]
+    fn the_table_weighs_as_the_model_does() {
+        let model = Model::initial(5000);
+        let table = Weights::of(&model);
+        let c = Comparison {
+            levels: [Some(1), Some(4), None, Some(1), Some(0), Some(2)],
+            conflict: false,
+        };
+        for tf in [None, Some(0.01)] {
+            let (a, b) = (model.weight(&c, tf).unwrap(), table.weight(&c, tf).unwrap());
+            assert!((a - b).abs() < 1e-9, "{a} {b}");
+        }
     }
 
     #[test]

@@ -182,6 +182,7 @@ async fn views_are_listed_only_where_they_may_be_used() {
         listed,
         vec![
             vec!["deceased_still_paid".to_string()],
+            vec!["farmer_asset_check".to_string()],
             vec!["village_population".to_string()]
         ]
     );

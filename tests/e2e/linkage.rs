@@ -7,6 +7,34 @@ use crate::common::*;
 use crate::governance::{oracle, rows};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The test city's catalog copied into a folder of its own (datasets still
+/// read from the test city), changed by `change`: decisions and the audit
+/// log are written there, not beside the shared city.
+fn own_catalog(
+    change: impl FnOnce(&mut zhenjie_catalog::CatalogFile, &std::path::Path),
+) -> (zhenjie_catalog::Catalog, tempfile::TempDir) {
+    use zhenjie_catalog::*;
+    let base = Catalog::load(city_dir().join("catalog.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = base.file.clone();
+    for d in &mut file.datasets {
+        d.location = base.resolve_location(&d.location);
+    }
+    std::fs::copy(city_dir().join("mask.key"), dir.path().join("mask.key")).unwrap();
+    change(&mut file, dir.path());
+    let c = Catalog::from_parts(file, base.areas.clone(), dir.path().to_path_buf()).unwrap();
+    c.save(dir.path().join("catalog.toml")).unwrap();
+    (Catalog::load(dir.path().join("catalog.toml")).unwrap(), dir)
+}
+
+/// A column with a class and no comment.
+fn classed(class: &str) -> zhenjie_catalog::Column {
+    zhenjie_catalog::Column {
+        comment: String::new(),
+        class: Some(class.to_string()),
+    }
+}
+
 /// `row_id → (match_id_number, band)` of `link_persons('dept_list')` as `user`.
 async fn links(addr: std::net::SocketAddr, user: &str) -> BTreeMap<i64, (String, String)> {
     let client = connect(addr, user).await;
@@ -149,7 +177,6 @@ async fn each_level_gets_the_rows_of_its_own_residents() {
 #[tokio::test]
 async fn a_new_list_links_through_its_column_classes() {
     use zhenjie_catalog::*;
-    let base = Catalog::load(city_dir().join("catalog.toml")).unwrap();
     let prefix = crate::governance::prefix_of("town");
     // Residents of the town user's town born before 2000 (so the 15-digit
     // form exists), with phones.
@@ -286,7 +313,6 @@ async fn a_new_list_links_through_its_column_classes() {
         None,
     ));
 
-    let dir = tempfile::tempdir().unwrap();
     let mut csv = String::from("序号,证件号码,姓名,性别,出生日期,联系电话,住址\n");
     for (i, r) in planted.iter().enumerate() {
         csv.push_str(&format!(
@@ -300,42 +326,33 @@ async fn a_new_list_links_through_its_column_classes() {
             r.5
         ));
     }
-    std::fs::write(dir.path().join("clinic.csv"), csv).unwrap();
-    let mut file = base.file.clone();
-    for d in &mut file.datasets {
-        d.location = base.resolve_location(&d.location);
-    }
-    std::fs::copy(city_dir().join("mask.key"), dir.path().join("mask.key")).unwrap();
-    let class = |c: &str| Column {
-        comment: String::new(),
-        class: Some(c.to_string()),
-    };
-    file.datasets.push(Dataset {
-        name: "clinic_list".into(),
-        location: "clinic.csv".into(),
-        format: Format::Csv,
-        comment: "卫生院随访名单".into(),
-        placement: Some(Placement::Key {
-            column: "证件号码".into(),
-            dataset: "persons".into(),
-            dataset_column: "id_number".into(),
-            normalize: Some("id_normalize".into()),
-        }),
-        columns: [
-            ("证件号码", "id_number"),
-            ("姓名", "name"),
-            ("性别", "sex"),
-            ("出生日期", "birth_date"),
-            ("联系电话", "phone"),
-            ("住址", "address"),
-        ]
-        .into_iter()
-        .map(|(c, k)| (c.to_string(), class(k)))
-        .collect(),
+    let (catalog, _dir) = own_catalog(|file, dir| {
+        std::fs::write(dir.join("clinic.csv"), csv).unwrap();
+        file.datasets.push(Dataset {
+            name: "clinic_list".into(),
+            location: "clinic.csv".into(),
+            format: Format::Csv,
+            comment: "卫生院随访名单".into(),
+            placement: Some(Placement::Key {
+                column: "证件号码".into(),
+                dataset: "persons".into(),
+                dataset_column: "id_number".into(),
+                normalize: Some("id_normalize".into()),
+            }),
+            columns: [
+                ("证件号码", "id_number"),
+                ("姓名", "name"),
+                ("性别", "sex"),
+                ("出生日期", "birth_date"),
+                ("联系电话", "phone"),
+                ("住址", "address"),
+            ]
+            .into_iter()
+            .map(|(c, k)| (c.to_string(), classed(k)))
+            .collect(),
+        });
     });
-    let c = Catalog::from_parts(file, base.areas.clone(), dir.path().to_path_buf()).unwrap();
-    c.save(dir.path().join("catalog.toml")).unwrap();
-    let addr = start_server_for(Catalog::load(dir.path().join("catalog.toml")).unwrap()).await;
+    let addr = start_server_for(catalog).await;
     let admin = connect(addr, "admin").await;
     let got = rows(
         &admin,
@@ -403,36 +420,25 @@ async fn bad_calls_are_clear_errors() {
 async fn a_broken_line_is_refused_by_name() {
     use zhenjie_catalog::*;
     let catalog_with = |csv: &str| {
-        let base = Catalog::load(city_dir().join("catalog.toml")).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("broken.csv"), csv).unwrap();
-        let mut file = base.file.clone();
-        for d in &mut file.datasets {
-            d.location = base.resolve_location(&d.location);
-        }
-        std::fs::copy(city_dir().join("mask.key"), dir.path().join("mask.key")).unwrap();
-        let class = |c: &str| Column {
-            comment: String::new(),
-            class: Some(c.to_string()),
-        };
-        file.datasets.push(Dataset {
-            name: "broken_list".into(),
-            location: "broken.csv".into(),
-            format: Format::Csv,
-            comment: String::new(),
-            placement: None,
-            columns: [
-                ("证件号码", "id_number"),
-                ("姓名", "name"),
-                ("出生日期", "birth_date"),
-            ]
-            .into_iter()
-            .map(|(c, k)| (c.to_string(), class(k)))
-            .collect(),
-        });
-        let c = Catalog::from_parts(file, base.areas.clone(), dir.path().to_path_buf()).unwrap();
-        c.save(dir.path().join("catalog.toml")).unwrap();
-        (Catalog::load(dir.path().join("catalog.toml")).unwrap(), dir)
+        let csv = csv.to_string();
+        own_catalog(|file, dir| {
+            std::fs::write(dir.join("broken.csv"), csv).unwrap();
+            file.datasets.push(Dataset {
+                name: "broken_list".into(),
+                location: "broken.csv".into(),
+                format: Format::Csv,
+                comment: String::new(),
+                placement: None,
+                columns: [
+                    ("证件号码", "id_number"),
+                    ("姓名", "name"),
+                    ("出生日期", "birth_date"),
+                ]
+                .into_iter()
+                .map(|(c, k)| (c.to_string(), classed(k)))
+                .collect(),
+            });
+        })
     };
     let header = "序号,证件号码,姓名,出生日期\n1,370602198001010011,张伟,1980-01-01\n";
     let (short, _dir) = catalog_with(&format!("{header}2,370602198001010029,李娜\n"));
@@ -457,4 +463,142 @@ async fn a_broken_line_is_refused_by_name() {
     }
     // The session goes on.
     assert_eq!(rows(&admin, "SELECT 1").await, vec![vec!["1".to_string()]]);
+}
+
+/// Clerical review: a city clerk's decision on a row (`CALL link_decide`)
+/// overrides the model on later runs; an accept holds only while it names
+/// the row's best candidate; only the city decides; the audit log keeps
+/// who decided what.
+#[tokio::test]
+async fn decisions_are_honoured_on_later_runs() {
+    let (catalog, dir) = own_catalog(|_, _| {});
+    let addr = start_server_for(catalog).await;
+    let admin = connect(addr, "admin").await;
+    let q = "SELECT match_row_key, coalesce(match_id_number, ''), match_band, match_reasons \
+             FROM link_persons('dept_list') WHERE row_id = ";
+    let accepted = rows(
+        &admin,
+        "SELECT row_id FROM link_persons('dept_list') WHERE match_band = 'accept' ORDER BY row_id LIMIT 1",
+    )
+    .await;
+    let row = &accepted[0][0];
+    let first = rows(&admin, &format!("{q}{row}")).await.remove(0);
+    let (key, resident) = (first[0].clone(), first[1].clone());
+    assert_eq!(key.len(), 32, "{first:?}");
+    // Rejected by the clerk: the row is the city's again.
+    admin
+        .simple_query(&format!("CALL link_decide('dept_list', '{key}', 'reject')"))
+        .await
+        .unwrap();
+    let now = rows(&admin, &format!("{q}{row}")).await.remove(0);
+    assert_eq!(
+        (now[1].as_str(), now[2].as_str()),
+        ("", "reject"),
+        "{now:?}"
+    );
+    assert!(now[3].starts_with("reject by admin"), "{now:?}");
+    // An accept naming someone else sends it back to review.
+    let other: String = resident.chars().rev().collect();
+    admin
+        .simple_query(&format!(
+            "CALL link_decide('dept_list', '{key}', 'accept', '{other}')"
+        ))
+        .await
+        .unwrap();
+    let now = rows(&admin, &format!("{q}{row}")).await.remove(0);
+    assert_eq!(now[2], "review", "{now:?}");
+    // The city user has no pii and decides on the pseudonym it is shown.
+    let city = connect(addr, "city").await;
+    let shown = rows(&city, &format!("{q}{row}")).await.remove(0);
+    assert_eq!(shown[1].len(), 32, "{shown:?}");
+    city.simple_query(&format!(
+        "CALL link_decide('dept_list', '{key}', 'accept', '{}')",
+        shown[1]
+    ))
+    .await
+    .unwrap();
+    let now = rows(&admin, &format!("{q}{row}")).await.remove(0);
+    assert_eq!(
+        (now[1].as_str(), now[2].as_str()),
+        (resident.as_str(), "accept")
+    );
+    assert!(now[3].starts_with("accept by city"), "{now:?}");
+    // Only the city decides; a decision must be one.
+    let town = connect(addr, "town").await;
+    let e = town
+        .simple_query(&format!("CALL link_decide('dept_list', '{key}', 'reject')"))
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "42501");
+    for bad in [
+        format!("CALL link_decide('dept_list', '{key}', 'maybe')"),
+        format!("CALL link_decide('dept_list', '{key}', 'accept')"),
+        "CALL link_decide('dept_list', 'nokey', 'reject')".to_string(),
+    ] {
+        let e = admin.simple_query(&bad).await.unwrap_err();
+        assert_eq!(sqlstate(&e), "22023", "{bad}");
+    }
+    // Who decided what is in the audit log.
+    let log = crate::audit::records(&dir.path().join("audit").join("audit.jsonl"));
+    let calls: Vec<_> = log
+        .iter()
+        .filter(|r| {
+            r["statement"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("CALL link_decide"))
+        })
+        .filter(|r| r["status"] == "ok")
+        .map(|r| r["user"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(calls, ["admin", "admin", "city"]);
+}
+
+/// 农户资产核验, the demo's `farmer_asset_check` view: monitored (低保,
+/// 特困) households whose members own vehicles, lead enterprises or farm
+/// more than ten mu. Each town's user gets exactly the answer of the same
+/// SQL over their town's rows; the city gets every town's.
+#[tokio::test]
+async fn farmer_asset_check_finds_each_towns_households() {
+    let catalog = zhenjie_catalog::Catalog::load(city_dir().join("catalog.toml")).unwrap();
+    let view = catalog
+        .file
+        .views
+        .iter()
+        .find(|v| v.name == "farmer_asset_check")
+        .expect("the demo has the view");
+    let addr = start_server().await;
+    let q = "SELECT count(*), sum(members), sum(vehicles), sum(enterprises), \
+             CAST(round(sum(farmland_mu), 2) AS VARCHAR) FROM farmer_asset_check";
+    for user in ["city", "county", "town"] {
+        // The view's SQL with every table fenced to the user's area.
+        let prefix = if user == "city" {
+            String::new()
+        } else {
+            crate::governance::prefix_of(user)
+        };
+        let mut sql = view.sql.clone();
+        for table in [
+            "special_groups",
+            "persons",
+            "vehicles",
+            "enterprises",
+            "farmland",
+        ] {
+            for before in ["FROM", "JOIN"] {
+                sql = sql.replace(
+                    &format!("{before} {table} "),
+                    &format!(
+                        "{before} (SELECT * FROM {table} WHERE starts_with(grid_code, '{prefix}')) "
+                    ),
+                );
+            }
+        }
+        let want = oracle(&format!(
+            "SELECT count(*), sum(members), sum(vehicles), sum(enterprises), \
+             CAST(round(sum(farmland_mu), 2) AS VARCHAR) FROM ({sql}) AS checked"
+        ));
+        assert_ne!(want[0][0], "0", "{user}: no household to find");
+        let got = rows(&connect(addr, user).await, q).await;
+        assert_eq!(got, want, "{user}");
+    }
 }

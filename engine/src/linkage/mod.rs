@@ -17,9 +17,12 @@
 //!   the register's identity number is, through the same seam as every scan;
 //!   the result is a governed table, behind the same barrier.
 //! * A principal who cannot see the list or the register cannot link them.
+//! * A clerk's decisions on review rows (`CALL link_decide`, [`decisions`])
+//!   override the model on later runs.
 //!
 //! Not here: the model and its estimation (`zhenjie-linkage`).
 
+pub mod decisions;
 mod roles;
 mod run;
 
@@ -40,7 +43,7 @@ use zhenjie_linkage::LinkOptions;
 pub const LINK_PERSONS: &str = "link_persons";
 
 /// The columns `link_persons` adds to the list's own.
-pub const MATCH_COLUMNS: [(&str, &str); 5] = [
+pub const MATCH_COLUMNS: [(&str, &str); 6] = [
     (
         "match_id_number",
         "匹配到的居民公民身份号码（按调用者权限脱敏）",
@@ -52,6 +55,10 @@ pub const MATCH_COLUMNS: [(&str, &str); 5] = [
         "匹配结论：accept 接受 / review 待人工复核 / reject 未匹配",
     ),
     ("match_reasons", "各字段比对等级及分项权重"),
+    (
+        "match_row_key",
+        "名单行键：人工复核决定（CALL link_decide）引用此键",
+    ),
 ];
 
 /// `link_persons(list [, register [, accept [, review]]])` for one principal.
@@ -228,6 +235,7 @@ impl LinkedTable {
             Field::new("match_probability", DataType::Float64, true),
             Field::new("match_band", DataType::Utf8, false),
             Field::new("match_reasons", DataType::Utf8, false),
+            Field::new("match_row_key", DataType::Utf8, true),
         ]);
         Ok(LinkedTable {
             engine: engine.clone(),

@@ -142,6 +142,7 @@ fn heavy<T>(f: impl FnOnce() -> T) -> T {
 
 pub(super) async fn link(t: &LinkedTable, state: &dyn CatalogSession) -> Result<Linked> {
     let engine = &t.engine;
+    let started = std::time::Instant::now();
     // The whole list, as it is (the link is the city's; see the module doc).
     let list_table = engine.table(&t.list.name).expect("checked at call").clone();
     let list_schema = list_table.schema();
@@ -162,6 +163,7 @@ pub(super) async fn link(t: &LinkedTable, state: &dyn CatalogSession) -> Result<
     let raw: Vec<RawPerson<'_>> = (0..list.num_rows()).map(|r| roles.person(r)).collect();
     let prepared = heavy(|| prepare_all(&raw));
     let mut linker = Linker::new(prepared, t.options.clone());
+    let list_ready = started.elapsed();
 
     // The register streams past, only the role and area columns read.
     let register_table = engine
@@ -199,7 +201,80 @@ pub(super) async fn link(t: &LinkedTable, state: &dyn CatalogSession) -> Result<
             }
         }
     }
-    let (links, _model, _stats) = heavy(|| linker.finish());
+    let streamed = started.elapsed();
+    let (mut links, _model, stats) = heavy(|| linker.finish());
+    let seconds = started.elapsed().as_secs_f64();
+    tracing::info!(
+        "link_persons({}, {}): {} list rows against {} register rows, {} pairs compared \
+         ({:.0} pairs/s) and {} random pairs; list read and cleaned in {:.2} s, register \
+         streamed in {:.2} s, model and bands in {:.2} s; EM took {} rounds",
+        t.list.name,
+        t.register.name,
+        stats.list_rows,
+        stats.register_rows,
+        stats.pairs,
+        stats.pairs as f64 / seconds.max(1e-9),
+        stats.random_pairs,
+        list_ready.as_secs_f64(),
+        (streamed - list_ready).as_secs_f64(),
+        seconds - streamed.as_secs_f64(),
+        stats.em_iterations,
+    );
+
+    // Each row's key for clerical decisions, and the decisions made.
+    let row_keys: Vec<Option<String>> = match super::decisions::row_key_secret(engine) {
+        Some(secret) => raw
+            .iter()
+            .map(|p| {
+                let text = [
+                    p.id_number.unwrap_or(""),
+                    p.name.unwrap_or(""),
+                    p.sex.unwrap_or(""),
+                    &p.birth_date.map(|d| d.to_string()).unwrap_or_default(),
+                    p.phone.unwrap_or(""),
+                    p.address.unwrap_or(""),
+                ]
+                .join("\u{1f}");
+                Some(zhenjie_udfs::masking::keyed_hash(text.as_bytes(), &secret))
+            })
+            .collect(),
+        None => vec![None; raw.len()],
+    };
+    let decided = super::decisions::load(engine, &t.list.name)?;
+    if !decided.is_empty() {
+        let pseudonym_key = crate::governance::hash_mask_key(engine).ok();
+        for (link, key) in links.iter_mut().zip(&row_keys) {
+            let Some(d) = key.as_ref().and_then(|k| decided.get(k)) else {
+                continue;
+            };
+            let by = format!("{} by {} at {}", d.decision, d.user, d.at);
+            if d.decision == "reject" {
+                link.band = zhenjie_linkage::Band::Reject;
+                link.register_row = None;
+                link.reasons = format!("{by}; {}", link.reasons);
+                continue;
+            }
+            let best = link
+                .register_row
+                .and_then(|r| payloads.get(&r))
+                .map(|(id, _)| id.as_str());
+            let named = |id: &str| {
+                d.resident.as_deref() == Some(id)
+                    || pseudonym_key.as_ref().is_some_and(|k| {
+                        d.resident.as_deref()
+                            == Some(zhenjie_udfs::masking::keyed_hash(id.as_bytes(), k).as_str())
+                    })
+            };
+            if best.is_some_and(named) {
+                link.band = zhenjie_linkage::Band::Accept;
+                link.reasons = format!("{by}; {}", link.reasons);
+            } else {
+                // The data moved on since: a clerk looks again.
+                link.band = zhenjie_linkage::Band::Review;
+                link.reasons = format!("{by} named another resident; {}", link.reasons);
+            }
+        }
+    }
 
     let mut columns: Vec<ArrayRef> = list.columns().to_vec();
     let matched: Vec<Option<&(String, Option<String>)>> = links
@@ -231,6 +306,12 @@ pub(super) async fn link(t: &LinkedTable, state: &dyn CatalogSession) -> Result<
         links
             .iter()
             .map(|l| Some(l.reasons.as_str()))
+            .collect::<StringArray>(),
+    ));
+    columns.push(Arc::new(
+        row_keys
+            .iter()
+            .map(|k| k.as_deref())
             .collect::<StringArray>(),
     ));
     let areas = links

@@ -32,6 +32,14 @@ pub enum Command {
     /// Statements that change nothing here (`DISCARD ALL`, `DEALLOCATE`, …),
     /// answered with their command tag.
     NoOp(&'static str),
+    /// `CALL link_decide(list, row_key, decision [, resident])`: a clerk's
+    /// decision on a list row's match (see `linkage::decisions`).
+    LinkDecide {
+        list: String,
+        row_key: String,
+        decision: String,
+        resident: Option<String>,
+    },
 }
 
 impl Session {
@@ -145,6 +153,23 @@ impl Session {
                 Ok(Output::Command("ROLLBACK"))
             }
             Command::NoOp(tag) => Ok(Output::Command(tag)),
+            Command::LinkDecide {
+                list,
+                row_key,
+                decision,
+                resident,
+            } => {
+                drop(settings);
+                crate::linkage::decisions::record(
+                    &self.engine,
+                    &self.principal,
+                    list,
+                    row_key,
+                    decision,
+                    resident.as_deref(),
+                )?;
+                Ok(Output::Command("CALL"))
+            }
         }
     }
 }
@@ -241,6 +266,39 @@ pub(super) fn command_of(statement: &Statement) -> Result<Option<Command>> {
             savepoint: Some(_), ..
         } => Command::RollbackToSavepoint,
         Statement::Deallocate { .. } => Command::NoOp("DEALLOCATE"),
+        Statement::Call(f)
+            if f.name.to_string().to_ascii_lowercase()
+                == crate::linkage::decisions::LINK_DECIDE =>
+        {
+            let usage = || {
+                EngineError::new(
+                    sqlstate::INVALID_PARAMETER_VALUE,
+                    "CALL link_decide(list text, row_key text, decision text [, resident text]): \
+                     decision is accept or reject; an accept names the resident as shown",
+                )
+            };
+            let ast::FunctionArguments::List(list) = &f.args else {
+                return Err(usage());
+            };
+            let mut args = Vec::new();
+            for a in &list.args {
+                match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                        args.push(value_text(e))
+                    }
+                    _ => return Err(usage()),
+                }
+            }
+            match args.as_slice() {
+                [l, k, d] | [l, k, d, _] => Command::LinkDecide {
+                    list: l.clone(),
+                    row_key: k.clone(),
+                    decision: d.to_ascii_lowercase(),
+                    resident: args.get(3).cloned(),
+                },
+                _ => return Err(usage()),
+            }
+        }
         _ => {
             let text = statement.to_string();
             let upper = text.trim().to_ascii_uppercase();

@@ -457,7 +457,7 @@ def _():
 PUBLIC_TABLES = {"agri_subsidies", "areas", "audit_log", "dept_list", "disability_certs", "enterprises", "farmland",
                  "households", "persons", "safety_inspections", "social_security_cards", "special_groups",
                  "subsidy_payments", "vehicles"}
-PUBLIC_VIEWS = {"deceased_still_paid", "open_hazards", "village_population"}
+PUBLIC_VIEWS = {"deceased_still_paid", "farmer_asset_check", "open_hazards", "village_population"}
 
 
 @check("sqlalchemy inspect: get_table_names lists the tables of public and nothing else")
