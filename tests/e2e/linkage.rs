@@ -148,6 +148,18 @@ async fn each_level_gets_the_rows_of_its_own_residents() {
         );
         assert!(got.values().all(|(_, band)| band == "accept"), "{user}");
     }
+    // Below city level a row shows its levels but no weights: they carry
+    // the whole register's statistics.
+    let town = connect(addr, "town").await;
+    let shown = rows(
+        &town,
+        "SELECT count(*), count(match_weight), count(match_probability), \
+                sum(CASE WHEN match_reasons LIKE '%+%' THEN 1 ELSE 0 END) \
+         FROM link_persons('dept_list')",
+    )
+    .await;
+    assert_ne!(shown[0][0], "0");
+    assert_eq!(&shown[0][1..], ["0", "0", "0"], "{shown:?}");
     // The village user has no pii: the number is a pseudonym, the same one
     // `persons` shows, so a join by it finds the resident.
     let village = connect(addr, "village").await;

@@ -287,13 +287,21 @@ pub(super) async fn link(t: &LinkedTable, state: &dyn CatalogSession) -> Result<
             .map(|m| m.map(|(id, _)| id.as_str()))
             .collect::<StringArray>(),
     ));
+    // Weights carry the whole register's statistics (how many residents
+    // share a name, how large the register is): below city level, where the
+    // fence hides the rest of the city, a row shows its levels and band but
+    // no weights, as `pg_database_size` is NULL there.
+    let city = t.principal.level == zhenjie_catalog::Level::City;
     columns.push(Arc::new(
-        links.iter().map(|l| l.weight).collect::<Float64Array>(),
+        links
+            .iter()
+            .map(|l| l.weight.filter(|_| city))
+            .collect::<Float64Array>(),
     ));
     columns.push(Arc::new(
         links
             .iter()
-            .map(|l| l.probability)
+            .map(|l| l.probability.filter(|_| city))
             .collect::<Float64Array>(),
     ));
     columns.push(Arc::new(
@@ -305,7 +313,13 @@ pub(super) async fn link(t: &LinkedTable, state: &dyn CatalogSession) -> Result<
     columns.push(Arc::new(
         links
             .iter()
-            .map(|l| Some(l.reasons.as_str()))
+            .map(|l| {
+                Some(if city {
+                    l.reasons.clone()
+                } else {
+                    without_weights(&l.reasons)
+                })
+            })
             .collect::<StringArray>(),
     ));
     columns.push(Arc::new(
@@ -328,6 +342,23 @@ pub(super) async fn link(t: &LinkedTable, state: &dyn CatalogSession) -> Result<
     })
 }
 
+/// `id exact +17.2, name same_pinyin +9.1` as `id exact, name same_pinyin`.
+fn without_weights(reasons: &str) -> String {
+    let is_weight = |t: &str| {
+        t.starts_with(['+', '-']) && t[1..].chars().all(|c| c.is_ascii_digit() || c == '.')
+    };
+    reasons
+        .split(", ")
+        .map(|part| {
+            part.split(' ')
+                .filter(|t| !is_weight(t))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn text_column(batch: &RecordBatch, name: &str) -> Result<StringArray> {
     let a = batch.column_by_name(name).ok_or_else(|| {
         crate::EngineError::new(
@@ -340,4 +371,21 @@ fn text_column(batch: &RecordBatch, name: &str) -> Result<StringArray> {
         .downcast_ref::<StringArray>()
         .cloned()
         .expect("cast to Utf8"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn weights_leave_the_reasons() {
+        assert_eq!(
+            super::without_weights(
+                "id exact +17.2, name same_pinyin +9.1, phone missing, birth different -4.0"
+            ),
+            "id exact, name same_pinyin, phone missing, birth different"
+        );
+        assert_eq!(
+            super::without_weights("accept by city at 2026-12-05T07:00:00+00:00; id exact +1.0"),
+            "accept by city at 2026-12-05T07:00:00+00:00; id exact"
+        );
+    }
 }
