@@ -92,7 +92,7 @@ pub(crate) static PERSONS: TableSpec = TableSpec {
             Kind::Str,
             false,
             "户号（网格代码+4位户序号）",
-            None,
+            Some("household"),
         ),
         col(
             "relation",

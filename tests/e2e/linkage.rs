@@ -614,3 +614,79 @@ async fn farmer_asset_check_finds_each_towns_households() {
         assert_eq!(got, want, "{user}");
     }
 }
+
+/// `link_households`: every registered household stays one group; a list
+/// without household numbers joins the register's households through
+/// address and surname; each user groups only the rows they see, masked as
+/// they see them; a source placed through a key is the city's to group.
+#[tokio::test]
+async fn households_group_across_sources() {
+    let addr = start_server().await;
+    let town = connect(addr, "town").await;
+    let prefix = crate::governance::prefix_of("town");
+    // Every row of the town, none else, and no registered household split.
+    let got = rows(
+        &town,
+        "SELECT count(*), count(DISTINCT household_group), max(household_size) \
+         FROM link_households('persons')",
+    )
+    .await;
+    let want = oracle(&format!(
+        "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{prefix}')"
+    ));
+    assert_eq!(got[0][0], want[0][0]);
+    let split = rows(
+        &town,
+        "SELECT count(*) FROM (SELECT p.household_no FROM link_households('persons') l \
+         JOIN persons p ON p.id_number = l.id_number \
+         GROUP BY p.household_no HAVING count(DISTINCT l.household_group) > 1) s",
+    )
+    .await;
+    assert_eq!(split[0][0], "0", "a registered household was split");
+    let groups: usize = got[0][1].parse().unwrap();
+    let households: usize = oracle(&format!(
+        "SELECT count(DISTINCT household_no) FROM persons WHERE starts_with(grid_code, '{prefix}')"
+    ))[0][0]
+        .parse()
+        .unwrap();
+    assert!(
+        groups <= households,
+        "{groups} groups, {households} households"
+    );
+    // Across sources: list rows with an address join their resident's
+    // household.
+    let admin = connect(addr, "admin").await;
+    let joined = rows(
+        &admin,
+        "WITH h AS (SELECT * FROM link_households('persons', 'dept_list')) \
+         SELECT count(*) FROM h l JOIN h r ON l.household_group = r.household_group \
+         AND l.source = 'dept_list' AND r.source = 'persons' AND l.id_number = r.id_number",
+    )
+    .await;
+    let with_address = oracle(
+        "SELECT count(*) FROM dept_list d JOIN persons p ON d.id_number = p.id_number \
+         WHERE d.address IS NOT NULL",
+    );
+    let joined: usize = joined[0][0].parse().unwrap();
+    let with_address: usize = with_address[0][0].parse().unwrap();
+    assert!(
+        joined * 10 >= with_address * 9,
+        "{joined} of {with_address} list rows with an address found their household"
+    );
+    // A user without pii sees pseudonyms and masked names; the key-placed
+    // list is the city's to group.
+    let village = connect(addr, "village").await;
+    let masked = rows(
+        &village,
+        "SELECT count(*), min(length(id_number)), sum(CASE WHEN name LIKE '%*%' THEN 1 ELSE 0 END) \
+         FROM link_households('persons')",
+    )
+    .await;
+    assert_eq!(masked[0][1], "32", "{masked:?}");
+    assert_ne!(masked[0][2], "0", "{masked:?}");
+    let e = village
+        .simple_query("SELECT count(*) FROM link_households('persons', 'dept_list')")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "42501");
+}

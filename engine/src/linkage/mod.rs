@@ -17,12 +17,15 @@
 //!   the register's identity number is, through the same seam as every scan;
 //!   the result is a governed table, behind the same barrier.
 //! * A principal who cannot see the list or the register cannot link them.
+//! * `link_households` ([`households`]) groups persons into households
+//!   across sources, under the same rules.
 //! * A clerk's decisions on review rows (`CALL link_decide`, [`decisions`])
 //!   override the model on later runs.
 //!
 //! Not here: the model and its estimation (`zhenjie-linkage`).
 
 pub mod decisions;
+pub mod households;
 mod roles;
 mod run;
 

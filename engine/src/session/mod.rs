@@ -145,6 +145,13 @@ impl Session {
                 principal.clone(),
             )),
         );
+        ctx.register_udtf(
+            crate::linkage::households::LINK_HOUSEHOLDS,
+            Arc::new(crate::linkage::households::LinkHouseholds::new(
+                engine.clone(),
+                principal.clone(),
+            )),
+        );
         for udf in &engine.options().functions {
             ctx.register_udf(udf.clone());
         }
