@@ -9,14 +9,29 @@ use std::time::{Duration, Instant};
 use zhenjie_catalog::Catalog;
 use zhenjie_engine::{Engine, EngineOptions, Output};
 
-/// What `zhenjie link` was asked.
+/// What `zhenjie link` is asked.
+#[derive(clap::Args)]
 pub struct LinkArgs {
+    /// The catalog file.
+    #[arg(long, default_value = "data/demo/catalog.toml")]
     pub catalog: PathBuf,
+    /// The user to link as: their fence and masks apply.
+    #[arg(long = "as", value_name = "USER")]
     pub user: String,
+    /// The list dataset.
+    #[arg(long)]
     pub list: String,
+    /// The register dataset.
+    #[arg(long, default_value = "persons")]
     pub register: String,
+    /// Probability from which a match is accepted.
+    #[arg(long, default_value_t = 0.99)]
     pub accept: f64,
+    /// Probability from which a match goes to clerical review.
+    #[arg(long, default_value_t = 0.5)]
     pub review: f64,
+    /// The Parquet file to write.
+    #[arg(long)]
     pub out: PathBuf,
 }
 

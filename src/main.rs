@@ -69,29 +69,7 @@ enum Cmd {
     /// Link a department's list to the register as one user, and write every
     /// row the user may see with its match columns to a Parquet file the
     /// catalog can register (the batch form of `link_persons`).
-    Link {
-        /// The catalog file.
-        #[arg(long, default_value = "data/demo/catalog.toml")]
-        catalog: PathBuf,
-        /// The user to link as: their fence and masks apply.
-        #[arg(long = "as", value_name = "USER")]
-        user: String,
-        /// The list dataset.
-        #[arg(long)]
-        list: String,
-        /// The register dataset.
-        #[arg(long, default_value = "persons")]
-        register: String,
-        /// Probability from which a match is accepted.
-        #[arg(long, default_value_t = 0.99)]
-        accept: f64,
-        /// Probability from which a match goes to clerical review.
-        #[arg(long, default_value_t = 0.5)]
-        review: f64,
-        /// The Parquet file to write.
-        #[arg(long)]
-        out: PathBuf,
-    },
+    Link(link::LinkArgs),
     /// Print the SCRAM-SHA-256 verifier of a password (read from stdin) for a
     /// catalog's `password` field.
     Verifier,
@@ -116,23 +94,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Cmd::Link {
-            catalog,
-            user,
-            list,
-            register,
-            accept,
-            review,
-            out,
-        } => link::run(&link::LinkArgs {
-            catalog,
-            user,
-            list,
-            register,
-            accept,
-            review,
-            out,
-        }),
+        Cmd::Link(args) => link::run(&args),
         Cmd::Demo {
             persons,
             out,

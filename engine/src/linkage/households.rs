@@ -16,7 +16,6 @@
 //! so it names no address.
 
 use super::{external, roles::Roles};
-use crate::governance::{apply_masks, GovernedTable};
 use crate::{Engine, EngineError, Principal};
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
@@ -24,9 +23,8 @@ use datafusion::arrow::compute::{cast, concat_batches};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session as CatalogSession, TableFunctionImpl, TableProvider};
 use datafusion::common::ScalarValue;
-use datafusion::datasource::{provider_as_source, MemTable, TableType};
-use datafusion::logical_expr::{Expr, LogicalPlanBuilder, TableProviderFilterPushDown};
-use datafusion::physical_plan::{collect, ExecutionPlan};
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::collect;
 use std::collections::HashMap;
 use std::sync::Arc;
 use zhenjie_catalog::{Column, Dataset, Level, Placement};
@@ -73,9 +71,9 @@ impl TableFunctionImpl for LinkHouseholds {
                 _ => return Err(usage()),
             }
         }
-        Ok(Arc::new(
+        Ok(Arc::new(super::ResultTable(
             Households::new(&self.engine, &self.principal, &sources).map_err(external)?,
-        ))
+        )))
     }
 }
 
@@ -198,13 +196,6 @@ impl Households {
             .engine
             .catalog()
             .fence_ranges(self.principal.area.prefix());
-        let inside = |a: Option<&str>| {
-            a.is_some_and(|a| {
-                ranges
-                    .iter()
-                    .any(|(lo, hi)| a >= lo.as_str() && hi.as_deref().is_none_or(|h| a < h))
-            })
-        };
         // Every visible row of every source.
         let mut rows: Vec<Member> = Vec::new();
         for (s, source) in self.sources.iter().enumerate() {
@@ -238,7 +229,7 @@ impl Households {
                     .map(|a| a.value(i).to_string())
             };
             for i in 0..batch.num_rows() {
-                if source.area.is_some() && !inside(value(&areas, i).as_deref()) {
+                if source.area.is_some() && !super::in_fence(&ranges, value(&areas, i).as_deref()) {
                     continue;
                 }
                 rows.push(Member {
@@ -342,44 +333,24 @@ impl Households {
 }
 
 #[async_trait]
-impl TableProvider for Households {
+impl super::FencedRows for Households {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }
 
-    fn table_type(&self) -> TableType {
-        TableType::Temporary
+    fn engine(&self) -> &Engine {
+        &self.engine
     }
 
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> datafusion::error::Result<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![
-            TableProviderFilterPushDown::Unsupported;
-            filters.len()
-        ])
+    fn principal(&self) -> &Principal {
+        &self.principal
     }
 
-    async fn scan(
-        &self,
-        state: &dyn CatalogSession,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
-        let batch = self.group(state).await.map_err(external)?;
-        let table = MemTable::try_new(self.schema.clone(), vec![vec![batch]])?;
-        let plan =
-            LogicalPlanBuilder::scan(LINK_HOUSEHOLDS, provider_as_source(Arc::new(table)), None)?;
-        let (plan, _) = apply_masks(&self.engine, &self.masked_as(), &self.principal, plan)
-            .map_err(|reason| {
-                external(EngineError::denied(format!(
-                    "permission denied for {LINK_HOUSEHOLDS}: {reason}"
-                )))
-            })?;
-        GovernedTable::over(LINK_HOUSEHOLDS, plan.build()?)
-            .scan(state, projection, filters, limit)
-            .await
+    fn masked_as(&self) -> Dataset {
+        self.masked_as()
+    }
+
+    async fn rows(&self, state: &dyn CatalogSession) -> crate::Result<RecordBatch> {
+        self.group(state).await
     }
 }

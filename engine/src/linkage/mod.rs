@@ -136,10 +136,10 @@ impl TableFunctionImpl for LinkPersons {
                 ),
             )));
         }
-        Ok(Arc::new(
+        Ok(Arc::new(ResultTable(
             LinkedTable::new(&self.engine, &self.principal, &list, &register, options)
                 .map_err(external)?,
-        ))
+        )))
     }
 }
 
@@ -282,9 +282,71 @@ impl LinkedTable {
 }
 
 #[async_trait]
-impl TableProvider for LinkedTable {
+impl FencedRows for LinkedTable {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
+    }
+
+    fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    fn masked_as(&self) -> Dataset {
+        self.masked_as()
+    }
+
+    async fn rows(
+        &self,
+        state: &dyn CatalogSession,
+    ) -> crate::Result<datafusion::arrow::array::RecordBatch> {
+        let linked = run::link(self, state).await?;
+        // The fence: the city sees every row; below it, accepted rows whose
+        // resident lives inside the principal's fence.
+        Ok(if self.principal.level == Level::City {
+            linked.batch
+        } else {
+            let ranges = self
+                .engine
+                .catalog()
+                .fence_ranges(self.principal.area.prefix());
+            let keep: datafusion::arrow::array::BooleanArray = linked
+                .areas
+                .iter()
+                .map(|area| Some(in_fence(&ranges, area.as_deref())))
+                .collect();
+            datafusion::arrow::compute::filter_record_batch(&linked.batch, &keep)?
+        })
+    }
+}
+
+/// What a linkage table function computes for one principal: its rows,
+/// already fenced, and the dataset whose column classes mask them.
+#[async_trait]
+pub(crate) trait FencedRows: std::fmt::Debug + Send + Sync {
+    fn schema(&self) -> SchemaRef;
+    fn engine(&self) -> &Engine;
+    fn principal(&self) -> &Principal;
+    /// Its columns with their classes; its name names the function.
+    fn masked_as(&self) -> Dataset;
+    async fn rows(
+        &self,
+        state: &dyn CatalogSession,
+    ) -> crate::Result<datafusion::arrow::array::RecordBatch>;
+}
+
+/// A linkage result as a table, scanned as a governed dataset is: planned
+/// apart from the user's query, masked, behind the fence barrier.
+#[derive(Debug)]
+pub(crate) struct ResultTable<T>(pub T);
+
+#[async_trait]
+impl<T: FencedRows + 'static> TableProvider for ResultTable<T> {
+    fn schema(&self) -> SchemaRef {
+        self.0.schema()
     }
 
     fn table_type(&self) -> TableType {
@@ -308,39 +370,28 @@ impl TableProvider for LinkedTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
-        let linked = run::link(self, state).await.map_err(external)?;
-        // The fence: the city sees every row; below it, accepted rows whose
-        // resident lives inside the principal's fence.
-        let batch = if self.principal.level == Level::City {
-            linked.batch
-        } else {
-            let ranges = self
-                .engine
-                .catalog()
-                .fence_ranges(self.principal.area.prefix());
-            let keep: datafusion::arrow::array::BooleanArray = linked
-                .areas
-                .iter()
-                .map(|area| {
-                    Some(area.as_deref().is_some_and(|a| {
-                        ranges
-                            .iter()
-                            .any(|(lo, hi)| a >= lo.as_str() && hi.as_deref().is_none_or(|h| a < h))
-                    }))
-                })
-                .collect();
-            datafusion::arrow::compute::filter_record_batch(&linked.batch, &keep)?
-        };
-        let table = MemTable::try_new(self.schema.clone(), vec![vec![batch]])?;
-        let plan =
-            LogicalPlanBuilder::scan(LINK_PERSONS, provider_as_source(Arc::new(table)), None)?;
-        let (plan, _) = apply_masks(&self.engine, &self.masked_as(), &self.principal, plan)
+        let batch = self.0.rows(state).await.map_err(external)?;
+        let masked_as = self.0.masked_as();
+        let name = masked_as.name.as_str();
+        let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
+        let plan = LogicalPlanBuilder::scan(name, provider_as_source(Arc::new(table)), None)?;
+        let (plan, _) = apply_masks(self.0.engine(), &masked_as, self.0.principal(), plan)
             .map_err(|reason| {
                 external(EngineError::denied(format!(
-                    "permission denied for {LINK_PERSONS}: {reason}"
+                    "permission denied for {name}: {reason}"
                 )))
             })?;
-        let governed = GovernedTable::over(LINK_PERSONS, plan.build()?);
-        governed.scan(state, projection, filters, limit).await
+        GovernedTable::over(name, plan.build()?)
+            .scan(state, projection, filters, limit)
+            .await
     }
+}
+
+/// Whether a raw area code lies in one of a fence's ranges.
+pub(crate) fn in_fence(ranges: &[(String, Option<String>)], code: Option<&str>) -> bool {
+    code.is_some_and(|a| {
+        ranges
+            .iter()
+            .any(|(lo, hi)| a >= lo.as_str() && hi.as_deref().is_none_or(|h| a < h))
+    })
 }
