@@ -121,6 +121,8 @@ struct EngineInner {
     /// What the operator should review in the catalog (see
     /// [`Engine::warnings`]).
     warnings: Vec<String>,
+    /// `link_persons` results kept while their inputs stay the same.
+    link_cache: linkage::LinkCache,
 }
 
 impl Engine {
@@ -169,6 +171,7 @@ impl Engine {
                 audit,
                 queries,
                 sessions: AtomicU64::new(0),
+                link_cache: Default::default(),
             }),
         };
         session::check_views(&engine).await?;
@@ -199,6 +202,10 @@ impl Engine {
 
     pub(crate) fn table(&self, name: &str) -> Option<&Arc<dyn TableProvider>> {
         self.inner.tables.get(name)
+    }
+
+    pub(crate) fn link_cache(&self) -> &linkage::LinkCache {
+        &self.inner.link_cache
     }
 
     pub(crate) fn runtime(&self) -> &Arc<RuntimeEnv> {

@@ -338,7 +338,8 @@ async fn a_new_list_links_through_its_column_classes() {
             r.5
         ));
     }
-    let (catalog, _dir) = own_catalog(|file, dir| {
+    let written = csv.clone();
+    let (catalog, dir) = own_catalog(|file, dir| {
         std::fs::write(dir.join("clinic.csv"), csv).unwrap();
         file.datasets.push(Dataset {
             name: "clinic_list".into(),
@@ -393,6 +394,20 @@ async fn a_new_list_links_through_its_column_classes() {
     assert_eq!(
         mine.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(),
         ["1", "2", "3", "4", "5", "6", "7"]
+    );
+    // The department sends the list again without its first row: the next
+    // call links the new file, not a kept result.
+    let mut lines: Vec<&str> = written.lines().collect();
+    lines.remove(1);
+    std::fs::write(dir.path().join("clinic.csv"), lines.join("\n") + "\n").unwrap();
+    let mine = rows(
+        &town,
+        "SELECT 序号 FROM link_persons('clinic_list') ORDER BY 序号",
+    )
+    .await;
+    assert_eq!(
+        mine.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(),
+        ["2", "3", "4", "5", "6", "7"]
     );
 }
 

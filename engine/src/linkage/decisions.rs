@@ -139,6 +139,13 @@ pub(crate) fn record(
     f.sync_data().map_err(io)
 }
 
+/// The decisions file's size and modification time, or `None` while there
+/// is none: a kept link result is stale once they change.
+pub(crate) fn stamp(engine: &Engine) -> Option<(u64, std::time::SystemTime)> {
+    let meta = std::fs::metadata(path(engine)).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
+}
+
 /// The latest decision per row of `list`.
 pub(crate) fn load(engine: &Engine, list: &str) -> Result<HashMap<String, Decision>> {
     let path = path(engine);

@@ -29,6 +29,8 @@ pub mod households;
 mod roles;
 mod run;
 
+pub(crate) use run::LinkCache;
+
 use crate::governance::{apply_masks, GovernedTable};
 use crate::{Engine, EngineError, Principal};
 use async_trait::async_trait;
@@ -307,7 +309,7 @@ impl FencedRows for LinkedTable {
         // The fence: the city sees every row; below it, accepted rows whose
         // resident lives inside the principal's fence.
         Ok(if self.principal.level == Level::City {
-            linked.batch
+            linked.batch.clone()
         } else {
             let ranges = self
                 .engine

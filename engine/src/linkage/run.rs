@@ -140,7 +140,73 @@ fn heavy<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
-pub(super) async fn link(t: &LinkedTable, state: &dyn CatalogSession) -> Result<Linked> {
+/// The link of `t`, kept while its inputs stay the same (see [`LinkCache`]).
+pub(super) async fn link(t: &LinkedTable, state: &dyn CatalogSession) -> Result<Arc<Linked>> {
+    let engine = &t.engine;
+    let datasets = [t.list.name.clone(), t.register.name.clone()]
+        .into_iter()
+        .collect();
+    let key = LinkKey {
+        list: t.list.name.clone(),
+        register: t.register.name.clone(),
+        accept: t.options.accept.to_bits(),
+        review: t.options.review.to_bits(),
+        city: t.principal.level == zhenjie_catalog::Level::City,
+        files: crate::speed::plan_cache::Files::list(engine, state, &datasets).await?,
+        decisions: super::decisions::stamp(engine),
+    };
+    if let Some(kept) = engine.link_cache().get(&key) {
+        return Ok(kept);
+    }
+    let linked = Arc::new(compute(t, state).await?);
+    engine.link_cache().put(key, linked.clone());
+    Ok(linked)
+}
+
+/// What a link result depends on: its inputs' files (listed again at every
+/// call, as a kept plan's are), the decisions file, the thresholds, and
+/// whether weights are shown.
+#[derive(PartialEq)]
+struct LinkKey {
+    list: String,
+    register: String,
+    accept: u64,
+    review: u64,
+    city: bool,
+    files: crate::speed::plan_cache::Files,
+    decisions: Option<(u64, std::time::SystemTime)>,
+}
+
+/// Link results kept across statements and sessions: a dashboard that
+/// refreshes `link_persons` for each town links once, not once per town and
+/// refresh, until a file of the list or register, or a decision, changes.
+/// A kept result is the city's (unfenced, unmasked); each call fences and
+/// masks it for its own principal.
+#[derive(Default)]
+pub(crate) struct LinkCache(std::sync::Mutex<Vec<(LinkKey, Arc<Linked>)>>);
+
+/// Results kept at most (the newest).
+const KEPT_LINKS: usize = 4;
+
+impl LinkCache {
+    fn get(&self, key: &LinkKey) -> Option<Arc<Linked>> {
+        let kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        kept.iter().find(|(k, _)| k == key).map(|(_, l)| l.clone())
+    }
+
+    fn put(&self, key: LinkKey, linked: Arc<Linked>) {
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        kept.retain(|(k, _)| {
+            !(k.list == key.list && k.register == key.register && k.city == key.city)
+        });
+        if kept.len() >= KEPT_LINKS {
+            kept.remove(0);
+        }
+        kept.push((key, linked));
+    }
+}
+
+async fn compute(t: &LinkedTable, state: &dyn CatalogSession) -> Result<Linked> {
     let engine = &t.engine;
     let started = std::time::Instant::now();
     // The whole list, as it is (the link is the city's; see the module doc).
