@@ -3,6 +3,7 @@
 //! demo city, make password verifiers.
 
 mod link;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -70,6 +71,9 @@ enum Cmd {
     /// row the user may see with its match columns to a Parquet file the
     /// catalog can register (the batch form of `link_persons`).
     Link(link::LinkArgs),
+    /// Render a report template for one user's area as CSV or XLSX (or list
+    /// the templates with --list).
+    Report(report::ReportArgs),
     /// Print the SCRAM-SHA-256 verifier of a password (read from stdin) for a
     /// catalog's `password` field.
     Verifier,
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Cmd::Link(args) => link::run(&args),
+        Cmd::Report(args) => report::run(&args),
         Cmd::Demo {
             persons,
             out,

@@ -47,6 +47,9 @@ pub struct CatalogFile {
     /// Governed views: SQL over the datasets, run under each caller's fence.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub views: Vec<View>,
+    /// Report templates: the forms the platform fills from data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reports: Vec<Report>,
     /// Principals allowed to log in.
     #[serde(default)]
     pub users: Vec<User>,
@@ -200,6 +203,43 @@ pub struct View {
     /// Column descriptions, by output column name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub columns: BTreeMap<String, String>,
+}
+
+/// A report template: one of the base-level forms the platform fills from
+/// data instead of staff. Its SQL runs as the person who renders it, so
+/// each user gets their own area's report; its labels, in the order of the
+/// SQL's output columns, head the rendered table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    /// Name on the command line (`zhenjie report NAME`).
+    pub name: String,
+    /// Title printed above the table.
+    pub title: String,
+    /// What the report is for (`zhenjie report --list`).
+    #[serde(default)]
+    pub description: String,
+    /// The query (one SELECT over datasets and views, PostgreSQL syntax).
+    pub sql: String,
+    /// Every output column, in order, with its label.
+    pub columns: Vec<ReportColumn>,
+    /// The output column holding an area code: `--area` keeps the rows
+    /// under that area.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area_column: Option<String>,
+}
+
+/// One column of a report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportColumn {
+    /// The SQL output column.
+    pub name: String,
+    /// Its heading (Chinese, as the form has it).
+    pub label: String,
+    /// Whether the totals row sums it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub total: bool,
 }
 
 /// One table a principal can query.

@@ -45,6 +45,7 @@ fn file(users: Vec<User>) -> CatalogFile {
         datasets: vec![],
         object_stores: vec![],
         views: vec![],
+        reports: vec![],
         users,
         masks: vec![],
         mask_secret_file: None,

@@ -27,6 +27,7 @@ mod codes;
 mod dates;
 mod gen;
 mod names;
+mod reports;
 mod sink;
 mod tables;
 
@@ -471,6 +472,7 @@ fn catalog_file(plan: &areas::Plan, seed: u64) -> Result<CatalogFile, DemoError>
         masks: demo_masks(),
         mask_secret_file: Some(MASK_SECRET_FILE.to_string()),
         views: demo_views(),
+        reports: reports::demo_reports(),
         object_stores: vec![],
         users: vec![
             user(seed, "city", Level::City, areas::CITY_CODE, &["auditor"]),
