@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use zhenjie_catalog::Catalog;
-use zhenjie_engine::{Engine, EngineOptions, Output};
+use zhenjie_engine::Output;
 
 /// What `zhenjie link` is asked.
 #[derive(clap::Args)]
@@ -42,19 +42,8 @@ fn literal(s: &str) -> String {
 
 pub fn run(args: &LinkArgs) -> Result<(), String> {
     let catalog = Catalog::load(&args.catalog).map_err(|e| e.to_string())?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(zhenjie_engine::THREAD_STACK)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    rt.block_on(async {
-        let engine = Engine::open(catalog, EngineOptions::default())
-            .await
-            .map_err(|e| e.message)?;
-        let principal = engine
-            .principal(&args.user)
-            .ok_or_else(|| format!("no user {} in the catalog", args.user))?;
-        let session = engine.session(principal).await.map_err(|e| e.message)?;
+    crate::runtime()?.block_on(async {
+        let session = crate::session_as(catalog, &args.user).await?;
         let bar = ProgressBar::new_spinner();
         bar.set_style(
             ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")

@@ -157,12 +157,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 memory_limit: memory_mb << 20,
                 ..EngineOptions::default()
             };
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .thread_stack_size(zhenjie_engine::THREAD_STACK)
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            rt.block_on(async move {
+            runtime()?.block_on(async move {
                 let engine = Engine::open(catalog, options)
                     .await
                     .map_err(|e| e.message)?;
@@ -188,6 +183,26 @@ fn run(cli: Cli) -> Result<(), String> {
             })
         }
     }
+}
+
+/// A runtime whose threads have the stack zhenjie's planning needs.
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(zhenjie_engine::THREAD_STACK)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// A session of `user` over `catalog`, for the commands that act as one user.
+async fn session_as(catalog: Catalog, user: &str) -> Result<zhenjie_engine::Session, String> {
+    let engine = Engine::open(catalog, EngineOptions::default())
+        .await
+        .map_err(|e| e.message)?;
+    let principal = engine
+        .principal(user)
+        .ok_or_else(|| format!("no user {user} in the catalog"))?;
+    engine.session(principal).await.map_err(|e| e.message)
 }
 
 fn generate_demo(out: &Path, persons: usize, seed: u64, list_share: f64) -> Result<(), String> {

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 use zhenjie_catalog::Catalog;
-use zhenjie_engine::{Engine, EngineOptions};
 
 /// What `zhenjie report` is asked.
 #[derive(clap::Args)]
@@ -55,20 +54,9 @@ pub fn run(args: &ReportArgs) -> Result<(), String> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{name}.{format}")));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(zhenjie_engine::THREAD_STACK)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    rt.block_on(async {
-        let engine = Engine::open(catalog, EngineOptions::default())
-            .await
-            .map_err(|e| e.message)?;
+    crate::runtime()?.block_on(async {
         let user = args.user.as_deref().unwrap_or_default();
-        let principal = engine
-            .principal(user)
-            .ok_or_else(|| format!("no user {user} in the catalog"))?;
-        let session = engine.session(principal).await.map_err(|e| e.message)?;
+        let session = crate::session_as(catalog, user).await?;
         let rendered = zhenjie_reports::render(&session, &template, args.area.as_deref())
             .await
             .map_err(|e| e.to_string())?;

@@ -23,6 +23,13 @@ async fn engine(dir: &std::path::Path) -> Engine {
         .unwrap()
 }
 
+async fn session(engine: &Engine, user: &str) -> zhenjie_engine::Session {
+    engine
+        .session(engine.principal(user).unwrap())
+        .await
+        .unwrap()
+}
+
 fn number(c: &Cell) -> f64 {
     match c {
         Cell::Int(i) => *i as f64,
@@ -52,14 +59,8 @@ fn check_totals(r: &Rendered) {
 async fn every_template_renders_for_a_town_and_its_totals_add_up() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(dir.path()).await;
-    let town = engine
-        .session(engine.principal("town").unwrap())
-        .await
-        .unwrap();
-    let city = engine
-        .session(engine.principal("admin").unwrap())
-        .await
-        .unwrap();
+    let town = session(&engine, "town").await;
+    let city = session(&engine, "admin").await;
     let reports = engine.catalog().file.reports.clone();
     assert!(reports.len() >= 14, "{} templates", reports.len());
     for report in &reports {
@@ -102,10 +103,7 @@ async fn every_template_renders_for_a_town_and_its_totals_add_up() {
 async fn areas_outside_the_fence_and_broken_templates_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(dir.path()).await;
-    let town = engine
-        .session(engine.principal("town").unwrap())
-        .await
-        .unwrap();
+    let town = session(&engine, "town").await;
     let report = engine.catalog().file.reports[0].clone();
     let e = render(&town, &report, Some("370687000000"))
         .await
@@ -133,10 +131,7 @@ async fn areas_outside_the_fence_and_broken_templates_are_refused() {
 async fn xlsx_and_csv_read_back_as_the_table() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(dir.path()).await;
-    let town = engine
-        .session(engine.principal("town").unwrap())
-        .await
-        .unwrap();
+    let town = session(&engine, "town").await;
     let report = engine
         .catalog()
         .file
