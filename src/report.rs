@@ -8,8 +8,12 @@ use zhenjie_catalog::Catalog;
 #[derive(clap::Args)]
 pub struct ReportArgs {
     /// The template to render.
-    #[arg(required_unless_present = "list")]
+    #[arg(required_unless_present_any = ["list", "each_town"])]
     pub name: Option<String>,
+    /// Every template for every town inside the user's area: one workbook
+    /// per town, a sheet per template, in --out (a folder).
+    #[arg(long, conflicts_with_all = ["name", "area", "format"])]
+    pub each_town: bool,
     /// List the templates with their descriptions instead.
     #[arg(long)]
     pub list: bool,
@@ -37,6 +41,9 @@ pub fn run(args: &ReportArgs) -> Result<(), String> {
             println!("{:32} {}  {}", r.name, r.title, r.description);
         }
         return Ok(());
+    }
+    if args.each_town {
+        return each_town(args, catalog);
     }
     let name = args.name.as_deref().unwrap_or_default();
     let template = catalog
@@ -75,6 +82,61 @@ pub fn run(args: &ReportArgs) -> Result<(), String> {
             rendered.area,
             rendered.rows.len(),
             out.display()
+        );
+        Ok(())
+    })
+}
+
+/// `--each-town`: every template rendered for every town under the user's
+/// area, a workbook per town.
+fn each_town(args: &ReportArgs, catalog: zhenjie_catalog::Catalog) -> Result<(), String> {
+    use indicatif::{ProgressBar, ProgressStyle};
+    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("reports"));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let templates = catalog.file.reports.clone();
+    crate::runtime()?.block_on(async {
+        let user = args.user.as_deref().unwrap_or_default();
+        let session = crate::session_as(catalog, user).await?;
+        let prefix = session.principal().area.prefix().to_string();
+        let towns: Vec<zhenjie_catalog::Area> = session
+            .engine()
+            .catalog()
+            .areas
+            .at_level(zhenjie_catalog::Level::Town)
+            .filter(|t| t.prefix().starts_with(&prefix))
+            .cloned()
+            .collect();
+        let bar = ProgressBar::new(towns.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} 生成报表 [{bar:40}] {pos}/{len} 乡镇 {elapsed_precise} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        let started = std::time::Instant::now();
+        for town in &towns {
+            bar.set_message(town.name.clone());
+            let mut sheets = Vec::new();
+            for t in templates.iter().filter(|t| t.area_column.is_some()) {
+                match zhenjie_reports::render(&session, t, Some(&town.code)).await {
+                    Ok(r) => sheets.push(r),
+                    // A template this user may not run (a view for higher
+                    // levels) is left out of every town's workbook.
+                    Err(zhenjie_reports::ReportError::Template { .. }) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            let path = dir.join(format!("{}_{}.xlsx", town.code, town.name));
+            zhenjie_reports::write_workbook(&sheets, &path).map_err(|e| e.to_string())?;
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        eprintln!(
+            "{} towns written to {} in {:.1} s",
+            towns.len(),
+            dir.display(),
+            started.elapsed().as_secs_f64()
         );
         Ok(())
     })

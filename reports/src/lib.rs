@@ -14,7 +14,7 @@ mod csv;
 mod xlsx;
 
 pub use csv::write_csv;
-pub use xlsx::write_xlsx;
+pub use xlsx::{write_workbook, write_xlsx};
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};

@@ -15,4 +15,5 @@ mod object_store;
 mod plan_cache;
 mod protocol;
 mod psql;
+mod reports;
 mod tls;
