@@ -19,7 +19,7 @@ use super::{external, roles::Roles};
 use crate::{Engine, EngineError, Principal};
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
-use datafusion::arrow::compute::{cast, concat_batches};
+use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session as CatalogSession, TableFunctionImpl, TableProvider};
 use datafusion::common::ScalarValue;
@@ -206,16 +206,7 @@ impl Households {
             let plan = table.scan(state, None, &[], None).await?;
             let batches = collect(plan, state.task_ctx()).await?;
             let batch = concat_batches(&table.schema(), &batches)?;
-            let text = |c: Option<&str>| -> crate::Result<Option<StringArray>> {
-                let Some(c) = c else { return Ok(None) };
-                let Some(a) = batch.column_by_name(c) else {
-                    return Ok(None);
-                };
-                Ok(cast(a, &DataType::Utf8)?
-                    .as_any()
-                    .downcast_ref::<StringArray>()
-                    .cloned())
-            };
+            let text = |c: Option<&str>| c.map(|c| super::run::text_column(&batch, c)).transpose();
             let (ids, names, addresses, households, areas) = (
                 text(source.roles.id_number.as_deref())?,
                 text(source.roles.name.as_deref())?,

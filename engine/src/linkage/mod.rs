@@ -320,9 +320,39 @@ impl FencedRows for LinkedTable {
                 .iter()
                 .map(|area| Some(in_fence(&ranges, area.as_deref())))
                 .collect();
-            datafusion::arrow::compute::filter_record_batch(&linked.batch, &keep)?
+            without_weights(datafusion::arrow::compute::filter_record_batch(
+                &linked.batch,
+                &keep,
+            )?)?
         })
     }
+}
+
+/// The rows as a user below city level sees them: levels and bands, no
+/// weights. Weights carry the whole register's statistics (how many
+/// residents share a name, how large the register is), which the fence hides
+/// there, as `pg_database_size` is NULL there.
+fn without_weights(
+    batch: datafusion::arrow::array::RecordBatch,
+) -> crate::Result<datafusion::arrow::array::RecordBatch> {
+    use datafusion::arrow::array::{new_null_array, StringArray};
+    let schema = batch.schema();
+    let mut columns = batch.columns().to_vec();
+    for name in ["match_weight", "match_probability"] {
+        let i = schema.index_of(name)?;
+        columns[i] = new_null_array(&DataType::Float64, batch.num_rows());
+    }
+    let i = schema.index_of("match_reasons")?;
+    let reasons = run::text_column(&batch, "match_reasons")?;
+    columns[i] = Arc::new(
+        reasons
+            .iter()
+            .map(|r| r.map(run::without_weights))
+            .collect::<StringArray>(),
+    );
+    Ok(datafusion::arrow::array::RecordBatch::try_new(
+        schema, columns,
+    )?)
 }
 
 /// What a linkage table function computes for one principal: its rows,

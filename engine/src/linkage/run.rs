@@ -151,7 +151,6 @@ pub(super) async fn link(t: &LinkedTable, state: &dyn CatalogSession) -> Result<
         register: t.register.name.clone(),
         accept: t.options.accept.to_bits(),
         review: t.options.review.to_bits(),
-        city: t.principal.level == zhenjie_catalog::Level::City,
         files: crate::speed::plan_cache::Files::list(engine, state, &datasets).await?,
         decisions: super::decisions::stamp(engine),
     };
@@ -164,15 +163,13 @@ pub(super) async fn link(t: &LinkedTable, state: &dyn CatalogSession) -> Result<
 }
 
 /// What a link result depends on: its inputs' files (listed again at every
-/// call, as a kept plan's are), the decisions file, the thresholds, and
-/// whether weights are shown.
+/// call, as a kept plan's are), the decisions file and the thresholds.
 #[derive(PartialEq)]
 struct LinkKey {
     list: String,
     register: String,
     accept: u64,
     review: u64,
-    city: bool,
     files: crate::speed::plan_cache::Files,
     decisions: Option<(u64, std::time::SystemTime)>,
 }
@@ -196,9 +193,7 @@ impl LinkCache {
 
     fn put(&self, key: LinkKey, linked: Arc<Linked>) {
         let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        kept.retain(|(k, _)| {
-            !(k.list == key.list && k.register == key.register && k.city == key.city)
-        });
+        kept.retain(|(k, _)| !(k.list == key.list && k.register == key.register));
         if kept.len() >= KEPT_LINKS {
             kept.remove(0);
         }
@@ -353,21 +348,13 @@ async fn compute(t: &LinkedTable, state: &dyn CatalogSession) -> Result<Linked> 
             .map(|m| m.map(|(id, _)| id.as_str()))
             .collect::<StringArray>(),
     ));
-    // Weights carry the whole register's statistics (how many residents
-    // share a name, how large the register is): below city level, where the
-    // fence hides the rest of the city, a row shows its levels and band but
-    // no weights, as `pg_database_size` is NULL there.
-    let city = t.principal.level == zhenjie_catalog::Level::City;
     columns.push(Arc::new(
-        links
-            .iter()
-            .map(|l| l.weight.filter(|_| city))
-            .collect::<Float64Array>(),
+        links.iter().map(|l| l.weight).collect::<Float64Array>(),
     ));
     columns.push(Arc::new(
         links
             .iter()
-            .map(|l| l.probability.filter(|_| city))
+            .map(|l| l.probability)
             .collect::<Float64Array>(),
     ));
     columns.push(Arc::new(
@@ -379,13 +366,7 @@ async fn compute(t: &LinkedTable, state: &dyn CatalogSession) -> Result<Linked> 
     columns.push(Arc::new(
         links
             .iter()
-            .map(|l| {
-                Some(if city {
-                    l.reasons.clone()
-                } else {
-                    without_weights(&l.reasons)
-                })
-            })
+            .map(|l| Some(l.reasons.as_str()))
             .collect::<StringArray>(),
     ));
     columns.push(Arc::new(
@@ -409,7 +390,7 @@ async fn compute(t: &LinkedTable, state: &dyn CatalogSession) -> Result<Linked> 
 }
 
 /// `id exact +17.2, name same_pinyin +9.1` as `id exact, name same_pinyin`.
-fn without_weights(reasons: &str) -> String {
+pub(super) fn without_weights(reasons: &str) -> String {
     let is_weight = |t: &str| {
         t.starts_with(['+', '-']) && t[1..].chars().all(|c| c.is_ascii_digit() || c == '.')
     };
@@ -425,7 +406,7 @@ fn without_weights(reasons: &str) -> String {
         .join(", ")
 }
 
-fn text_column(batch: &RecordBatch, name: &str) -> Result<StringArray> {
+pub(super) fn text_column(batch: &RecordBatch, name: &str) -> Result<StringArray> {
     let a = batch.column_by_name(name).ok_or_else(|| {
         crate::EngineError::new(
             crate::sqlstate::INTERNAL_ERROR,
