@@ -36,6 +36,14 @@ pub enum CatalogError {
         /// What is wrong.
         problem: String,
     },
+    /// A policy rule is wrong.
+    #[error("rule {rule}: {problem}")]
+    Rule {
+        /// Rule name.
+        rule: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// A user declaration is wrong.
     #[error("user {user}: {problem}")]
     User {

@@ -50,6 +50,15 @@ pub struct CatalogFile {
     /// Report templates: the forms the platform fills from data.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reports: Vec<Report>,
+    /// Policy rules (政策找人): who is eligible for a benefit and who is
+    /// served, so the platform can list the gaps between the two.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
+    /// The day the data describes (`YYYY-MM-DD`): rules measure ages and
+    /// deadlines on it through `reference_date()`. Unset: today, as for a
+    /// deployment loaded every night; a fixed snapshot (the demo city) sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_date: Option<String>,
     /// Principals allowed to log in.
     #[serde(default)]
     pub users: Vec<User>,
@@ -229,6 +238,93 @@ pub struct Report {
     pub area_column: Option<String>,
 }
 
+/// A benefit's eligibility rule, as data: a new policy is a new rule, not
+/// new code. The engine turns each rule into two questions over the
+/// register — who is eligible but not served, who is served but no longer
+/// eligible (and why) — answered for the whole city and then fenced and
+/// masked for whoever asks (`policy_gaps`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Rule name in SQL (`policy_gaps('elderly_80')`).
+    pub name: String,
+    /// What the rule is called (Chinese, as the policy names it).
+    pub title: String,
+    /// The special-population group it screens (人群类别).
+    pub group: String,
+    /// The benefit eligibility leads to.
+    pub benefit: String,
+    /// The policy document it follows.
+    #[serde(default)]
+    pub basis: String,
+    /// First day the policy applies (`YYYY-MM-DD`); before it no one is eligible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_from: Option<String>,
+    /// Day the policy ends (`YYYY-MM-DD`, exclusive); from then on everyone
+    /// still served is served without a policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_to: Option<String>,
+    /// The register rows are read from, as `p` (default `persons`); it must
+    /// be placed by an area column and have a column of class `id_number`.
+    #[serde(default = "default_population")]
+    pub population: String,
+    /// Who is eligible: a boolean SQL expression over `p`, which may use
+    /// subqueries over other datasets and `reference_date()`.
+    pub eligible: String,
+    /// Who is served.
+    pub served: RuleServed,
+    /// Why someone served is no longer eligible, tried in order; the first
+    /// that holds is the reason given ("不再符合条件" if none does, and
+    /// "户籍已迁出或注销" when the register does not have them at all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exits: Vec<RuleExit>,
+    /// A sensitivity class the rule's rows reveal (a disability rule reveals
+    /// `health`): users for whom that class is masked do not see its rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+}
+
+impl Rule {
+    /// The reason given to an eligible person nobody serves.
+    pub const UNSERVED: &'static str = "符合条件未享受";
+    /// The reason given when the register does not have a served person.
+    pub const NOT_REGISTERED: &'static str = "户籍已迁出或注销";
+    /// The reason given when none of a rule's exits holds.
+    pub const NO_LONGER_ELIGIBLE: &'static str = "不再符合条件";
+    /// The reason given to everyone served while the policy is not in force.
+    pub const NOT_IN_FORCE: &'static str = "政策未生效或已到期";
+}
+
+fn default_population() -> String {
+    "persons".to_string()
+}
+
+/// The records that say a person is served by a rule's benefit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleServed {
+    /// The dataset holding them, as `s`; it must have a column of class
+    /// `id_number` and be placed by an area column.
+    pub dataset: String,
+    /// Which of its rows count: a boolean SQL expression over `s`.
+    #[serde(rename = "where", default = "default_true")]
+    pub condition: String,
+}
+
+fn default_true() -> String {
+    "true".to_string()
+}
+
+/// One reason a served person is no longer eligible.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleExit {
+    /// The reason as staff read it (已死亡, 收入超标, 证件过期, …).
+    pub reason: String,
+    /// When it applies: a boolean SQL expression over `p`.
+    pub when: String,
+}
+
 /// One column of a report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -253,6 +349,11 @@ pub struct Dataset {
     pub location: String,
     /// File format.
     pub format: Format,
+    /// Whether `location` is a folder of dated loads (`YYYY-MM-DD/`, one
+    /// per nightly load, each holding that load's files): the table is the
+    /// newest load, and `as_of(name, date)` reads the one in force on a date.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub snapshots: bool,
     /// Table comment shown by clients (`\d+`, pg_description).
     #[serde(default)]
     pub comment: String,
@@ -565,6 +666,12 @@ impl Catalog {
                 if !path.exists() {
                     return Err(bad(format!("location {} does not exist", path.display())));
                 }
+                if d.snapshots && !path.is_dir() {
+                    return Err(bad(format!(
+                        "has snapshots, so its location {} must be a folder of dated loads",
+                        path.display()
+                    )));
+                }
             }
             if let Some(Placement::Key {
                 normalize: Some(f), ..
@@ -638,6 +745,49 @@ impl Catalog {
                 return Err(bad("has no sql".into()));
             }
         }
+        let mut rules = std::collections::HashSet::new();
+        for r in &self.file.rules {
+            let bad = |problem: String| CatalogError::Rule {
+                rule: r.name.clone(),
+                problem,
+            };
+            if !rules.insert(r.name.as_str()) {
+                return Err(bad("is declared twice".into()));
+            }
+            if !is_sql_name(&r.name) {
+                return Err(bad("name must be lower-case letters, digits and '_'".into()));
+            }
+            for (what, sql) in [
+                ("eligible", &r.eligible),
+                ("served.where", &r.served.condition),
+            ] {
+                if sql.trim().is_empty() {
+                    return Err(bad(format!("{what} is empty")));
+                }
+            }
+            for (what, day) in [
+                ("effective_from", &r.effective_from),
+                ("effective_to", &r.effective_to),
+            ] {
+                if let Some(day) = day {
+                    if !is_iso_date(day) {
+                        return Err(bad(format!("{what} {day} is not a date (YYYY-MM-DD)")));
+                    }
+                }
+            }
+            for name in [&r.population, &r.served.dataset] {
+                if self.dataset(name).is_none() {
+                    return Err(bad(format!("reads unknown dataset {name}")));
+                }
+            }
+        }
+        if let Some(day) = &self.file.reference_date {
+            if !is_iso_date(day) {
+                return Err(CatalogError::Policy(format!(
+                    "reference_date {day} is not a date (YYYY-MM-DD)"
+                )));
+            }
+        }
         let mut classes = std::collections::HashSet::new();
         for rule in &self.file.masks {
             if !classes.insert(rule.class.as_str()) {
@@ -681,6 +831,28 @@ impl Catalog {
         }
         Ok(())
     }
+}
+
+/// Whether `s` is a calendar date written `YYYY-MM-DD` (the name of a
+/// dataset's dated load).
+pub fn is_iso_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
 }
 
 /// Names SQL can use unquoted: lower-case ASCII letters, digits and `_`.

@@ -46,6 +46,8 @@ fn file(users: Vec<User>) -> CatalogFile {
         object_stores: vec![],
         views: vec![],
         reports: vec![],
+        rules: vec![],
+        reference_date: None,
         users,
         masks: vec![],
         mask_secret_file: None,
@@ -107,6 +109,7 @@ fn user_level_must_match_area_level() {
 fn dataset_with_missing_file_names_the_dataset() {
     let mut f = file(vec![]);
     f.datasets.push(Dataset {
+        snapshots: false,
         name: "persons".into(),
         location: "no/such/file.parquet".into(),
         format: Format::Parquet,
@@ -312,6 +315,7 @@ fn fences_follow_lineage_most_specific_first() {
 fn key_placements_clean_keys_only_with_known_functions() {
     let mut f = file(vec![]);
     f.datasets.push(Dataset {
+        snapshots: false,
         name: "list".into(),
         location: "Cargo.toml".into(),
         format: Format::Csv,

@@ -11,6 +11,11 @@ pub(crate) fn today() -> i32 {
     days_from_civil(TODAY.0, TODAY.1, TODAY.2)
 }
 
+/// The demo's "today" as the catalog's `reference_date`.
+pub(crate) fn reference_date() -> String {
+    format!("{:04}-{:02}-{:02}", TODAY.0, TODAY.1, TODAY.2)
+}
+
 /// Completed years between `birth` and `on`.
 pub(crate) fn age_on(birth: i32, on: i32) -> i32 {
     let (y1, m1, d1) = civil_from_days(birth);

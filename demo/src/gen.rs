@@ -21,7 +21,10 @@ use std::path::Path;
 pub(crate) struct Sinks {
     pub persons: Sink,
     pub households: Sink,
+    /// Disability certificates: today's load, and last month's.
     pub disability: Sink,
+    pub disability_previous: Sink,
+    pub residence: Sink,
     pub special: Sink,
     pub payments: Sink,
     pub enterprises: Sink,
@@ -31,8 +34,13 @@ pub(crate) struct Sinks {
     pub agri: Sink,
     pub cards: Sink,
     pub dept: Sink,
+    pub income: Sink,
+    pub employment: Sink,
+    pub veterans: Sink,
     /// Beside the list, not in the catalog: whom each row names.
     pub truth: Sink,
+    /// Beside the city, not in the catalog: the planted policy gaps.
+    pub scenario_truth: Sink,
 }
 
 impl Sinks {
@@ -42,14 +50,26 @@ impl Sinks {
         dir: &Path,
         created: &mut Vec<std::path::PathBuf>,
     ) -> Result<Self, DemoError> {
-        let mut open = |spec: &'static crate::sink::TableSpec| -> Result<Sink, DemoError> {
-            created.push(dir.join(format!(".{}.tmp", spec.file_name())));
-            Sink::create(dir, spec)
-        };
+        let mut open_in =
+            |dir: &Path, spec: &'static crate::sink::TableSpec| -> Result<Sink, DemoError> {
+                std::fs::create_dir_all(dir).map_err(|source| DemoError::Io {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+                created.push(dir.join(format!(".{}.tmp", spec.file_name())));
+                Sink::create(dir, spec)
+            };
+        let loads = dir.join(tables::DISABILITY_CERTS.name);
+        let disability = open_in(&loads.join(tables::LOADS[1]), &tables::DISABILITY_CERTS)?;
+        let disability_previous =
+            open_in(&loads.join(tables::LOADS[0]), &tables::DISABILITY_CERTS)?;
+        let mut open = |spec: &'static crate::sink::TableSpec| open_in(dir, spec);
         Ok(Sinks {
             persons: open(&tables::PERSONS)?,
             households: open(&tables::HOUSEHOLDS)?,
-            disability: open(&tables::DISABILITY_CERTS)?,
+            disability,
+            disability_previous,
+            residence: open(&tables::RESIDENCE)?,
             special: open(&tables::SPECIAL_GROUPS)?,
             payments: open(&tables::SUBSIDY_PAYMENTS)?,
             enterprises: open(&tables::ENTERPRISES)?,
@@ -59,16 +79,22 @@ impl Sinks {
             agri: open(&tables::AGRI_SUBSIDIES)?,
             cards: open(&tables::SOCIAL_SECURITY_CARDS)?,
             dept: open(&tables::DEPT_LIST)?,
+            income: open(&tables::HOUSEHOLD_INCOME)?,
+            employment: open(&tables::EMPLOYMENT)?,
+            veterans: open(&tables::VETERANS)?,
             truth: open(&tables::DEPT_LIST_TRUTH)?,
+            scenario_truth: open(&tables::SCENARIO_TRUTH)?,
         })
     }
 
     /// All sinks, for finishing and renaming.
-    pub(crate) fn all_mut(&mut self) -> [&mut Sink; 13] {
+    pub(crate) fn all_mut(&mut self) -> [&mut Sink; 19] {
         [
             &mut self.persons,
             &mut self.households,
             &mut self.disability,
+            &mut self.disability_previous,
+            &mut self.residence,
             &mut self.special,
             &mut self.payments,
             &mut self.enterprises,
@@ -78,30 +104,36 @@ impl Sinks {
             &mut self.agri,
             &mut self.cards,
             &mut self.dept,
+            &mut self.income,
+            &mut self.employment,
+            &mut self.veterans,
             &mut self.truth,
+            &mut self.scenario_truth,
         ]
     }
 }
 
-struct Person {
-    id: String,
+/// One generated resident.
+pub(crate) struct Person {
+    pub(crate) id: String,
     name: String,
-    male: bool,
-    birth: i32,
+    pub(crate) male: bool,
+    pub(crate) birth: i32,
     age: i32,
     phone: Option<String>,
-    relation: &'static str,
+    pub(crate) relation: &'static str,
     marital: &'static str,
-    death: Option<i32>,
+    pub(crate) death: Option<i32>,
     ethnicity: &'static str,
-    household: usize,
+    pub(crate) household: usize,
 }
 
-struct Household {
+/// One generated household: its members are `first..first + len`.
+pub(crate) struct Household {
     no: String,
     address: String,
-    first: usize,
-    len: usize,
+    pub(crate) first: usize,
+    pub(crate) len: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -118,15 +150,6 @@ struct Member {
     age: i32,
     marital: &'static str,
     sur: Sur,
-}
-
-struct Benefit {
-    person: usize,
-    group: &'static str,
-    since: i32,
-    exit: Option<i32>,
-    pay: Option<(&'static str, i64)>,
-    leak: i32,
 }
 
 struct DeptRow {
@@ -172,6 +195,16 @@ const DEPT_ITEMS: &[(&str, &str)] = &[
     ("省退役军人事务厅", "退役军人信息核对"),
 ];
 
+/// Per household: income under the line, and under 1.3 × it; per person:
+/// employment status, veteran, last pension certification.
+type DepartmentFacts = (
+    Vec<bool>,
+    Vec<bool>,
+    Vec<Option<&'static str>>,
+    Vec<bool>,
+    Vec<Option<i32>>,
+);
+
 /// The state of a generation run.
 pub(crate) struct Gen {
     rng: ChaCha8Rng,
@@ -194,6 +227,10 @@ pub(crate) struct Gen {
     today: i32,
     first_month: i32,
     last_month: i32,
+    /// The policy rules people are enrolled by.
+    policies: Vec<crate::policies::Policy>,
+    /// Grids generated so far (where people registered later may live).
+    grids_seen: Vec<String>,
 }
 
 /// A farmland subsidy paid before 2020 under the grid's retired code.
@@ -256,6 +293,8 @@ impl Gen {
             today: today(),
             first_month: 2023 * 12,
             last_month: 2024 * 12 + 5,
+            policies: crate::policies::all_policies(),
+            grids_seen: Vec::new(),
         }
     }
 
@@ -617,7 +656,8 @@ impl Gen {
     /// Generates one grid and writes it to every sink.
     pub(crate) fn grid(&mut self, g: &GridPlan) -> Result<(), DemoError> {
         self.flush_retired(Some(&g.code))?;
-        let (persons, households) = self.make_people(g)?;
+        let (mut persons, households) = self.make_people(g)?;
+        let forced = self.plant_orphans(&mut persons, &households);
         for p in &persons {
             let h = &households[p.household];
             self.sinks.persons.push(&[
@@ -648,14 +688,15 @@ impl Gen {
                 V::S(&g.code),
             ])?;
         }
-        let disabilities = self.disabilities(g, &persons)?;
+        let disabilities = self.disabilities(g, &persons, &forced)?;
         self.benefits(g, &persons, &households, &disabilities)?;
         self.enterprises(g, &persons)?;
         self.vehicles(g, &persons)?;
         if !g.community {
             self.farmland(g, &persons, &households)?;
         }
-        self.cards(&persons)?;
+        self.cards(g, &persons)?;
+        self.residence(g, &persons)?;
         self.province_list(&persons, &households)?;
         Ok(())
     }
@@ -664,16 +705,17 @@ impl Gen {
         &mut self,
         g: &GridPlan,
         persons: &[Person],
+        forced: &[Option<i32>],
     ) -> Result<Vec<Option<(i32, i32)>>, DemoError> {
         let mut out = Vec::with_capacity(persons.len());
-        for p in persons {
+        for (p, forced) in persons.iter().zip(forced) {
             let rate = match p.age {
                 ..=17 => 0.005,
                 18..=59 => 0.018,
                 60..=79 => 0.04,
                 _ => 0.08,
             };
-            if !self.rng.random_bool(rate) {
+            if forced.is_none() && !self.rng.random_bool(rate) {
                 out.push(None);
                 continue;
             }
@@ -683,10 +725,61 @@ impl Gen {
                 .position(|t| t.0 == kind)
                 .unwrap_or(3) as i32
                 + 1;
-            let grade = pick(&mut self.rng, &[(1, 12), (2, 22), (3, 30), (4, 36)]);
-            let lo = days_from_civil(2008, 1, 1).max(p.birth + 30);
+            let grade = forced
+                .unwrap_or_else(|| pick(&mut self.rng, &[(1, 12), (2, 22), (3, 30), (4, 36)]));
+            // Most certificates are within their ten years; some are not
+            // renewed (the "certificate expired" clue).
+            let recent = forced.is_some() || self.rng.random_bool(0.85);
+            let lo = if recent {
+                add_years(self.today, -10) + 1
+            } else {
+                days_from_civil(2008, 1, 1)
+            }
+            .max(p.birth + 30);
             let hi = p.death.unwrap_or(self.today);
             let issued = day_between(&mut self.rng, lo, hi.max(lo));
+            // Last month's load differs a little: certificates issued since,
+            // grades re-assessed, certificates cancelled this month.
+            let previous_day = days_from_civil(2024, 5, 31);
+            let u: f64 = if forced.is_some() {
+                1.0
+            } else {
+                self.rng.random()
+            };
+            let (issued, previous_grade, current) = if u < 0.01 {
+                let issued = day_between(&mut self.rng, previous_day + 1, self.today);
+                (issued, None, true)
+            } else if u < 0.02 {
+                let other = if grade == 4 { 3 } else { grade + 1 };
+                (issued, Some(other), true)
+            } else if u < 0.025 && issued <= previous_day {
+                (issued, Some(grade), false)
+            } else {
+                (issued, (issued <= previous_day).then_some(grade), true)
+            };
+            let change = match (previous_grade, current) {
+                (None, true) => Some(("added", "新增")),
+                (Some(_), false) => Some(("cancelled", "注销")),
+                (Some(old), true) if old != grade => Some(("regraded", "等级变化")),
+                _ => None,
+            };
+            if let Some((gap, label)) = change {
+                self.scenario_truth("disability_changes", gap, &p.id, &g.code, label)?;
+            }
+            if let Some(old) = previous_grade {
+                self.sinks.disability_previous.push(&[
+                    V::S(&format!("{}{type_no}{old}", p.id)),
+                    V::S(&p.id),
+                    V::S(kind),
+                    V::I(old),
+                    V::D(issued),
+                    V::S(&g.code),
+                ])?;
+            }
+            if !current {
+                out.push(None);
+                continue;
+            }
             let cert_no = format!("{}{type_no}{grade}", p.id);
             self.sinks.disability.push(&[
                 V::S(&cert_no),
@@ -701,36 +794,206 @@ impl Gen {
         Ok(out)
     }
 
-    fn benefit(
+    /// Records one planted case of a scenario.
+    fn scenario_truth(
         &mut self,
-        persons: &[Person],
-        person: usize,
-        group: &'static str,
-        since: i32,
-        pay: Option<(&'static str, i64)>,
-    ) -> Benefit {
-        let p = &persons[person];
-        let since = since.clamp(p.birth, self.today);
-        let (exit, leak) = match p.death {
-            // Civil affairs learnt of the death and closed the record…
-            Some(d) if self.rng.random_bool(0.4) => (Some(d.max(since)), 0),
-            // …or did not, and payments ran on for a few months.
-            Some(_) => (None, self.rng.random_range(1..=6)),
-            None if self.rng.random_bool(0.06) => {
-                (Some(day_between(&mut self.rng, since, self.today)), 0)
-            }
-            None => (None, 0),
-        };
-        Benefit {
-            person,
-            group,
-            since,
-            exit,
-            pay,
-            leak,
-        }
+        scenario: &str,
+        gap: &str,
+        id: &str,
+        grid: &str,
+        reason: &str,
+    ) -> Result<(), DemoError> {
+        self.sinks.scenario_truth.push(&[
+            V::S(scenario),
+            V::S(gap),
+            V::S(id),
+            V::S(grid),
+            V::S(reason),
+        ])
     }
 
+    /// Residence registrations: most residents live in their own grid; a
+    /// few live in another grid of the city (人户分离), the clue the grid
+    /// they are registered in follows up.
+    fn residence(&mut self, g: &GridPlan, persons: &[Person]) -> Result<(), DemoError> {
+        for p in persons {
+            if p.death.is_some() || p.age < 16 || !self.rng.random_bool(0.3) {
+                continue;
+            }
+            let moved = !self.grids_seen.is_empty() && self.rng.random_bool(0.08);
+            let living = if moved {
+                self.grids_seen[self.rng.random_range(0..self.grids_seen.len())].clone()
+            } else {
+                g.code.clone()
+            };
+            let on = day_between(&mut self.rng, days_from_civil(2016, 1, 1), self.today);
+            self.sinks
+                .residence
+                .push(&[V::S(&p.id), V::S(&living), V::D(on)])?;
+            if living != g.code {
+                self.scenario_truth("moved_out_of_grid", "moved", &p.id, &g.code, &living)?;
+            }
+        }
+        self.grids_seen.push(g.code.clone());
+        Ok(())
+    }
+
+    /// Plants children left without parents: in a few households with a
+    /// child under 18, the parents die (orphans), or one dies and the other
+    /// is severely disabled (de-facto orphans). Returns the disability
+    /// grade forced on the surviving parents.
+    fn plant_orphans(
+        &mut self,
+        persons: &mut [Person],
+        households: &[Household],
+    ) -> Vec<Option<i32>> {
+        let mut forced = vec![None; persons.len()];
+        let window_start = days_from_civil(2022, 7, 1);
+        let is_parent = |r: &str| r == "02" || ("10".."13").contains(&r);
+        for h in households {
+            let members = h.first..h.first + h.len;
+            let has_child = members.clone().any(|i| {
+                let r = persons[i].relation;
+                (r.starts_with('2') || r.starts_with('3'))
+                    && r != "28"
+                    && r != "38"
+                    && persons[i].age < 18
+            });
+            if !has_child || !self.rng.random_bool(0.02) {
+                continue;
+            }
+            let parents: Vec<usize> = members
+                .filter(|&i| is_parent(persons[i].relation) && persons[i].death.is_none())
+                .collect();
+            let Some((&first, rest)) = parents.split_first() else {
+                continue;
+            };
+            let die = |rng: &mut ChaCha8Rng| day_between(rng, window_start, today() - 1);
+            persons[first].death = Some(die(&mut self.rng));
+            if self.rng.random_bool(0.4) {
+                for &o in rest {
+                    persons[o].death = Some(die(&mut self.rng));
+                }
+            } else {
+                for &o in rest {
+                    forced[o] = Some(if self.rng.random_bool(0.5) { 1 } else { 2 });
+                }
+            }
+        }
+        forced
+    }
+
+    /// The facts policies read that come from other departments (income,
+    /// employment, veterans), written to their datasets.
+    fn department_facts(
+        &mut self,
+        g: &GridPlan,
+        persons: &[Person],
+        households: &[Household],
+    ) -> Result<DepartmentFacts, DemoError> {
+        let rural = !g.community;
+        let line = if rural { 700.0 } else { 950.0 };
+        let mut low = Vec::with_capacity(households.len());
+        let mut near = Vec::with_capacity(households.len());
+        for h in households {
+            let u: f64 = self.rng.random();
+            let share = if u < 0.035 {
+                self.rng.random_range(0.3..0.98)
+            } else if u < 0.06 {
+                self.rng.random_range(1.0..1.3)
+            } else {
+                self.rng.random_range(1.3..6.0)
+            };
+            let income = yuan(line * share);
+            low.push(income < yuan(line));
+            near.push(income < yuan(line * 1.3));
+            self.sinks.income.push(&[
+                V::S(&h.no),
+                V::I(2023),
+                V::M(income),
+                V::M(yuan(line)),
+                V::S(&g.code),
+            ])?;
+        }
+        let mut work = Vec::with_capacity(persons.len());
+        let mut veteran = Vec::with_capacity(persons.len());
+        let mut certified_on = Vec::with_capacity(persons.len());
+        let is_parent = |r: &str| r == "02" || ("10".."13").contains(&r);
+        for p in persons {
+            let retire_age = if p.male { 60 } else { 55 };
+            let status = if p.age >= retire_age {
+                self.rng
+                    .random_bool(if rural { 0.35 } else { 0.85 })
+                    .then_some("退休")
+            } else if (16..60).contains(&p.age) {
+                let away = if !rural {
+                    0.03
+                } else if is_parent(p.relation) && p.age <= 50 {
+                    0.45
+                } else {
+                    0.2
+                };
+                let u: f64 = self.rng.random();
+                if u < away {
+                    Some("外出务工")
+                } else if u < away + 0.02 {
+                    Some("登记失业")
+                } else {
+                    None
+                }
+            } else {
+                None
+            };
+            let mut certified = None;
+            if let Some(status) = status {
+                let since = if status == "退休" {
+                    add_years(p.birth, retire_age)
+                } else {
+                    day_between(&mut self.rng, days_from_civil(2015, 1, 1), self.today)
+                };
+                certified = (status == "退休").then(|| {
+                    let recent = self
+                        .rng
+                        .random_bool(if p.death.is_none() { 0.85 } else { 0.5 });
+                    if recent {
+                        day_between(&mut self.rng, self.today - 360, self.today - 1)
+                    } else {
+                        day_between(&mut self.rng, self.today - 900, self.today - 370)
+                    }
+                });
+                self.sinks.employment.push(&[
+                    V::S(&p.id),
+                    V::S(status),
+                    V::D(since.min(self.today)),
+                    od(certified),
+                    V::S(&g.code),
+                ])?;
+            }
+            work.push(status);
+            certified_on.push(certified);
+            let is_veteran =
+                p.age >= 22 && self.rng.random_bool(if p.male { 0.025 } else { 0.002 });
+            if is_veteran {
+                let category = pick(
+                    &mut self.rng,
+                    &[("退役士兵", 90), ("伤残军人", 7), ("烈士遗属", 3)],
+                );
+                let discharged = add_years(p.birth, self.rng.random_range(20..=24)).min(self.today);
+                self.sinks.veterans.push(&[
+                    V::S(&p.id),
+                    V::S(category),
+                    V::D(discharged),
+                    V::S(&g.code),
+                ])?;
+            }
+            veteran.push(is_veteran);
+        }
+        Ok((low, near, work, veteran, certified_on))
+    }
+
+    /// Enrols people by every policy rule, as registers do — most of the
+    /// eligible, a few by mistake, the dead until someone reports them — and
+    /// writes the special groups, their payments and the planted gaps.
     fn benefits(
         &mut self,
         g: &GridPlan,
@@ -738,142 +1001,250 @@ impl Gen {
         households: &[Household],
         disabilities: &[Option<(i32, i32)>],
     ) -> Result<(), DemoError> {
-        let rural = !g.community;
-        let mut list: Vec<Benefit> = Vec::new();
-        let mut on_dibao = vec![false; persons.len()];
-        for h in households {
-            let p_dibao = if rural { 0.025 } else { 0.01 };
-            if self.rng.random_bool(p_dibao) {
-                let since =
-                    day_between(&mut self.rng, days_from_civil(2012, 1, 1), self.today - 30);
-                let per_head = if rural {
-                    self.rng.random_range(200..=700)
-                } else {
-                    self.rng.random_range(300..=900)
-                };
-                on_dibao[h.first..h.first + h.len].fill(true);
-                for i in h.first..h.first + h.len {
-                    let pay =
-                        (i == h.first).then(|| ("低保金", yuan((per_head * h.len as i32) as f64)));
-                    let b = self.benefit(persons, i, "低保", since, pay);
-                    list.push(b);
-                }
-            }
-            let head = &persons[h.first];
-            if h.len == 1 && head.age >= 60 {
-                if self.rng.random_bool(if rural { 0.12 } else { 0.08 }) {
-                    let since = day_between(&mut self.rng, days_from_civil(2012, 1, 1), self.today);
-                    let amount = yuan(self.rng.random_range(1100..=1400) as f64);
-                    let b = self.benefit(
-                        persons,
-                        h.first,
-                        "特困",
-                        since,
-                        Some(("特困供养金", amount)),
-                    );
-                    list.push(b);
-                }
-                if rural && head.age >= 65 && self.rng.random_bool(0.5) {
-                    let since = day_between(&mut self.rng, days_from_civil(2018, 1, 1), self.today);
-                    let b = self.benefit(persons, h.first, "留守老人", since, None);
-                    list.push(b);
-                }
-            }
-        }
-        for (i, p) in persons.iter().enumerate() {
-            let eligible_old = p.age >= 80;
-            // Most of the very old are enrolled; a few in their seventies are
-            // enrolled by mistake ("served but not eligible").
-            let enrolled = if eligible_old {
-                self.rng.random_bool(0.92)
-            } else {
-                p.age >= 70 && self.rng.random_bool(0.005)
+        use crate::policies::Facts;
+        use zhenjie_catalog::Rule;
+        let (low, near, work, veteran, certified) =
+            self.department_facts(g, persons, households)?;
+        let policies = std::mem::take(&mut self.policies);
+        let mut served: std::collections::HashMap<&'static str, Vec<bool>> = Default::default();
+        let mut rows: Vec<(&'static str, usize, &'static str, i32, Option<i32>)> = Vec::new();
+        let mut pays: Vec<(usize, &'static str, i64, i32, i32)> = Vec::new();
+        let mut still_paid: Vec<(usize, &'static str)> = Vec::new();
+        let mut truth: Vec<(String, &'static str, String, String)> = Vec::new();
+        let min_since = days_from_civil(2012, 1, 1);
+        for policy in &policies {
+            let group = policy.group;
+            let mut flags = vec![false; persons.len()];
+            let mut household_draw: Vec<Option<f64>> = vec![None; households.len()];
+            let facts = Facts {
+                persons,
+                households,
+                rural: !g.community,
+                today: self.today,
+                cert: disabilities,
+                low_income: &low,
+                near_low_income: &near,
+                work: &work,
+                veteran: &veteran,
+                served: &served,
             };
-            if enrolled {
-                let eightieth = add_years(p.birth, 80);
-                let since = if eightieth <= self.today {
-                    eightieth.max(days_from_civil(2014, 1, 1))
+            let pension = policy.rule.served.dataset == "employment";
+            for (i, p) in persons.iter().enumerate() {
+                let eligible = (policy.eligible)(&facts, i);
+                let alive = p.death.is_none();
+                let u = if policy.per_household {
+                    *household_draw[p.household].get_or_insert_with(|| self.rng.random())
                 } else {
-                    day_between(&mut self.rng, days_from_civil(2020, 1, 1), self.today)
+                    self.rng.random()
                 };
-                let amount = match p.age {
-                    100.. => 500.0,
-                    90..=99 => 200.0,
-                    _ => 100.0,
+                let is_served = if pension {
+                    // Served: certified within twelve months (written with
+                    // the employment facts).
+                    false
+                } else {
+                    let enrolled = if eligible {
+                        u < 0.9
+                    } else {
+                        alive && u < 0.01 && (policy.near)(&facts, i)
+                    };
+                    if !enrolled {
+                        false
+                    } else {
+                        let end = p.death.unwrap_or(self.today);
+                        let since = if policy.needs_alive {
+                            day_between(
+                                &mut self.rng,
+                                min_since.max(p.birth),
+                                (end - 30).max(min_since),
+                            )
+                        } else {
+                            end
+                        };
+                        let (active, exit, leak) = if !policy.needs_alive {
+                            (true, None, 0)
+                        } else if let Some(death) = p.death {
+                            if self.rng.random_bool(0.6) {
+                                (true, None, self.rng.random_range(1..=6))
+                            } else {
+                                (false, Some(death.max(since)), 0)
+                            }
+                        } else if eligible && self.rng.random_bool(0.05) {
+                            (
+                                false,
+                                Some(day_between(&mut self.rng, since, self.today)),
+                                0,
+                            )
+                        } else {
+                            (true, None, 0)
+                        };
+                        rows.push((
+                            group,
+                            i,
+                            if active { "在册" } else { "已退出" },
+                            since,
+                            exit,
+                        ));
+                        let mut paid_now = false;
+                        if let Some(kind) = policy.pay {
+                            let amount = match (kind, policy.tier_amount) {
+                                (_, Some(y)) => Some(yuan(y as f64)),
+                                ("低保金", _) => {
+                                    (i == households[p.household].first).then(|| {
+                                        let per_head = if g.community {
+                                            self.rng.random_range(300..=900)
+                                        } else {
+                                            self.rng.random_range(200..=700)
+                                        };
+                                        yuan((per_head * households[p.household].len as i32) as f64)
+                                    })
+                                }
+                                ("特困供养金", _) => {
+                                    Some(yuan(self.rng.random_range(1100..=1400) as f64))
+                                }
+                                ("重度残疾人护理补贴", _) => {
+                                    Some(yuan(if disabilities[i].is_some_and(|(gr, _)| gr == 1) {
+                                        160.0
+                                    } else {
+                                        120.0
+                                    }))
+                                }
+                                ("优抚金", _) => {
+                                    Some(yuan(self.rng.random_range(1500..=2600) as f64))
+                                }
+                                _ => Some(yuan(100.0)),
+                            };
+                            if let Some(cents) = amount {
+                                let first = month_index(since).max(self.first_month);
+                                let mut last = self.last_month;
+                                if let Some(e) = exit {
+                                    last = last.min(month_index(e));
+                                }
+                                if let Some(d) = p.death {
+                                    last = last.min(month_index(d) + leak);
+                                }
+                                if first <= last {
+                                    if let Some(d) = p.death {
+                                        if month_start(last) > d {
+                                            still_paid.push((i, kind));
+                                        }
+                                    }
+                                    pays.push((i, kind, cents, first, last));
+                                    paid_now = last == self.last_month;
+                                }
+                            }
+                        }
+                        if policy.tier_amount.is_some() {
+                            paid_now
+                        } else {
+                            active
+                        }
+                    }
                 };
-                let b = self.benefit(persons, i, "高龄", since, Some(("高龄津贴", yuan(amount))));
-                list.push(b);
+                flags[i] = is_served;
             }
-            if let Some((grade, issued)) = disabilities[i] {
-                if grade <= 2 && self.rng.random_bool(0.95) {
-                    let amount = if grade == 1 { 160.0 } else { 120.0 };
-                    let b = self.benefit(
-                        persons,
-                        i,
-                        "残疾",
-                        issued,
-                        Some(("重度残疾人护理补贴", yuan(amount))),
-                    );
-                    list.push(b);
-                }
-                if on_dibao[i] {
-                    let b = self.benefit(
-                        persons,
-                        i,
-                        "残疾",
-                        issued,
-                        Some(("困难残疾人生活补贴", yuan(100.0))),
-                    );
-                    list.push(b);
+            if pension {
+                // Read back what department_facts wrote: certified recently.
+                let year_ago = add_years(self.today, -1);
+                for (i, flag) in flags.iter_mut().enumerate() {
+                    *flag = work[i] == Some("退休") && certified[i].is_some_and(|c| c > year_ago);
                 }
             }
-            if p.male && p.age >= 55 && self.rng.random_bool(0.006) {
-                let since = day_between(&mut self.rng, days_from_civil(2000, 1, 1), self.today);
-                let amount = yuan(self.rng.random_range(1500..=2600) as f64);
-                let b = self.benefit(persons, i, "优抚", since, Some(("优抚金", amount)));
-                list.push(b);
+            for (i, p) in persons.iter().enumerate() {
+                let eligible =
+                    (policy.eligible)(&facts, i) && (!policy.needs_alive || p.death.is_none());
+                if eligible && !flags[i] {
+                    truth.push((
+                        policy.rule.name.clone(),
+                        "unserved",
+                        p.id.clone(),
+                        Rule::UNSERVED.to_string(),
+                    ));
+                } else if flags[i] && !eligible {
+                    let reason = policy
+                        .exits
+                        .iter()
+                        .zip(&policy.rule.exits)
+                        .find(|(holds, _)| holds(&facts, i))
+                        .map(|(_, e)| e.reason.clone())
+                        .unwrap_or_else(|| Rule::NO_LONGER_ELIGIBLE.to_string());
+                    truth.push((policy.rule.name.clone(), "ineligible", p.id.clone(), reason));
+                }
+            }
+            if !pension && policy.tier_amount.is_none() {
+                served.insert(group, flags);
             }
         }
-        for b in &list {
-            let p = &persons[b.person];
+        // People who moved away, still on a group's register.
+        if self.rng.random_bool(0.3) {
+            let movable: Vec<&crate::policies::Policy> = policies
+                .iter()
+                .filter(|p| {
+                    p.needs_alive
+                        && p.tier_amount.is_none()
+                        && p.rule.served.dataset == "special_groups"
+                })
+                .collect();
+            let policy = movable[self.rng.random_range(0..movable.len())];
+            let age = self.rng.random_range(20..80);
+            let male = self.rng.random_bool(0.5);
+            let birth = self.birth_for_age(age);
+            let code_index = self.id_code_index(g.county);
+            let (id, _) = self.ids.issue(code_index, birth, male)?;
+            let group = policy.group;
+            let since = day_between(&mut self.rng, min_since, self.today - 30);
             self.sinks.special.push(&[
-                V::S(&p.id),
-                V::S(b.group),
-                V::S(if b.exit.is_some() {
-                    "已退出"
-                } else {
-                    "在册"
-                }),
-                V::D(b.since),
-                od(b.exit),
+                V::S(&id),
+                V::S(group),
+                V::S("在册"),
+                V::D(since),
+                V::Null,
+                V::S(&g.code),
+            ])?;
+            truth.push((
+                policy.rule.name.clone(),
+                "ineligible",
+                id,
+                Rule::NOT_REGISTERED.to_string(),
+            ));
+        }
+        self.policies = policies;
+        for (group, i, status, since, exit) in rows {
+            self.sinks.special.push(&[
+                V::S(&persons[i].id),
+                V::S(group),
+                V::S(status),
+                V::D(since),
+                od(exit),
                 V::S(&g.code),
             ])?;
         }
-        for b in &list {
-            let Some((subsidy, cents)) = b.pay else {
-                continue;
-            };
-            let p = &persons[b.person];
-            let first = month_index(b.since).max(self.first_month);
-            let mut last = self.last_month;
-            if let Some(e) = b.exit {
-                last = last.min(month_index(e));
-            }
-            if let Some(d) = p.death {
-                last = last.min(month_index(d) + b.leak);
-            }
+        for (i, kind, cents, first, last) in pays {
             for m in first..=last {
                 let id = self.next_payment;
                 self.next_payment += 1;
                 self.sinks.payments.push(&[
                     V::L(id),
-                    V::S(&p.id),
-                    V::S(subsidy),
+                    V::S(&persons[i].id),
+                    V::S(kind),
                     V::D(month_start(m)),
                     V::M(cents),
                     V::S(&g.code),
                 ])?;
             }
+        }
+        still_paid.sort_unstable();
+        still_paid.dedup();
+        for (i, kind) in still_paid {
+            self.scenario_truth("deceased_still_paid", "paid", &persons[i].id, &g.code, kind)?;
+        }
+        for (rule, gap, id, reason) in truth {
+            self.sinks.scenario_truth.push(&[
+                V::S(&rule),
+                V::S(gap),
+                V::S(&id),
+                V::S(&g.code),
+                V::S(&reason),
+            ])?;
         }
         Ok(())
     }
@@ -1319,7 +1690,7 @@ impl Gen {
         Ok(())
     }
 
-    fn cards(&mut self, persons: &[Person]) -> Result<(), DemoError> {
+    fn cards(&mut self, g: &GridPlan, persons: &[Person]) -> Result<(), DemoError> {
         let launch = days_from_civil(2018, 4, 1);
         let third_gen = days_from_civil(2022, 1, 1);
         for p in persons {
@@ -1329,12 +1700,18 @@ impl Gen {
                 60..=79 => 0.65,
                 _ => 0.35,
             };
-            if !self.rng.random_bool(rate) {
-                continue;
-            }
             let lo = launch.max(p.birth);
             let hi = p.death.unwrap_or(self.today);
-            if lo > hi {
+            if !self.rng.random_bool(rate) || lo > hi {
+                if p.death.is_none() {
+                    self.scenario_truth(
+                        "card_expansion",
+                        "no_card",
+                        &p.id,
+                        &g.code,
+                        "未领电子社保卡",
+                    )?;
+                }
                 continue;
             }
             let issued = day_between(&mut self.rng, lo, hi);

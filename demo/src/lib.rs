@@ -27,6 +27,7 @@ mod codes;
 mod dates;
 mod gen;
 mod names;
+mod policies;
 mod reports;
 mod sink;
 mod tables;
@@ -282,9 +283,15 @@ fn dataset(spec: &TableSpec) -> Dataset {
             )
         })
         .collect();
+    let snapshots = tables::has_snapshots(spec);
     Dataset {
+        snapshots,
         name: spec.name.to_string(),
-        location: spec.file_name(),
+        location: if snapshots {
+            spec.name.to_string()
+        } else {
+            spec.file_name()
+        },
         format: Format::Parquet,
         comment: spec.comment.to_string(),
         placement: Some(placement),
@@ -328,6 +335,7 @@ fn demo_masks() -> Vec<MaskRule> {
         rule("address", MaskKind::Partial),
         rule("birth_date", MaskKind::Year),
         rule("health", MaskKind::Null),
+        rule("income", MaskKind::Null),
     ]
 }
 
@@ -420,6 +428,171 @@ fn demo_views() -> Vec<View> {
             ]),
         },
         View {
+            name: "disability_changes".into(),
+            comment: "线索核查：残疾人证本次与上次入库相比新增、注销或等级变化的人员（as_of 读上次入库）".into(),
+            levels: vec![],
+            sql: "SELECT coalesce(c.id_number, o.id_number) AS id_number, \
+                    CASE WHEN o.id_number IS NULL THEN '新增' WHEN c.id_number IS NULL THEN '注销' \
+                         ELSE '等级变化' END AS change, \
+                    o.grade AS old_grade, c.grade AS new_grade, \
+                    coalesce(c.grid_code, o.grid_code) AS grid_code \
+                  FROM disability_certs c \
+                  FULL JOIN as_of('disability_certs', -1) o ON o.id_number = c.id_number \
+                  WHERE o.id_number IS NULL OR c.id_number IS NULL OR o.grade <> c.grade"
+                .into(),
+            columns: columns(&[
+                ("id_number", "持证人公民身份号码"),
+                ("change", "变化：新增/注销/等级变化"),
+                ("old_grade", "上次入库的残疾等级"),
+                ("new_grade", "本次入库的残疾等级"),
+                ("grid_code", "网格代码"),
+            ]),
+        },
+        View {
+            name: "moved_out_of_grid".into(),
+            comment: "线索核查：户籍在本网格、居住登记在其他网格的人员（人户分离）".into(),
+            levels: vec![],
+            sql: "SELECT p.id_number, p.name, p.grid_code, r.living_grid_code, r.registered_on \
+                  FROM persons p JOIN residence_registrations r ON r.id_number = p.id_number \
+                  WHERE p.is_alive AND r.living_grid_code <> p.grid_code"
+                .into(),
+            columns: columns(&[
+                ("id_number", "公民身份号码"),
+                ("name", "姓名"),
+                ("grid_code", "户籍网格代码"),
+                ("living_grid_code", "现居住网格代码"),
+                ("registered_on", "居住登记日期"),
+            ]),
+        },
+        View {
+            name: "card_expansion".into(),
+            comment: "电子社保卡扩面：未领电子社保卡的在世户籍居民及上门地址，按乡镇网格下发".into(),
+            levels: vec![],
+            sql: "SELECT p.town_code, p.village_code, p.grid_code, p.id_number, p.name, p.phone, p.address \
+                  FROM persons p \
+                  WHERE p.is_alive AND NOT EXISTS \
+                    (SELECT 1 FROM social_security_cards c WHERE c.id_number = p.id_number)"
+                .into(),
+            columns: columns(&[
+                ("town_code", "乡镇（街道）代码"),
+                ("village_code", "村（社区）代码"),
+                ("grid_code", "网格代码"),
+                ("id_number", "公民身份号码"),
+                ("name", "姓名"),
+                ("phone", "手机号码"),
+                ("address", "上门地址（户籍地址）"),
+            ]),
+        },
+        View {
+            name: "enterprise_profile".into(),
+            comment: "一企一档：每个市场主体的登记信息、法定代表人、从业人数、检查与整改情况和安全风险等级".into(),
+            levels: vec![Level::City, Level::County, Level::Town],
+            sql: "WITH checks AS ( \
+                    SELECT credit_code, count(*) AS inspections, \
+                      sum(CASE WHEN result <> '合格' THEN 1 ELSE 0 END) AS hazards, \
+                      sum(CASE WHEN result = '重大隐患' THEN 1 ELSE 0 END) AS major_hazards, \
+                      sum(CASE WHEN rectification_status = '逾期未整改' THEN 1 ELSE 0 END) AS overdue, \
+                      max(inspected_on) AS last_inspected \
+                    FROM safety_inspections GROUP BY credit_code) \
+                  SELECT e.credit_code, e.name, e.org_type, e.industry, e.status, e.established_date, \
+                    e.legal_rep_id, e.employees, e.address, \
+                    coalesce(k.inspections, 0) AS inspections, coalesce(k.hazards, 0) AS hazards, \
+                    coalesce(k.overdue, 0) AS overdue, k.last_inspected, \
+                    safety_risk_grade(coalesce(k.inspections, 0), coalesce(k.hazards, 0), \
+                      coalesce(k.major_hazards, 0), coalesce(k.overdue, 0)) AS risk_grade, \
+                    e.grid_code \
+                  FROM enterprises e LEFT JOIN checks k ON k.credit_code = e.credit_code"
+                .into(),
+            columns: columns(&[
+                ("credit_code", "统一社会信用代码"),
+                ("name", "市场主体名称"),
+                ("org_type", "主体类型"),
+                ("industry", "行业门类"),
+                ("status", "登记状态"),
+                ("established_date", "成立日期"),
+                ("legal_rep_id", "法定代表人公民身份号码"),
+                ("employees", "从业人数"),
+                ("address", "住所（经营场所）"),
+                ("inspections", "安全检查次数"),
+                ("hazards", "发现隐患次数"),
+                ("overdue", "逾期未整改次数"),
+                ("last_inspected", "最近检查日期"),
+                ("risk_grade", "安全风险等级（四色）"),
+                ("grid_code", "网格代码"),
+            ]),
+        },
+        View {
+            name: "safety_reminders".into(),
+            comment: "安全生产闭环：未整改隐患的提醒与逾期天数（检查-提醒-整改）".into(),
+            levels: vec![Level::City, Level::County, Level::Town],
+            sql: "SELECT i.inspection_id, i.credit_code, e.name AS enterprise_name, i.site_type, i.result, \
+                    i.inspected_on, i.due_date, i.rectification_status, \
+                    CASE WHEN i.due_date < reference_date() THEN '逾期提醒' ELSE '整改提醒' END AS reminder, \
+                    CASE WHEN i.due_date < reference_date() \
+                      THEN CAST(reference_date() - i.due_date AS BIGINT) ELSE 0 END AS days_overdue, \
+                    concat(substr(i.grid_code, 1, 9), '000') AS town_code, i.grid_code \
+                  FROM safety_inspections i JOIN enterprises e ON e.credit_code = i.credit_code \
+                  WHERE i.result <> '合格' AND i.rectification_status IN ('整改中', '逾期未整改')"
+                .into(),
+            columns: columns(&[
+                ("inspection_id", "检查编号"),
+                ("credit_code", "统一社会信用代码"),
+                ("enterprise_name", "企业名称"),
+                ("site_type", "监管场所类别"),
+                ("result", "检查结果"),
+                ("inspected_on", "检查日期"),
+                ("due_date", "整改期限"),
+                ("rectification_status", "整改状态"),
+                ("reminder", "提醒类型"),
+                ("days_overdue", "逾期天数"),
+                ("town_code", "乡镇（街道）代码"),
+                ("grid_code", "网格代码"),
+            ]),
+        },
+        View {
+            name: "vehicle_households".into(),
+            comment: "人车关联：车辆与所有人及其户的关联，按网格".into(),
+            levels: vec![],
+            sql: "SELECT v.plate_no, v.vehicle_type, v.brand, v.registered_on, v.owner_id_number, \
+                    p.name AS owner_name, p.household_no, p.is_alive AS owner_alive, p.grid_code \
+                  FROM vehicles v JOIN persons p ON p.id_number = v.owner_id_number"
+                .into(),
+            columns: columns(&[
+                ("plate_no", "号牌号码"),
+                ("vehicle_type", "车辆类型"),
+                ("brand", "品牌"),
+                ("registered_on", "初次登记日期"),
+                ("owner_id_number", "所有人公民身份号码"),
+                ("owner_name", "所有人姓名"),
+                ("household_no", "所有人户号"),
+                ("owner_alive", "所有人是否健在"),
+                ("grid_code", "所有人户籍网格"),
+            ]),
+        },
+        View {
+            name: "map_points".into(),
+            comment: "一张图：村（社区）与企业的坐标点及其度量（村为在世人口，企业为从业人数），可导出 GeoJSON".into(),
+            levels: vec![],
+            sql: "SELECT 'village' AS kind, a.code, a.name, a.lng, a.lat, \
+                    CAST(count(p.id_number) AS BIGINT) AS measure, a.code AS area_code \
+                  FROM areas a JOIN persons p ON p.village_code = a.code AND p.is_alive \
+                  WHERE a.level = 'village' GROUP BY a.code, a.name, a.lng, a.lat \
+                  UNION ALL \
+                  SELECT 'enterprise' AS kind, e.credit_code AS code, e.name, e.lng, e.lat, \
+                    CAST(e.employees AS BIGINT) AS measure, e.grid_code AS area_code \
+                  FROM enterprises e WHERE e.status IN ('存续', '在业')"
+                .into(),
+            columns: columns(&[
+                ("kind", "点类型：village 村社区 / enterprise 企业"),
+                ("code", "区划代码或统一社会信用代码"),
+                ("name", "名称"),
+                ("lng", "经度（示意）"),
+                ("lat", "纬度（示意）"),
+                ("measure", "度量：村为在世人口，企业为从业人数"),
+                ("area_code", "所在区划代码"),
+            ]),
+        },
+        View {
             name: "open_hazards".into(),
             comment: "检查不合格且未整改的企业隐患".into(),
             levels: vec![Level::City, Level::County, Level::Town],
@@ -473,6 +646,8 @@ fn catalog_file(plan: &areas::Plan, seed: u64) -> Result<CatalogFile, DemoError>
         mask_secret_file: Some(MASK_SECRET_FILE.to_string()),
         views: demo_views(),
         reports: reports::demo_reports(),
+        rules: policies::demo_rules(),
+        reference_date: Some(dates::reference_date()),
         object_stores: vec![],
         users: vec![
             user(seed, "city", Level::City, areas::CITY_CODE, &["auditor"]),

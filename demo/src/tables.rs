@@ -192,7 +192,7 @@ pub(crate) static DISABILITY_CERTS: TableSpec = TableSpec {
 /// 特殊人群.
 pub(crate) static SPECIAL_GROUPS: TableSpec = TableSpec {
     name: "special_groups",
-    comment: "特殊人群认定（低保、特困、高龄、残疾、优抚、留守老人）",
+    comment: "特殊人群认定（低保、特困、高龄、残疾、孤儿、优抚、留守老人儿童等，见 policy_rules）",
     place: Place::Grid,
     cols: &[
         col("id_number", Kind::Str, false, "公民身份号码", ID),
@@ -200,7 +200,7 @@ pub(crate) static SPECIAL_GROUPS: TableSpec = TableSpec {
             "group_type",
             Kind::Str,
             false,
-            "人群类别：低保/特困/高龄/残疾/优抚/留守老人",
+            "人群类别：低保/特困/高龄/重度残疾护理/困难残疾生活/孤儿/优抚/农村留守老人/… 与 policy_rules.group_type 一致",
             None,
         ),
         col("status", Kind::Str, false, "认定状态：在册/已退出", None),
@@ -523,8 +523,132 @@ pub(crate) static DEPT_LIST_TRUTH: TableSpec = TableSpec {
     ],
 };
 
+/// 家庭收入核对.
+pub(crate) static HOUSEHOLD_INCOME: TableSpec = TableSpec {
+    name: "household_income",
+    comment: "家庭经济状况核对（上年度家庭月人均收入与当地低保标准）",
+    place: Place::Grid,
+    cols: &[
+        col("household_no", Kind::Str, false, "户号", None),
+        col("year", Kind::Int32, false, "核对年度", None),
+        col(
+            "per_capita_monthly",
+            Kind::Money,
+            false,
+            "家庭月人均收入（元）",
+            Some("income"),
+        ),
+        col(
+            "dibao_line",
+            Kind::Money,
+            false,
+            "当地月低保标准（元，城市/农村）",
+            Some("public"),
+        ),
+        GRID,
+    ],
+};
+
+/// 就业与养老保险.
+pub(crate) static EMPLOYMENT: TableSpec = TableSpec {
+    name: "employment",
+    comment: "人社就业与养老保险状态（外出务工、登记失业、退休领取养老金及资格认证）",
+    place: Place::Grid,
+    cols: &[
+        col("id_number", Kind::Str, false, "公民身份号码", ID),
+        col(
+            "status",
+            Kind::Str,
+            false,
+            "状态：外出务工/登记失业/退休",
+            None,
+        ),
+        col("since", Kind::Date, false, "状态起始日期", Some("public")),
+        col(
+            "last_certified",
+            Kind::Date,
+            true,
+            "养老待遇领取资格最近认证日期（退休人员）",
+            Some("public"),
+        ),
+        GRID,
+    ],
+};
+
+/// 退役军人.
+pub(crate) static VETERANS: TableSpec = TableSpec {
+    name: "veterans",
+    comment: "退役军人及优抚对象信息",
+    place: Place::Grid,
+    cols: &[
+        col("id_number", Kind::Str, false, "公民身份号码", ID),
+        col(
+            "category",
+            Kind::Str,
+            false,
+            "类别：退役士兵/伤残军人/烈士遗属",
+            None,
+        ),
+        col(
+            "discharged_on",
+            Kind::Date,
+            false,
+            "退役（认定）日期",
+            Some("public"),
+        ),
+        GRID,
+    ],
+};
+
+/// 居住登记.
+pub(crate) static RESIDENCE: TableSpec = TableSpec {
+    name: "residence_registrations",
+    comment: "居住登记（公安）：户籍人口现居住网格，与户籍网格不同即人户分离",
+    place: Place::PersonKey,
+    cols: &[
+        col("id_number", Kind::Str, false, "公民身份号码", ID),
+        col(
+            "living_grid_code",
+            Kind::Str,
+            false,
+            "现居住网格代码",
+            Some("address"),
+        ),
+        col(
+            "registered_on",
+            Kind::Date,
+            false,
+            "登记日期",
+            Some("public"),
+        ),
+    ],
+};
+
+/// The dated loads the demo keeps of datasets with snapshots, oldest first.
+pub(crate) const LOADS: [&str; 2] = ["2024-05-31", "2024-06-30"];
+
+/// Whether a table is kept as dated loads (a folder per load).
+pub(crate) fn has_snapshots(spec: &TableSpec) -> bool {
+    spec.name == DISABILITY_CERTS.name
+}
+
+/// What the generator planted for each policy rule, beside the city for
+/// testing `policy_gaps` (not in the catalog).
+pub(crate) static SCENARIO_TRUTH: TableSpec = TableSpec {
+    name: "scenario_truth",
+    comment: "场景真值（仅用于评测，不入目录）",
+    place: Place::Public,
+    cols: &[
+        col("scenario", Kind::Str, false, "场景或规则名", None),
+        col("gap", Kind::Str, false, "unserved/ineligible", None),
+        col("id_number", Kind::Str, false, "公民身份号码", ID),
+        col("grid_code", Kind::Str, false, "网格代码", None),
+        col("reason", Kind::Str, false, "原因", None),
+    ],
+};
+
 /// Every table, in the order they appear in the catalog.
-pub(crate) static ALL: [&TableSpec; 13] = [
+pub(crate) static ALL: [&TableSpec; 17] = [
     &AREAS,
     &PERSONS,
     &HOUSEHOLDS,
@@ -538,4 +662,8 @@ pub(crate) static ALL: [&TableSpec; 13] = [
     &AGRI_SUBSIDIES,
     &SOCIAL_SECURITY_CARDS,
     &DEPT_LIST,
+    &HOUSEHOLD_INCOME,
+    &EMPLOYMENT,
+    &VETERANS,
+    &RESIDENCE,
 ];

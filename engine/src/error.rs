@@ -45,6 +45,8 @@ pub mod sqlstate {
     pub const UNDEFINED_OBJECT: &str = "42704";
     /// datatype_mismatch
     pub const DATATYPE_MISMATCH: &str = "42804";
+    /// undefined_file (a dataset's files are missing)
+    pub const UNDEFINED_FILE: &str = "58P01";
     /// internal_error
     pub const INTERNAL_ERROR: &str = "XX000";
     /// data_exception

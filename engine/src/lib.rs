@@ -28,7 +28,9 @@ pub mod linkage;
 pub mod postgres;
 mod principal;
 mod query_runtime;
+pub mod scenarios;
 pub mod session;
+pub mod snapshots;
 mod speed;
 mod tables;
 
@@ -123,6 +125,10 @@ struct EngineInner {
     warnings: Vec<String>,
     /// `link_persons` results kept while their inputs stay the same.
     link_cache: linkage::LinkCache,
+    /// The last `policy_gaps` answer.
+    gaps_cache: scenarios::GapsCache,
+    /// The catalog's views and those the engine adds for its rules.
+    views: Vec<zhenjie_catalog::View>,
 }
 
 impl Engine {
@@ -161,6 +167,13 @@ impl Engine {
             EngineError::new(sqlstate::INTERNAL_ERROR, format!("query runtime: {e}"))
         })?;
         let warnings = governance::derived::review(&catalog, &tables);
+        let views = catalog
+            .file
+            .views
+            .iter()
+            .cloned()
+            .chain(scenarios::views(&catalog))
+            .collect();
         let engine = Engine {
             inner: Arc::new(EngineInner {
                 warnings,
@@ -172,9 +185,12 @@ impl Engine {
                 queries,
                 sessions: AtomicU64::new(0),
                 link_cache: Default::default(),
+                gaps_cache: Default::default(),
+                views,
             }),
         };
         session::check_views(&engine).await?;
+        scenarios::check_rules(&engine).await?;
         Ok(engine)
     }
 
@@ -206,6 +222,16 @@ impl Engine {
 
     pub(crate) fn link_cache(&self) -> &linkage::LinkCache {
         &self.inner.link_cache
+    }
+
+    pub(crate) fn gaps_cache(&self) -> &scenarios::GapsCache {
+        &self.inner.gaps_cache
+    }
+
+    /// The views every session may be given: the catalog's, and those the
+    /// engine adds for its policy rules (`policy_gaps`, `policy_rules`).
+    pub fn views(&self) -> &[zhenjie_catalog::View] {
+        &self.inner.views
     }
 
     pub(crate) fn runtime(&self) -> &Arc<RuntimeEnv> {

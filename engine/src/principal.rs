@@ -27,6 +27,18 @@ impl Principal {
         })
     }
 
+    /// The platform itself at city level, with no roles: what catalog SQL
+    /// (views, rules) is checked as when the engine opens.
+    pub(crate) fn platform(catalog: &Catalog) -> Option<Principal> {
+        let area = catalog.areas.at_level(Level::City).next()?.clone();
+        Some(Principal {
+            user: "zhenjie".to_string(),
+            level: Level::City,
+            area,
+            roles: Vec::new(),
+        })
+    }
+
     /// Whether the principal holds a role.
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)

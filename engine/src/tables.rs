@@ -85,17 +85,70 @@ async fn open_one(
     d: &Dataset,
     state: &datafusion::execution::SessionState,
 ) -> Result<Arc<dyn TableProvider>> {
-    let location = catalog.resolve_location(&d.location);
-    let url = ListingTableUrl::parse(&location)?;
+    let mut location = catalog.resolve_location(&d.location);
+    if d.snapshots {
+        let loads = loads(state.runtime_env(), &location).await?;
+        let Some(newest) = loads.last() else {
+            return Err(EngineError::new(
+                crate::error::sqlstate::UNDEFINED_FILE,
+                "has snapshots but no dated load (a YYYY-MM-DD folder) in its location",
+            ));
+        };
+        location = load_location(&location, newest);
+    }
+    open_at(d, &location, state, None).await
+}
+
+/// The folder of one dated load of a dataset with snapshots.
+pub(crate) fn load_location(location: &str, day: &str) -> String {
+    format!("{}/{day}/", location.trim_end_matches('/'))
+}
+
+/// The dated loads of a dataset with snapshots, oldest first: the
+/// `YYYY-MM-DD` folders directly under its location.
+pub(crate) async fn loads(runtime: &Arc<RuntimeEnv>, location: &str) -> Result<Vec<String>> {
+    let folder = format!("{}/", location.trim_end_matches('/'));
+    let url = ListingTableUrl::parse(&folder)?;
+    let store = runtime.object_store(url.object_store())?;
+    let listed = store
+        .list_with_delimiter(Some(url.prefix()))
+        .await
+        .map_err(datafusion::error::DataFusionError::from)?;
+    let mut days: Vec<String> = listed
+        .common_prefixes
+        .iter()
+        .filter_map(|p| p.filename().map(str::to_string))
+        .filter(|name| zhenjie_catalog::is_iso_date(name))
+        .collect();
+    days.sort();
+    Ok(days)
+}
+
+/// A dataset's files at `location` as a table; `schema` when it must be
+/// the dataset's own (an older load read with today's columns).
+pub(crate) async fn open_at(
+    d: &Dataset,
+    location: &str,
+    state: &dyn datafusion::catalog::Session,
+    schema: Option<SchemaRef>,
+) -> Result<Arc<dyn TableProvider>> {
+    let url = ListingTableUrl::parse(location)?;
     let (format, ext): (Arc<dyn FileFormat>, &str) = match d.format {
         Format::Parquet => (Arc::new(ParquetFormat::default()), ".parquet"),
         Format::Csv => (Arc::new(CsvFormat::default().with_has_header(true)), ".csv"),
     };
     let listing = ListingOptions::new(format).with_file_extension(ext);
-    let mut schema = listing.infer_schema(state, &url).await?;
-    if d.format == Format::Csv {
-        schema = codes_as_text(schema, d);
-    }
+    let schema = match schema {
+        Some(s) => s,
+        None => {
+            let inferred = listing.infer_schema(state, &url).await?;
+            if d.format == Format::Csv {
+                codes_as_text(inferred, d)
+            } else {
+                inferred
+            }
+        }
+    };
     let config = ListingTableConfig::new(url)
         .with_listing_options(listing)
         .with_schema(schema);

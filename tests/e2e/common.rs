@@ -152,6 +152,7 @@ pub fn catalog_with_area_dataset(name: &str, location: &str) -> zhenjie_catalog:
     use zhenjie_catalog::{Dataset, Format, Placement};
     let mut catalog = load_catalog();
     catalog.file.datasets.push(Dataset {
+        snapshots: false,
         name: name.into(),
         location: location.into(),
         format: Format::Parquet,

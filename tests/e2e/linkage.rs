@@ -351,6 +351,7 @@ async fn a_new_list_links_through_its_column_classes() {
     let (catalog, dir) = own_catalog(|file, dir| {
         std::fs::write(dir.join("clinic.csv"), csv).unwrap();
         file.datasets.push(Dataset {
+            snapshots: false,
             name: "clinic_list".into(),
             location: "clinic.csv".into(),
             format: Format::Csv,
@@ -458,6 +459,7 @@ async fn a_broken_line_is_refused_by_name() {
         own_catalog(|file, dir| {
             std::fs::write(dir.join("broken.csv"), csv).unwrap();
             file.datasets.push(Dataset {
+                snapshots: false,
                 name: "broken_list".into(),
                 location: "broken.csv".into(),
                 format: Format::Csv,

@@ -16,4 +16,5 @@ mod plan_cache;
 mod protocol;
 mod psql;
 mod reports;
+mod scenarios;
 mod tls;

@@ -42,6 +42,17 @@ pub fn govern(
         .table(&dataset.name)
         .ok_or_else(|| EngineError::new("XX000", format!("dataset {} is not open", dataset.name)))?
         .clone();
+    govern_over(engine, dataset, principal, base)
+}
+
+/// What a principal gets for other files of a dataset (an older load of
+/// it, `as_of`): the same fence and masks over `base`.
+pub(crate) fn govern_over(
+    engine: &Engine,
+    dataset: &Dataset,
+    principal: &Principal,
+    base: Arc<dyn TableProvider>,
+) -> Result<Option<Arc<dyn TableProvider>>> {
     let scan = || LogicalPlanBuilder::scan(&dataset.name, provider_as_source(base.clone()), None);
     // For a column placement, the same table without the fence filter, used
     // when the files' statistics prove every row is inside the fence.

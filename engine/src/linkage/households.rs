@@ -175,6 +175,7 @@ impl Households {
             class: Some(c.to_string()),
         };
         Dataset {
+            snapshots: false,
             name: LINK_HOUSEHOLDS.to_string(),
             location: String::new(),
             format: zhenjie_catalog::Format::Parquet,

@@ -40,7 +40,7 @@ pub(crate) async fn install_comments(
             }
         }
     }
-    for v in &engine.catalog().file.views {
+    for v in engine.views() {
         if !visible.contains(&v.name) {
             continue;
         }
@@ -114,9 +114,7 @@ pub(crate) async fn install_comments(
     }
     let oids = settle_oids(ctx).await?;
     let definitions = engine
-        .catalog()
-        .file
-        .views
+        .views()
         .iter()
         .filter(|v| visible.contains(&v.name))
         .filter_map(|v| Some((*oids.get(&format!("public.{}", v.name))?, v.sql.clone())))

@@ -159,6 +159,21 @@ impl Session {
         for udf in principal_functions(&principal) {
             ctx.register_udf(udf);
         }
+        ctx.register_udf(crate::scenarios::reference_date_udf(engine.catalog()));
+        ctx.register_udtf(
+            crate::snapshots::AS_OF,
+            Arc::new(crate::snapshots::AsOf::new(
+                engine.clone(),
+                principal.clone(),
+            )),
+        );
+        ctx.register_udtf(
+            crate::scenarios::POLICY_GAPS,
+            Arc::new(crate::scenarios::PolicyGaps::new(
+                engine.clone(),
+                principal.clone(),
+            )),
+        );
         datafusion_pg_catalog::setup_pg_catalog(&ctx, &database, EmptyContextProvider)
             .map_err(|e| EngineError::from(*e))?;
         crate::postgres::install_sorted_catalog(&ctx, &database)?;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// plan and is left out (the engine checked at open that every view plans
 /// over the full catalog).
 pub(super) async fn register_views(ctx: &SessionContext, engine: &Engine, principal: &Principal) {
-    for view in &engine.catalog().file.views {
+    for view in engine.views() {
         if !view.levels.is_empty() && !view.levels.contains(&principal.level) {
             continue;
         }
@@ -38,6 +38,13 @@ pub(crate) async fn check_views(engine: &Engine) -> Result<()> {
         }
     }
     zhenjie_udfs::register_all(&ctx);
+    ctx.register_udf(crate::scenarios::reference_date_udf(catalog));
+    if let Some(platform) = Principal::platform(catalog) {
+        ctx.register_udtf(
+            crate::snapshots::AS_OF,
+            Arc::new(crate::snapshots::AsOf::new(engine.clone(), platform)),
+        );
+    }
     for udf in ["current_area", "current_area_name", "current_level"] {
         ctx.register_udf(constant_udf(udf, String::new()));
     }

@@ -57,14 +57,17 @@ public class ClientTest {
         TABLES.put("audit_log", "time timestamptz,user text,level text,area text,client_addr text,session_id int8,statement text,datasets _text,columns _text,masks _text,rows int8,status text,sqlstate text,duration_ms float8");
         TABLES.put("dept_list", "row_id int8,id_number text,name text,sex text,birth_date date,phone text,address text,source_dept text,item text,reported_on date");
         TABLES.put("disability_certs", "cert_no text,id_number text,disability_type text,grade int4,issued_date date,grid_code text");
+        TABLES.put("employment", "id_number text,status text,since date,last_certified date,grid_code text");
         TABLES.put("enterprises", "credit_code text,name text,org_type text,legal_rep_id text,industry text,employees int4,status text,established_date date,address text,lng float8,lat float8,grid_code text");
         TABLES.put("farmland", "household_no text,contractor_id_number text,land_type text,crop text,area_mu float8,grid_code text");
+        TABLES.put("household_income", "household_no text,year int4,per_capita_monthly numeric,dibao_line numeric,grid_code text");
         TABLES.put("households", "household_no text,head_id_number text,address text,members int4,grid_code text");
         TABLES.put("persons", "id_number text,name text,sex text,birth_date date,ethnicity text,phone text,household_no text,relation text,marital_status text,address text,grid_code text,village_code text,town_code text,county_code text,is_alive bool,death_date date");
         TABLES.put("safety_inspections", "inspection_id text,credit_code text,site_type text,inspected_on date,result text,rectification_status text,due_date date,grid_code text");
         TABLES.put("social_security_cards", "id_number text,card_type text,channel text,issued_on date");
         TABLES.put("special_groups", "id_number text,group_type text,status text,since_date date,end_date date,grid_code text");
         TABLES.put("subsidy_payments", "payment_id int8,id_number text,subsidy_type text,month date,amount numeric,grid_code text");
+        TABLES.put("veterans", "id_number text,category text,discharged_on date,grid_code text");
         TABLES.put("vehicles", "plate_no text,owner_id_number text,vehicle_type text,brand text,registered_on date,grid_code text");
     }
 

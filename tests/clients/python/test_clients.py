@@ -456,8 +456,11 @@ def _():
 
 PUBLIC_TABLES = {"agri_subsidies", "areas", "audit_log", "dept_list", "disability_certs", "enterprises", "farmland",
                  "households", "persons", "safety_inspections", "social_security_cards", "special_groups",
-                 "subsidy_payments", "vehicles"}
-PUBLIC_VIEWS = {"deceased_still_paid", "farmer_asset_check", "open_hazards", "village_population"}
+                 "subsidy_payments", "vehicles", "household_income", "employment", "veterans",
+                 "residence_registrations"}
+PUBLIC_VIEWS = {"deceased_still_paid", "farmer_asset_check", "open_hazards", "village_population",
+                "policy_gaps", "policy_rules", "card_expansion", "disability_changes", "enterprise_profile",
+                "map_points", "moved_out_of_grid", "safety_reminders", "vehicle_households"}
 
 
 @check("sqlalchemy inspect: get_table_names lists the tables of public and nothing else")
