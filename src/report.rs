@@ -1,5 +1,5 @@
 //! `zhenjie report`: a catalog's report template rendered as one user, for
-//! their area or one area inside it, to CSV or XLSX.
+//! their area or one area inside it, to CSV, XLSX, Parquet, GeoJSON or SVG.
 
 use std::path::PathBuf;
 use zhenjie_catalog::Catalog;
@@ -26,7 +26,7 @@ pub struct ReportArgs {
     /// One area inside the user's, by its 12-digit code.
     #[arg(long)]
     pub area: Option<String>,
-    /// csv or xlsx.
+    /// csv, xlsx, parquet, or for templates with lng and lat, geojson or svg.
     #[arg(long, default_value = "xlsx")]
     pub format: String,
     /// The file to write (default: NAME.FORMAT).
@@ -54,8 +54,10 @@ pub fn run(args: &ReportArgs) -> Result<(), String> {
         .cloned()
         .ok_or_else(|| zhenjie_reports::ReportError::Unknown(name.to_string()).to_string())?;
     let format = args.format.as_str();
-    if !matches!(format, "csv" | "xlsx") {
-        return Err(format!("--format must be csv or xlsx, not {format}"));
+    if !matches!(format, "csv" | "xlsx" | "parquet" | "geojson" | "svg") {
+        return Err(format!(
+            "--format must be csv, xlsx, parquet, geojson or svg, not {format}"
+        ));
     }
     let out = args
         .out
@@ -67,12 +69,13 @@ pub fn run(args: &ReportArgs) -> Result<(), String> {
         let rendered = zhenjie_reports::render(&session, &template, args.area.as_deref())
             .await
             .map_err(|e| e.to_string())?;
+        let shown = out.display().to_string();
+        let create = || std::fs::File::create(&out).map_err(|e| format!("{shown}: {e}"));
         match format {
-            "csv" => {
-                let mut f =
-                    std::fs::File::create(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-                zhenjie_reports::write_csv(&rendered, &mut f, &out.display().to_string())
-            }
+            "csv" => zhenjie_reports::write_csv(&rendered, &mut create()?, &shown),
+            "geojson" => zhenjie_reports::write_geojson(&rendered, &mut create()?, &shown),
+            "svg" => zhenjie_reports::write_svg(&rendered, &mut create()?, &shown),
+            "parquet" => zhenjie_reports::write_parquet(&rendered, &out),
             _ => zhenjie_reports::write_xlsx(&rendered, &out),
         }
         .map_err(|e| e.to_string())?;

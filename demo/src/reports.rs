@@ -119,6 +119,19 @@ pub(crate) fn demo_reports() -> Vec<Report> {
             ],
         ),
         report(
+            "disability_changes",
+            "残疾人证变化核查表",
+            "Disability certificates added, cancelled or re-graded since the last load, per grid (线索核查 over as_of).",
+            Some("grid_code"),
+            "SELECT grid_code, change, count(*) AS persons FROM disability_changes \
+             GROUP BY grid_code, change ORDER BY grid_code, change",
+            &[
+                ("grid_code", "网格代码", false),
+                ("change", "变化类型", false),
+                ("persons", "人数", true),
+            ],
+        ),
+        report(
             "enterprises_by_industry",
             "市场主体分行业统计表",
             "Operating enterprises per grid and industry, with their employees.",
@@ -260,6 +273,39 @@ pub(crate) fn demo_reports() -> Vec<Report> {
                 ("grid_code", "网格代码", false),
                 ("source_dept", "来源部门", false),
                 ("rows_returned", "返还条数", true),
+            ],
+        ),
+        report(
+            "policy_gaps_by_grid",
+            "政策找人核查表",
+            "Per grid and policy: eligible residents not served, and served residents no longer eligible (policy_gaps).",
+            Some("grid_code"),
+            "SELECT grid_code, title, \
+               sum(CASE WHEN gap = 'unserved' THEN 1 ELSE 0 END) AS unserved, \
+               sum(CASE WHEN gap = 'ineligible' THEN 1 ELSE 0 END) AS ineligible \
+             FROM policy_gaps GROUP BY grid_code, title ORDER BY grid_code, title",
+            &[
+                ("grid_code", "网格代码", false),
+                ("title", "政策", false),
+                ("unserved", "应享未享", true),
+                ("ineligible", "享受但不再符合", true),
+            ],
+        ),
+        report(
+            "one_map",
+            "一张图：村（社区）与企业",
+            "Villages (filled by living residents) and operating enterprises with coordinates: --format geojson for map tools, svg for a picture.",
+            Some("area_code"),
+            "SELECT kind, code, name, lng, lat, measure, area_code FROM map_points \
+             ORDER BY area_code, kind, code",
+            &[
+                ("kind", "类型", false),
+                ("code", "代码", false),
+                ("name", "名称", false),
+                ("lng", "经度", false),
+                ("lat", "纬度", false),
+                ("measure", "度量（村：在世人口；企业：从业人数）", false),
+                ("area_code", "所在区划代码", false),
             ],
         ),
     ]

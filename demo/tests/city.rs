@@ -28,8 +28,24 @@ fn city(persons: usize, seed: u64) -> (tempfile::TempDir, Catalog) {
     (dir, catalog)
 }
 
+/// The Parquet file of a table: `table.parquet`, or for a table kept as
+/// dated loads, the newest load's file.
+fn data_file(dir: &Path, table: &str) -> std::path::PathBuf {
+    let loads = dir.join(table);
+    if loads.is_dir() {
+        let newest = std::fs::read_dir(&loads)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .max()
+            .unwrap();
+        loads.join(newest).join(format!("{table}.parquet"))
+    } else {
+        dir.join(format!("{table}.parquet"))
+    }
+}
+
 fn read(dir: &Path, table: &str) -> Vec<RecordBatch> {
-    let file = std::fs::File::open(dir.join(format!("{table}.parquet"))).unwrap();
+    let file = std::fs::File::open(data_file(dir, table)).unwrap();
     ParquetRecordBatchReaderBuilder::try_new(file)
         .unwrap()
         .build()
@@ -88,13 +104,13 @@ fn small_city_invariants() {
     assert!(dir.join("areas.csv").exists());
     for d in &loaded.file.datasets {
         assert!(!d.comment.is_empty(), "{} has no comment", d.name);
-        let file = std::fs::File::open(dir.join(&d.location)).unwrap();
+        let file = std::fs::File::open(data_file(dir, &d.name)).unwrap();
         let schema = ParquetRecordBatchReaderBuilder::try_new(file)
             .unwrap()
             .schema()
             .clone();
         let rows: i64 = ParquetRecordBatchReaderBuilder::try_new(
-            std::fs::File::open(dir.join(&d.location)).unwrap(),
+            std::fs::File::open(data_file(dir, &d.name)).unwrap(),
         )
         .unwrap()
         .metadata()
@@ -254,7 +270,7 @@ fn small_city_invariants() {
                 "{} is not sorted by {column}",
                 d.name
             );
-            let file = std::fs::File::open(dir.join(&d.location)).unwrap();
+            let file = std::fs::File::open(data_file(dir, &d.name)).unwrap();
             let meta = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
             for rg in meta.metadata().row_groups() {
                 assert!(rg.num_rows() <= 65_536);

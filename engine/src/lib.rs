@@ -191,6 +191,7 @@ impl Engine {
         };
         session::check_views(&engine).await?;
         scenarios::check_rules(&engine).await?;
+        session::check_reports(&engine).await?;
         Ok(engine)
     }
 

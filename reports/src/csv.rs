@@ -1,6 +1,6 @@
 //! CSV for spreadsheets and scripts: UTF-8 with a byte-order mark (so
 //! Excel and WPS read the Chinese labels right), a title line, the labels,
-//! the rows and the totals row.
+//! the rows with each area's subtotal, and the totals row.
 
 use crate::{Cell, Rendered, ReportError};
 use std::io::Write;
@@ -39,7 +39,7 @@ pub fn write_csv(r: &Rendered, out: &mut dyn Write, path: &str) -> Result<(), Re
             .join(","),
     );
     text.push('\n');
-    for row in r.rows.iter().chain(r.totals.iter()) {
+    for (row, _) in r.lines() {
         text.push_str(&row.iter().map(cell).collect::<Vec<_>>().join(","));
         text.push('\n');
     }

@@ -1,5 +1,7 @@
 //! Reports: the base-level forms the platform fills from data, rendered for
-//! one user's area through the embedded engine, as CSV or XLSX.
+//! one user's area through the embedded engine, as CSV, XLSX or Parquet —
+//! or, for templates with coordinates, as GeoJSON for map tools and as an
+//! SVG picture.
 //!
 //! A template (`zhenjie_catalog::Report`) is data in the catalog: SQL, a
 //! title, a label per column and which columns are totalled. It runs as the
@@ -11,9 +13,11 @@
 //! the wire protocol; BI tools reach the same numbers through views.
 
 mod csv;
+mod geo;
 mod xlsx;
 
 pub use csv::write_csv;
+pub use geo::{write_geojson, write_svg};
 pub use xlsx::{write_workbook, write_xlsx};
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
@@ -64,10 +68,137 @@ pub struct Rendered {
     pub title: String,
     /// The area it covers, as the title's subtitle.
     pub area: String,
+    /// The SQL names of the columns (GeoJSON properties, Parquet columns).
+    pub columns: Vec<String>,
     pub labels: Vec<String>,
     pub rows: Vec<Vec<Cell>>,
+    /// One subtotal per area one level below the report's (per village in a
+    /// town's report of grids), after that area's last row.
+    pub subtotals: Vec<Subtotal>,
     /// The totals row: sums of the totalled columns, empty elsewhere.
     pub totals: Option<Vec<Cell>>,
+    /// The query's result as Arrow batches (for Parquet).
+    pub batches: Vec<RecordBatch>,
+}
+
+/// The subtotal row of one area.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subtotal {
+    /// Index of the area's last row in `rows`.
+    pub after: usize,
+    /// Its cells: 小计 and the area in the first, sums of totalled columns.
+    pub cells: Vec<Cell>,
+}
+
+/// What kind of line of a rendered table a row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Line {
+    Row,
+    Subtotal,
+    Total,
+}
+
+impl Rendered {
+    /// Every line in the order a form prints them: rows, each area's
+    /// subtotal after its last row, the totals last.
+    pub fn lines(&self) -> impl Iterator<Item = (&[Cell], Line)> {
+        let mut subtotals = self.subtotals.iter().peekable();
+        let mut out: Vec<(&[Cell], Line)> = Vec::new();
+        for (i, row) in self.rows.iter().enumerate() {
+            out.push((row, Line::Row));
+            while let Some(s) = subtotals.next_if(|s| s.after == i) {
+                out.push((&s.cells, Line::Subtotal));
+            }
+        }
+        out.extend(self.totals.iter().map(|t| (t.as_slice(), Line::Total)));
+        out.into_iter()
+    }
+}
+
+/// Sums of the totalled columns over `rows`, under `first` in column one.
+fn sums(report: &Report, rows: &[Vec<Cell>], first: String) -> Vec<Cell> {
+    report
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i == 0 {
+                Cell::Text(first.clone())
+            } else if c.total {
+                let sum: f64 = rows.iter().filter_map(|r| r[i].as_number()).sum();
+                if rows
+                    .iter()
+                    .all(|r| matches!(r[i], Cell::Int(_) | Cell::Empty))
+                {
+                    Cell::Int(sum as i64)
+                } else {
+                    Cell::Number((sum * 100.0).round() / 100.0)
+                }
+            } else {
+                Cell::Empty
+            }
+        })
+        .collect()
+}
+
+/// Subtotals by the areas one level below `level` that the report's area
+/// column falls in; none when no area has more than one row.
+fn subtotals(
+    report: &Report,
+    catalog: &zhenjie_catalog::Catalog,
+    level: zhenjie_catalog::Level,
+    rows: &[Vec<Cell>],
+) -> Vec<Subtotal> {
+    use zhenjie_catalog::Level;
+    let Some(column) = report.area_column.as_deref() else {
+        return Vec::new();
+    };
+    let Some(index) = report.columns.iter().position(|c| c.name == column) else {
+        return Vec::new();
+    };
+    if !report.columns.iter().any(|c| c.total) {
+        return Vec::new();
+    }
+    let child = match level {
+        Level::City => Level::County,
+        Level::County => Level::Town,
+        Level::Town => Level::Village,
+        Level::Village => Level::Grid,
+        Level::Grid => return Vec::new(),
+    };
+    let len = child.prefix_len();
+    let key = |r: &Vec<Cell>| match &r[index] {
+        Cell::Text(code) if code.len() > len => Some(code[..len].to_string()),
+        _ => None,
+    };
+    // Runs of rows in one area (templates order by their area column).
+    let mut runs: Vec<(String, usize, usize)> = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let Some(k) = key(r) else {
+            return Vec::new();
+        };
+        match runs.last_mut() {
+            Some((last, _, end)) if *last == k => *end = i,
+            _ => runs.push((k, i, i)),
+        }
+    }
+    if runs.iter().all(|(_, start, end)| start == end) {
+        return Vec::new();
+    }
+    runs.into_iter()
+        .map(|(prefix, start, end)| {
+            let code = format!("{prefix:0<12}");
+            let name = catalog
+                .areas
+                .get(&code)
+                .map(|a| a.name.clone())
+                .unwrap_or_default();
+            Subtotal {
+                after: end,
+                cells: sums(report, &rows[start..=end], format!("小计 {prefix} {name}")),
+            }
+        })
+        .collect()
 }
 
 /// Runs `report` in `session` (optionally narrowed to the area `area`, a
@@ -82,10 +213,11 @@ pub async fn render(
         name: report.name.clone(),
         message,
     };
-    let (sql, area_name) = match area {
+    let (sql, area_name, level) = match area {
         None => (
             report.sql.clone(),
             format!("{} {}", principal.area.code, principal.area.name),
+            principal.level,
         ),
         Some(code) => {
             let catalog = session.engine().catalog();
@@ -110,6 +242,7 @@ pub async fn render(
                     a.prefix()
                 ),
                 format!("{} {}", a.code, a.name),
+                a.level,
             )
         }
     };
@@ -137,38 +270,44 @@ pub async fn render(
     for b in &batches {
         rows.extend(cells(b).map_err(template)?);
     }
-    let totals = report.columns.iter().any(|c| c.total).then(|| {
-        report
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                if i == 0 {
-                    Cell::Text("合计".into())
-                } else if c.total {
-                    let sum: f64 = rows.iter().filter_map(|r| r[i].as_number()).sum();
-                    if rows
-                        .iter()
-                        .all(|r| matches!(r[i], Cell::Int(_) | Cell::Empty))
-                    {
-                        Cell::Int(sum as i64)
-                    } else {
-                        Cell::Number((sum * 100.0).round() / 100.0)
-                    }
-                } else {
-                    Cell::Empty
-                }
-            })
-            .collect()
-    });
+    let totals = report
+        .columns
+        .iter()
+        .any(|c| c.total)
+        .then(|| sums(report, &rows, "合计".into()));
+    let subtotals = subtotals(report, session.engine().catalog(), level, &rows);
     Ok(Rendered {
         name: report.name.clone(),
         title: report.title.clone(),
         area: area_name,
+        columns: names,
         labels: report.columns.iter().map(|c| c.label.clone()).collect(),
         rows,
+        subtotals,
         totals,
+        batches,
     })
+}
+
+/// Writes the report's rows (no subtotals or totals) as Parquet, with the
+/// query's own column names and types, for further analysis.
+pub fn write_parquet(r: &Rendered, path: &std::path::Path) -> Result<(), ReportError> {
+    use datafusion::parquet::arrow::ArrowWriter;
+    let err = |message: String| ReportError::Write {
+        path: path.display().to_string(),
+        message,
+    };
+    let Some(first) = r.batches.first() else {
+        return Err(err("the report has no rows; Parquet needs a schema".into()));
+    };
+    let file = std::fs::File::create(path).map_err(|e| err(e.to_string()))?;
+    let mut writer =
+        ArrowWriter::try_new(file, first.schema(), None).map_err(|e| err(e.to_string()))?;
+    for b in &r.batches {
+        writer.write(b).map_err(|e| err(e.to_string()))?;
+    }
+    writer.close().map_err(|e| err(e.to_string()))?;
+    Ok(())
 }
 
 /// A batch as rows of cells: integers and decimals as numbers (so

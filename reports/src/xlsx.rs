@@ -1,8 +1,8 @@
 //! XLSX that opens in Excel and WPS: the title above, bold labels, numbers
 //! as numbers (thousands separators, two decimals where fractional), a bold
-//! totals row, the header frozen.
+//! subtotal row per area and a bold totals row, the header frozen.
 
-use crate::{Cell, Rendered, ReportError};
+use crate::{Cell, Line, Rendered, ReportError};
 use rust_xlsxwriter::{Format, Workbook};
 
 /// Writes `r` as an XLSX workbook at `path`.
@@ -44,12 +44,8 @@ fn sheet(book: &mut Workbook, r: &Rendered) -> Result<(), rust_xlsxwriter::XlsxE
         sheet.set_column_width(c as u16, (label.chars().count() as f64 * 2.2).max(10.0))?;
     }
     let mut row = 3u32;
-    for (cells, is_total) in r
-        .rows
-        .iter()
-        .map(|r| (r, false))
-        .chain(r.totals.iter().map(|t| (t, true)))
-    {
+    for (cells, line) in r.lines() {
+        let is_total = line != Line::Row;
         for (c, cell) in cells.iter().enumerate() {
             let col = c as u16;
             let (i, n) = if is_total {

@@ -218,10 +218,10 @@ async fn rules_are_listed_and_unknown_rules_refused() {
     assert!(comment[0][0].contains("政策找人"), "{comment:?}");
 }
 
-/// A rule whose condition does not plan stops `zhenjie serve` before it
-/// listens, and the message names the rule.
-#[test]
-fn a_rule_that_does_not_plan_stops_serve_naming_it() {
+/// `zhenjie serve` over the test city's catalog changed by `change`:
+/// whether it opened (kept serving, or exited successfully) and what it
+/// printed on stderr.
+fn serve_changed(change: impl FnOnce(&mut zhenjie_catalog::CatalogFile)) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut catalog = load_catalog();
     let base = catalog.clone();
@@ -229,26 +229,99 @@ fn a_rule_that_does_not_plan_stops_serve_naming_it() {
         d.location = base.resolve_location(&d.location);
     }
     std::fs::copy(city_dir().join("mask.key"), dir.path().join("mask.key")).unwrap();
-    let mut rule = catalog.file.rules[0].clone();
-    rule.name = "broken_allowance".into();
-    rule.eligible = "p.is_alive AND p.no_such_column > 1".into();
-    catalog.file.rules.push(rule);
+    change(&mut catalog.file);
     let path = dir.path().join("catalog.toml");
     let catalog =
         zhenjie_catalog::Catalog::from_parts(catalog.file, catalog.areas, dir.path().to_path_buf())
             .unwrap();
     catalog.save(&path).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zhenjie"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_zhenjie"))
         .args(["serve", "--listen", "127.0.0.1:0", "--catalog"])
         .arg(&path)
-        .output()
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
         .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    // A catalog that opens serves forever: give it a minute, then call it open.
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (status.is_none_or(|s| s.success()), stderr)
+}
+
+/// A rule whose condition does not plan, or a report template whose SQL
+/// does not plan or whose columns are not those it labels, stops `zhenjie
+/// serve` before it listens, and the message names it.
+#[test]
+fn a_rule_or_template_that_does_not_plan_stops_serve_naming_it() {
+    let (ok, stderr) = serve_changed(|file| {
+        let mut rule = file.rules[0].clone();
+        rule.name = "broken_allowance".into();
+        rule.eligible = "p.is_alive AND p.no_such_column > 1".into();
+        file.rules.push(rule);
+    });
+    assert!(!ok);
     assert!(
         stderr.contains("rule broken_allowance") && stderr.contains("no_such_column"),
         "{stderr}"
     );
+    let (ok, stderr) = serve_changed(|file| {
+        let mut report = file.reports[0].clone();
+        report.name = "broken_form".into();
+        report.sql = "SELECT grid_code FROM no_such_table".into();
+        file.reports.push(report);
+    });
+    assert!(!ok);
+    assert!(
+        stderr.contains("report broken_form") && stderr.contains("no_such_table"),
+        "{stderr}"
+    );
+    let (ok, stderr) = serve_changed(|file| {
+        file.reports[0].columns.pop();
+    });
+    assert!(!ok);
+    assert!(stderr.contains("labels"), "{stderr}");
+}
+
+/// Each report template is a view for BI tools, with the form's labels as
+/// column comments, and the same rows the template renders.
+#[tokio::test]
+async fn report_templates_are_views_for_bi_tools() {
+    let addr = start_server().await;
+    let town = connect(addr, "town").await;
+    let catalog = load_catalog();
+    let report = catalog
+        .file
+        .reports
+        .iter()
+        .find(|r| r.name == "population_by_grid")
+        .unwrap();
+    // A view keeps no order: the same rows, in the form's order when asked.
+    let through_view = rows(
+        &town,
+        "SELECT * FROM report_population_by_grid ORDER BY grid_code",
+    )
+    .await;
+    let direct = rows(&town, &report.sql).await;
+    assert!(!direct.is_empty());
+    assert_eq!(through_view, direct);
+    let label = rows(
+        &town,
+        "SELECT col_description('report_population_by_grid'::regclass, 2)",
+    )
+    .await;
+    assert_eq!(label, vec![vec![report.columns[1].label.clone()]]);
 }
 
 /// The planted cases of one scenario as `(id_number, grid_code, reason)`.

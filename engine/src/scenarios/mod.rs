@@ -503,11 +503,31 @@ impl FencedRows for GapsTable {
     }
 }
 
-/// The views the engine adds for the catalog's rules: `policy_gaps` (every
-/// gap this user may see) and `policy_rules` (the rules themselves).
+/// The prefix of the view each report template is reachable as.
+pub const REPORT_VIEW_PREFIX: &str = "report_";
+
+/// The views the engine adds: for the catalog's rules, `policy_gaps` (every
+/// gap this user may see) and `policy_rules` (the rules themselves); for
+/// each report template, `report_<name>`, so BI tools reach the numbers a
+/// form shows (labels as column comments).
 pub(crate) fn views(catalog: &Catalog) -> Vec<View> {
+    let reports = catalog.file.reports.iter().map(|r| View {
+        name: format!("{REPORT_VIEW_PREFIX}{}", r.name),
+        sql: r.sql.clone(),
+        comment: if r.description.is_empty() {
+            r.title.clone()
+        } else {
+            format!("{}：{}", r.title, r.description)
+        },
+        levels: vec![],
+        columns: r
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.label.clone()))
+            .collect(),
+    });
     if catalog.file.rules.is_empty() {
-        return Vec::new();
+        return reports.collect();
     }
     let rows: Vec<String> = catalog
         .file
@@ -566,4 +586,7 @@ pub(crate) fn views(catalog: &Catalog) -> Vec<View> {
             .collect(),
         },
     ]
+    .into_iter()
+    .chain(reports)
+    .collect()
 }

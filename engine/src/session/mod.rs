@@ -40,7 +40,7 @@ pub use commands::Command;
 pub use parameters::parameter_types;
 pub use rows::{Output, RowStream};
 pub use statements::{Parsed, Prepared, PreparedKind};
-pub(crate) use views::check_views;
+pub(crate) use views::{check_reports, check_views};
 
 use functions::{constant_udf, principal_functions, version_udf};
 use views::register_views;

@@ -84,3 +84,67 @@ pub(crate) async fn check_views(engine: &Engine) -> Result<()> {
     }
     Ok(())
 }
+
+/// Plans every report template as the platform (city level, in a session
+/// with every view and table function), so a template that cannot work — or
+/// whose columns are not those it labels — stops the engine from opening,
+/// naming the template. Also refuses an engine view that would take the name
+/// of a dataset or a catalog view.
+pub(crate) async fn check_reports(engine: &Engine) -> Result<()> {
+    let catalog = engine.catalog();
+    let mut names: std::collections::HashSet<&str> = catalog
+        .file
+        .datasets
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
+    for v in engine.views() {
+        if !names.insert(v.name.as_str()) {
+            return Err(EngineError::new(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                format!("view {} is defined twice (a report or rule view takes the name of a dataset or view)", v.name),
+            ));
+        }
+    }
+    if catalog.file.reports.is_empty() {
+        return Ok(());
+    }
+    let Some(platform) = Principal::platform(catalog) else {
+        return Ok(());
+    };
+    let session = super::Session::new(engine.clone(), platform).await?;
+    for report in &catalog.file.reports {
+        let bad = |e: &dyn std::fmt::Display| {
+            EngineError::new(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                format!("report {}: {e}", report.name),
+            )
+        };
+        let plan = session
+            .ctx
+            .state()
+            .create_logical_plan(&report.sql)
+            .await
+            .map_err(|e| bad(&e))?;
+        let returned: Vec<&str> = plan
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        let labelled: Vec<&str> = report.columns.iter().map(|c| c.name.as_str()).collect();
+        if returned != labelled {
+            return Err(bad(&format!(
+                "the query returns columns {returned:?} but the template labels {labelled:?}"
+            )));
+        }
+        if let Some(area) = &report.area_column {
+            if !labelled.contains(&area.as_str()) {
+                return Err(bad(&format!(
+                    "area_column {area} is not one of its columns"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
