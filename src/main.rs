@@ -164,6 +164,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 for w in engine.warnings() {
                     eprintln!("warning: {w}");
                 }
+                let server_engine = engine.clone();
                 let mut server = zhenjie_server::Server::bind(engine, &listen)
                     .await
                     .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -171,6 +172,18 @@ fn run(cli: Cli) -> Result<(), String> {
                     server = server.with_tls(tls);
                 }
                 let addr = server.local_addr().map_err(|e| e.to_string())?;
+                let warm = server_engine.clone();
+                tokio::spawn(async move {
+                    let started = std::time::Instant::now();
+                    match warm.prepare_scenarios().await {
+                        Ok(0) => {}
+                        Ok(n) => eprintln!(
+                            "policy rules answered for the city: {n} gaps in {:.1} s",
+                            started.elapsed().as_secs_f64()
+                        ),
+                        Err(e) => eprintln!("warning: policy rules: {}", e.message),
+                    }
+                });
                 eprintln!(
                     "zhenjie listening on {addr}; try: psql -h {} -p {} -U town zhenjie",
                     addr.ip(),

@@ -120,9 +120,19 @@ fn each_town(args: &ReportArgs, catalog: zhenjie_catalog::Catalog) -> Result<(),
         let started = std::time::Instant::now();
         for town in &towns {
             bar.set_message(town.name.clone());
+            // The user narrowed to the town: the same roles and masks, a
+            // fence that lets every scan skip the rest of the city.
+            let mut narrowed = session.principal().clone();
+            narrowed.level = town.level;
+            narrowed.area = town.clone();
+            let in_town = session
+                .engine()
+                .session(narrowed)
+                .await
+                .map_err(|e| e.message)?;
             let mut sheets = Vec::new();
             for t in templates.iter().filter(|t| t.area_column.is_some()) {
-                match zhenjie_reports::render(&session, t, Some(&town.code)).await {
+                match zhenjie_reports::render(&in_town, t, None).await {
                     Ok(r) => sheets.push(r),
                     // A template this user may not run (a view for higher
                     // levels) is left out of every town's workbook.

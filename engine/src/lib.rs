@@ -229,6 +229,14 @@ impl Engine {
         &self.inner.gaps_cache
     }
 
+    /// Answers the catalog's policy rules for the whole city now and keeps
+    /// the answer (see `scenarios`), so the first `policy_gaps` of the day
+    /// is as fast as the next; returns how many gaps there are. A server
+    /// calls it in the background once it listens.
+    pub async fn prepare_scenarios(&self) -> Result<usize> {
+        scenarios::prepare(self).await
+    }
+
     /// The views every session may be given: the catalog's, and those the
     /// engine adds for its policy rules (`policy_gaps`, `policy_rules`).
     pub fn views(&self) -> &[zhenjie_catalog::View] {

@@ -516,3 +516,14 @@ async fn scenario_views_give_each_town_its_own_part() {
         assert_eq!(got, crate::governance::oracle(&oracle_sql), "{sql}");
     }
 }
+
+/// `serve` answers the rules for the city when it starts: the embedded call
+/// it makes returns every planted gap.
+#[tokio::test]
+async fn prepared_scenarios_hold_every_gap() {
+    let engine = zhenjie_engine::Engine::open(load_catalog(), test_options())
+        .await
+        .unwrap();
+    let n = engine.prepare_scenarios().await.unwrap();
+    assert_eq!(n, planted_gaps().await.len());
+}

@@ -28,7 +28,7 @@ use datafusion::common::ScalarValue;
 use datafusion::logical_expr::Expr;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use zhenjie_catalog::{Catalog, Column, Dataset, Level, Placement, Rule, View};
 
 /// The SQL name of the table function, and of the view over it.
@@ -281,9 +281,10 @@ struct GapsKey {
 
 /// The last answer, kept while no file of any dataset changes (and, with no
 /// fixed reference date, for the day): every town's dashboard reads the
-/// same city answer, fenced for itself.
+/// same city answer, fenced for itself. One computation at a time: callers
+/// that arrive while it runs wait for its answer.
 #[derive(Default)]
-pub(crate) struct GapsCache(Mutex<Option<Arc<Gaps>>>);
+pub(crate) struct GapsCache(tokio::sync::Mutex<Option<Arc<Gaps>>>);
 
 impl std::fmt::Debug for GapsCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -298,6 +299,17 @@ fn gaps_schema() -> SchemaRef {
             .map(|(n, _)| Field::new(*n, DataType::Utf8, !matches!(*n, "rule" | "gap")))
             .collect::<Vec<_>>(),
     ))
+}
+
+/// Computes the city's policy gaps now, so the first user of the day does
+/// not wait for them (`serve` calls it in the background after opening).
+/// Returns how many gaps there are.
+pub(crate) async fn prepare(engine: &Engine) -> Result<usize> {
+    if engine.catalog().file.rules.is_empty() {
+        return Ok(0);
+    }
+    let ctx = raw_context(engine)?;
+    Ok(city_gaps(engine, &ctx.state()).await?.batch.num_rows())
 }
 
 async fn city_gaps(engine: &Engine, state: &dyn CatalogSession) -> Result<Arc<Gaps>> {
@@ -317,10 +329,10 @@ async fn city_gaps(engine: &Engine, state: &dyn CatalogSession) -> Result<Arc<Ga
             .and_then(days_of)
             .unwrap_or_else(today),
     };
-    let cache = engine.gaps_cache();
-    if let Some(kept) = cache.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-        if kept.key == key {
-            return Ok(kept.clone());
+    let mut kept = engine.gaps_cache().0.lock().await;
+    if let Some(gaps) = kept.as_ref() {
+        if gaps.key == key {
+            return Ok(gaps.clone());
         }
     }
     let started = std::time::Instant::now();
@@ -343,7 +355,7 @@ async fn city_gaps(engine: &Engine, state: &dyn CatalogSession) -> Result<Arc<Ga
         "policy gaps computed"
     );
     let gaps = Arc::new(Gaps { batch, key });
-    *cache.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(gaps.clone());
+    *kept = Some(gaps.clone());
     Ok(gaps)
 }
 
