@@ -12,6 +12,7 @@ mod hostile;
 mod leaks;
 mod linkage;
 mod object_store;
+mod pg_diff;
 mod plan_cache;
 mod protocol;
 mod psql;

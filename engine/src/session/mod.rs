@@ -103,6 +103,9 @@ impl Session {
         config.options_mut().execution.time_zone = Settings::new(&principal.user)
             .get("timezone")
             .map(str::to_string);
+        // A literal with a decimal point is PostgreSQL's `numeric`, not a
+        // float: `0.1 + 0.2` is `0.3`, and money sums carry no float noise.
+        config.options_mut().sql_parser.parse_float_as_decimal = true;
         let config = config
             .with_default_catalog_and_schema(&database, SCHEMA)
             .with_create_default_catalog_and_schema(true)
