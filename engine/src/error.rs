@@ -47,6 +47,8 @@ pub mod sqlstate {
     pub const DATATYPE_MISMATCH: &str = "42804";
     /// undefined_file (a dataset's files are missing)
     pub const UNDEFINED_FILE: &str = "58P01";
+    /// cardinality_violation (a scalar subquery of more than one row)
+    pub const CARDINALITY_VIOLATION: &str = "21000";
     /// internal_error
     pub const INTERNAL_ERROR: &str = "XX000";
     /// data_exception
@@ -130,6 +132,12 @@ fn classify(e: &DataFusionError) -> EngineError {
     let message = clean_message(&text);
     if let Some(e) = invalid_input(&message) {
         return e;
+    }
+    if message.contains("Scalar subquery returned more than one row") {
+        return EngineError::new(
+            CARDINALITY_VIOLATION,
+            "more than one row returned by a subquery used as an expression",
+        );
     }
     let code = match root {
         DataFusionError::SQL(..) => SYNTAX_ERROR,

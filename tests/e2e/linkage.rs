@@ -604,7 +604,7 @@ async fn farmer_asset_check_finds_each_towns_households() {
         .expect("the demo has the view");
     let addr = start_server().await;
     let q = "SELECT count(*), sum(members), sum(vehicles), sum(enterprises), \
-             CAST(round(sum(farmland_mu), 2) AS VARCHAR) FROM farmer_asset_check";
+             CAST(round(sum(farmland_mu) * 100) AS BIGINT) FROM farmer_asset_check";
     for user in ["city", "county", "town"] {
         // The view's SQL with every table fenced to the user's area.
         let prefix = if user == "city" {
@@ -631,7 +631,7 @@ async fn farmer_asset_check_finds_each_towns_households() {
         }
         let want = oracle(&format!(
             "SELECT count(*), sum(members), sum(vehicles), sum(enterprises), \
-             CAST(round(sum(farmland_mu), 2) AS VARCHAR) FROM ({sql}) AS checked"
+             CAST(round(sum(farmland_mu) * 100) AS BIGINT) FROM ({sql}) AS checked"
         ));
         assert_ne!(want[0][0], "0", "{user}: no household to find");
         let got = rows(&connect(addr, user).await, q).await;

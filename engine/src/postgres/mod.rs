@@ -19,6 +19,7 @@
 //! session's principal may query. Not here: the wire protocol (the
 //! `zhenjie-server` crate) and governance itself (`governance`).
 
+mod casts;
 mod catalog;
 pub mod copy;
 pub mod cursor;
@@ -30,6 +31,8 @@ mod live_settings;
 mod proc;
 mod rewrite;
 pub(crate) mod settings;
+pub mod text;
+pub(crate) use casts::PostgresCasts;
 mod types;
 
 pub(crate) use catalog::*;

@@ -93,9 +93,177 @@ pub(crate) fn type_parameters(statement: &mut Statement, types: &[Option<String>
 }
 
 /// Rewrites client catalog idioms DataFusion cannot plan into equivalents it
-/// can. Only catalog functions are touched, never user expressions.
+/// can, then gives user expressions PostgreSQL's meaning where DataFusion's
+/// differs (see [`PostgresSemantics`]).
 pub(crate) fn rewrite(statement: &mut Statement) {
     let _ = statement.visit(&mut CatalogIdioms);
+    let _ = statement.visit(&mut PostgresSemantics);
+}
+
+/// Expressions whose PostgreSQL meaning DataFusion spells differently,
+/// rewritten to what DataFusion computes the PostgreSQL way:
+/// `SIMILAR TO` (SQL regular expressions, anchored, `%` and `_`) as an
+/// anchored POSIX match; `CAST(x AS varchar(n))` and `char(n)` truncating
+/// (and padding) as PostgreSQL's explicit casts do; `generate_series` in the
+/// select list returning rows, not an array; `array_remove` removing every
+/// match.
+pub(super) struct PostgresSemantics;
+
+/// The POSIX regular expression of a `SIMILAR TO` pattern (PostgreSQL's
+/// `similar_to_escape`), anchored at both ends.
+pub(super) fn similar_to_regex(pattern: &str, escape: Option<char>) -> String {
+    let escape = escape.or(Some('\\'));
+    let mut out = String::from("^(?:");
+    let mut chars = pattern.chars();
+    let mut in_bracket = false;
+    while let Some(c) = chars.next() {
+        if in_bracket {
+            out.push(c);
+            if c == ']' {
+                in_bracket = false;
+            }
+            continue;
+        }
+        if Some(c) == escape {
+            if let Some(next) = chars.next() {
+                out.push_str(&regex_escape(next));
+            }
+            continue;
+        }
+        match c {
+            '%' => out.push_str(".*"),
+            '_' => out.push('.'),
+            '[' => {
+                in_bracket = true;
+                out.push('[');
+            }
+            '|' | '*' | '+' | '?' | '{' | '}' | '(' | ')' => out.push(c),
+            other => out.push_str(&regex_escape(other)),
+        }
+    }
+    out.push_str(")$");
+    out
+}
+
+fn regex_escape(c: char) -> String {
+    if "\\.^$|?*+()[]{}".contains(c) {
+        format!("\\{c}")
+    } else {
+        c.to_string()
+    }
+}
+
+impl VisitorMut for PostgresSemantics {
+    type Break = ();
+
+    fn post_visit_query(
+        &mut self,
+        query: &mut datafusion::sql::sqlparser::ast::Query,
+    ) -> ControlFlow<()> {
+        use datafusion::sql::sqlparser::ast::{Ident, SelectItem, SetExpr};
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            for item in select.projection.iter_mut() {
+                let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item
+                else {
+                    continue;
+                };
+                let is_series = matches!(e, Expr::Function(f)
+                    if f.name.to_string().eq_ignore_ascii_case("generate_series"));
+                if !is_series {
+                    continue;
+                }
+                if let Some(rows) = parse_expr(&format!("unnest({e})")) {
+                    *item = match item {
+                        SelectItem::ExprWithAlias { alias, .. } => SelectItem::ExprWithAlias {
+                            expr: rows,
+                            alias: alias.clone(),
+                        },
+                        _ => SelectItem::ExprWithAlias {
+                            expr: rows,
+                            alias: Ident::with_quote('"', "generate_series"),
+                        },
+                    };
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        use datafusion::sql::sqlparser::ast::{
+            BinaryOperator, CharacterLength, DataType as T, Value,
+        };
+        match expr {
+            Expr::SimilarTo {
+                negated,
+                expr: subject,
+                pattern,
+                escape_char,
+            } => {
+                let Expr::Value(p) = pattern.as_ref() else {
+                    return ControlFlow::Continue(());
+                };
+                let Value::SingleQuotedString(text) = &p.value else {
+                    return ControlFlow::Continue(());
+                };
+                let escape = match escape_char.as_ref().map(|e| &e.value) {
+                    None => None,
+                    Some(Value::SingleQuotedString(e)) if e.chars().count() == 1 => {
+                        e.chars().next()
+                    }
+                    Some(_) => return ControlFlow::Continue(()),
+                };
+                let regex = similar_to_regex(text, escape);
+                let pattern = Expr::Value(Value::SingleQuotedString(regex).into());
+                *expr = Expr::BinaryOp {
+                    left: subject.clone(),
+                    op: if *negated {
+                        BinaryOperator::PGRegexNotMatch
+                    } else {
+                        BinaryOperator::PGRegexMatch
+                    },
+                    right: Box::new(pattern),
+                };
+            }
+            Expr::Cast {
+                expr: inner,
+                data_type,
+                ..
+            } => {
+                let length = match data_type {
+                    T::Varchar(Some(CharacterLength::IntegerLength { length, .. }))
+                    | T::CharacterVarying(Some(CharacterLength::IntegerLength {
+                        length, ..
+                    })) => Some((*length, false)),
+                    T::Char(Some(CharacterLength::IntegerLength { length, .. }))
+                    | T::Character(Some(CharacterLength::IntegerLength { length, .. })) => {
+                        Some((*length, true))
+                    }
+                    _ => None,
+                };
+                if let Some((n, pad)) = length {
+                    let cut = format!("left(CAST({inner} AS VARCHAR), {n})");
+                    let sql = if pad {
+                        format!("rpad({cut}, {n})")
+                    } else {
+                        format!("CAST({cut} AS VARCHAR)")
+                    };
+                    if let Some(e) = parse_expr(&sql) {
+                        *expr = e;
+                    }
+                }
+            }
+            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("array_remove") => {
+                if let Some(last) = f.name.0.last_mut() {
+                    *last = datafusion::sql::sqlparser::ast::ObjectNamePart::Identifier(
+                        datafusion::sql::sqlparser::ast::Ident::new("array_remove_all"),
+                    );
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 /// PostgreSQL interval text DataFusion cannot read, in words it can:

@@ -24,6 +24,80 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
+
+/// Parses statements the PostgreSQL way. Catalog queries (BI tools'
+/// introspection of `pg_catalog`, `information_schema`, `::regclass`) go
+/// through `datafusion-pg-catalog`'s parser with all its rewrites; every
+/// other statement gets the same rewrites except the one that replaces a
+/// correlated subquery in the select list with NULL and caps the others at
+/// `LIMIT 1`: over the user's data that would be a different answer, where
+/// PostgreSQL's is a count (`(SELECT count(*) … WHERE t2.x < t.x)`) or an
+/// error (a subquery of more than one row), and zhenjie answers as
+/// PostgreSQL does or fails.
+pub(crate) struct SqlParser {
+    compat: PostgresCompatibilityParser,
+    rules: Vec<Box<dyn datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule>>,
+}
+
+impl SqlParser {
+    fn new() -> SqlParser {
+        use datafusion_pg_catalog::sql::rules::*;
+        SqlParser {
+            compat: PostgresCompatibilityParser::new(),
+            rules: vec![
+                Box::new(AliasDuplicatedProjectionRewrite),
+                Box::new(ResolveUnqualifiedIdentifier),
+                Box::new(RewriteArrayAnyAllOperation),
+                Box::new(PrependUnqualifiedPgTableName),
+                Box::new(StripCallableQualifier),
+                Box::new(FixArrayLiteral),
+                Box::new(CurrentUserVariableToSessionUserFunctionCall),
+                Box::new(StripCollate),
+                Box::new(RewritePgCatalogOperator),
+                Box::new(FixVersionColumnName),
+            ],
+        }
+    }
+
+    /// Whether `sql` reads the system catalogs (where the compatibility
+    /// parser's approximations are what BI tools need).
+    fn is_catalog_sql(sql: &str) -> bool {
+        let lower = sql.to_ascii_lowercase();
+        [
+            "pg_",
+            "information_schema",
+            "regclass",
+            "regproc",
+            "regtype",
+            "regnamespace",
+            "oid",
+        ]
+        .iter()
+        .any(|k| lower.contains(k))
+    }
+
+    pub(crate) fn parse(
+        &self,
+        sql: &str,
+    ) -> std::result::Result<
+        Vec<datafusion::sql::sqlparser::ast::Statement>,
+        datafusion::sql::sqlparser::parser::ParserError,
+    > {
+        use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
+        if Self::is_catalog_sql(sql) {
+            return self.compat.parse(sql);
+        }
+        match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
+            Ok(statements) => Ok(statements
+                .into_iter()
+                .map(|s| self.rules.iter().fold(s, |s, r| r.rewrite(s)))
+                .collect()),
+            // What only the compatibility parser reads (`ABORT`, known
+            // client statements it substitutes).
+            Err(_) => self.compat.parse(sql),
+        }
+    }
+}
 use futures::StreamExt;
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
@@ -50,7 +124,7 @@ pub struct Session {
     engine: Engine,
     principal: Principal,
     ctx: SessionContext,
-    parser: PostgresCompatibilityParser,
+    parser: SqlParser,
     /// Shared with the session's `pg_settings`, which shows them live.
     settings: Arc<Mutex<Settings>>,
     cancel: Mutex<CancellationToken>,
@@ -120,6 +194,7 @@ impl Session {
             .with_runtime_env(engine.runtime().clone())
             .with_default_features();
         crate::speed::date_part::install(&mut builder);
+        let builder = builder.with_analyzer_rule(Arc::new(crate::postgres::PostgresCasts));
         let state = builder
             .with_optimizer_rule(Arc::new(
                 crate::governance::attribution_join::AttributionJoin,
@@ -231,7 +306,7 @@ impl Session {
             settings,
             principal,
             ctx,
-            parser: PostgresCompatibilityParser::new(),
+            parser: SqlParser::new(),
             cancel: Mutex::new(CancellationToken::new()),
             id: engine.next_session_id(),
             client_addr: Mutex::new(None),

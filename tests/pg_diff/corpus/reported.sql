@@ -27,8 +27,6 @@ SELECT DATE_TRUNC('day', TIMESTAMP '2024-03-05 10:11:12') + INTERVAL '1 minute' 
 SELECT true = 'true';
 SELECT count(*) FROM t WHERE flag = 'true';
 SELECT CAST(NULL AS text) IS NULL;
-SELECT user;
-SELECT current_user;
 SELECT 1 / 0;
 SELECT 2147483647 + 1;
 SELECT CAST(2147483648 AS int);
@@ -60,3 +58,11 @@ SELECT INTERVAL '90 minutes';
 SELECT INTERVAL '1 day' * 1.5;
 SELECT DATE '2024-03-05' - DATE '2024-01-01';
 SELECT now() - now();
+-- Scalar subqueries in the select list: a count per row, a lookup per row,
+-- and one that returns more than one row (PostgreSQL: 21000).
+SELECT i, (SELECT count(*) FROM t t2 WHERE t2.b = t.b) AS same_b FROM t ORDER BY i;
+SELECT i, (SELECT max(t2.i) FROM t t2 WHERE t2.i < t.i) AS previous FROM t ORDER BY i;
+SELECT i, (SELECT t2.s FROM t t2 WHERE t2.i = t.i) AS s2 FROM t ORDER BY i;
+SELECT (SELECT i FROM t);
+SELECT (SELECT i FROM t WHERE i = 2) AS two;
+SELECT user = current_user;

@@ -1,0 +1,224 @@
+//! Casts and date arithmetic with PostgreSQL's meaning where DataFusion's
+//! differs, once types are known (an analyzer rule, after type coercion):
+//!
+//! * a number with a fraction cast to an integer rounds (`CAST(2.5 AS int)`
+//!   is 3, `-1.5` is -2; a float rounds half to even, as PostgreSQL's `rint`
+//!   does) instead of truncating;
+//! * a float, timestamp or interval cast to text is PostgreSQL's text (see
+//!   [`super::text`]), not Arrow's (`2000-01-01T00:00:00`, `14 mons 3 days`);
+//! * a date plus or minus an interval is a timestamp, as in PostgreSQL.
+
+use datafusion::arrow::array::{Array, ArrayRef, Float64Array, StringBuilder};
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, Result};
+use datafusion::logical_expr::expr::{Cast, ScalarFunction};
+use datafusion::logical_expr::{
+    BinaryExpr, ColumnarValue, Expr, ExprSchemable, LogicalPlan, Operator, ScalarFunctionArgs,
+    ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::optimizer::utils::NamePreserver;
+use datafusion::optimizer::AnalyzerRule;
+use std::sync::{Arc, LazyLock};
+
+/// The analyzer rule (see the module doc).
+#[derive(Debug, Default)]
+pub(crate) struct PostgresCasts;
+
+impl AnalyzerRule for PostgresCasts {
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+        plan.transform_up_with_subqueries(|plan| {
+            let mut schema = DFSchema::empty();
+            for input in plan.inputs() {
+                schema.merge(input.schema());
+            }
+            if plan.inputs().is_empty() {
+                schema.merge(plan.schema());
+            }
+            let names = NamePreserver::new(&plan);
+            let changed = plan.map_expressions(|e| {
+                let original = names.save(&e);
+                let e = e.transform_up(|e| rewrite(e, &schema))?;
+                Ok(e.update_data(|e| original.restore(e)))
+            })?;
+            if changed.transformed {
+                changed.map_data(|p| p.recompute_schema())
+            } else {
+                Ok(changed)
+            }
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "postgres_casts"
+    }
+}
+
+fn is_text(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
+}
+
+fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    match e {
+        Expr::Cast(Cast { expr, field }) => {
+            let data_type = field.data_type().clone();
+            let Ok(from) = expr.get_type(schema) else {
+                return Ok(Transformed::no(Expr::Cast(Cast { expr, field })));
+            };
+            if data_type.is_integer() && matches!(from, DataType::Float32 | DataType::Float64) {
+                let rounded = Expr::ScalarFunction(ScalarFunction::new_udf(
+                    RINT.clone(),
+                    vec![Expr::Cast(Cast::new(expr, DataType::Float64))],
+                ));
+                return Ok(Transformed::yes(Expr::Cast(Cast::new(
+                    Box::new(rounded),
+                    data_type,
+                ))));
+            }
+            if data_type.is_integer()
+                && matches!(from, DataType::Decimal128(_, s) | DataType::Decimal256(_, s) if s > 0)
+            {
+                let rounded = datafusion::functions::math::expr_fn::round(vec![*expr]);
+                return Ok(Transformed::yes(Expr::Cast(Cast::new(
+                    Box::new(rounded),
+                    data_type,
+                ))));
+            }
+            if is_text(&data_type)
+                && matches!(
+                    from,
+                    DataType::Float32
+                        | DataType::Float64
+                        | DataType::Timestamp(..)
+                        | DataType::Interval(_)
+                )
+            {
+                let text = Expr::ScalarFunction(ScalarFunction::new_udf(TEXT.clone(), vec![*expr]));
+                let text = if data_type == DataType::Utf8 {
+                    text
+                } else {
+                    Expr::Cast(Cast::new(Box::new(text), data_type))
+                };
+                return Ok(Transformed::yes(text));
+            }
+            Ok(Transformed::no(Expr::Cast(Cast { expr, field })))
+        }
+        Expr::BinaryExpr(BinaryExpr { left, op, right })
+            if matches!(op, Operator::Plus | Operator::Minus) =>
+        {
+            let types = (left.get_type(schema), right.get_type(schema));
+            let as_timestamp = |e: Box<Expr>| {
+                Box::new(Expr::Cast(Cast::new(
+                    e,
+                    DataType::Timestamp(TimeUnit::Nanosecond, None),
+                )))
+            };
+            match types {
+                (Ok(DataType::Date32 | DataType::Date64), Ok(DataType::Interval(_))) => {
+                    Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                        as_timestamp(left),
+                        op,
+                        right,
+                    ))))
+                }
+                (Ok(DataType::Interval(_)), Ok(DataType::Date32 | DataType::Date64))
+                    if op == Operator::Plus =>
+                {
+                    Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                        left,
+                        op,
+                        as_timestamp(right),
+                    ))))
+                }
+                _ => Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
+                    left,
+                    op,
+                    right,
+                }))),
+            }
+        }
+        other => Ok(Transformed::no(other)),
+    }
+}
+
+static RINT: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(ScalarUDF::from(Rint::new())));
+static TEXT: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(ScalarUDF::from(PgText::new())));
+
+/// Rounds half to even (PostgreSQL's float-to-integer cast).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Rint {
+    signature: Signature,
+}
+
+impl Rint {
+    fn new() -> Self {
+        Rint {
+            signature: Signature::exact(vec![DataType::Float64], Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for Rint {
+    fn name(&self) -> &str {
+        "pg_rint"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let array = args.args[0].to_array(args.number_rows)?;
+        let xs = array
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .expect("signature is Float64");
+        let out: Float64Array = xs.iter().map(|x| x.map(f64::round_ties_even)).collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// PostgreSQL's text of a float, timestamp or interval.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct PgText {
+    signature: Signature,
+}
+
+impl PgText {
+    fn new() -> Self {
+        PgText {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for PgText {
+    fn name(&self) -> &str {
+        "pg_text"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let array: ArrayRef = args.args[0].to_array(args.number_rows)?;
+        let data_type = array.data_type().clone();
+        let mut out = StringBuilder::with_capacity(array.len(), array.len() * 16);
+        for i in 0..array.len() {
+            if array.is_null(i) {
+                out.append_null();
+                continue;
+            }
+            match super::text::value_text(array.as_ref(), &data_type, i) {
+                Some(t) => out.append_value(t),
+                None => out.append_null(),
+            }
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
