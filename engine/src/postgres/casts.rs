@@ -6,7 +6,11 @@
 //!   does) instead of truncating;
 //! * a float, timestamp or interval cast to text is PostgreSQL's text (see
 //!   [`super::text`]), not Arrow's (`2000-01-01T00:00:00`, `14 mons 3 days`);
-//! * a date plus or minus an interval is a timestamp, as in PostgreSQL.
+//! * a date plus or minus an interval is a timestamp, as in PostgreSQL;
+//! * `sum` of a bigint column is numeric (PostgreSQL's, which cannot
+//!   overflow);
+//! * `round`, `ceil`, `floor` and `trunc` of a numeric have PostgreSQL's
+//!   scale (`round(0.5, 2)` is `0.50`, `ceil(2.5)` is `3`).
 
 use datafusion::arrow::array::{Array, ArrayRef, Float64Array, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
@@ -42,11 +46,9 @@ impl AnalyzerRule for PostgresCasts {
                 let e = e.transform_up(|e| rewrite(e, &schema))?;
                 Ok(e.update_data(|e| original.restore(e)))
             })?;
-            if changed.transformed {
-                changed.map_data(|p| p.recompute_schema())
-            } else {
-                Ok(changed)
-            }
+            // A child's types may have changed (a sum that became numeric):
+            // every node's schema follows its inputs.
+            changed.map_data(|p| p.recompute_schema())
         })
         .map(|t| t.data)
     }
@@ -108,6 +110,20 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         Expr::BinaryExpr(BinaryExpr { left, op, right })
             if matches!(op, Operator::Plus | Operator::Minus) =>
         {
+            // A date plus a number of days stays a date: only a written
+            // interval makes a timestamp (the coercion's cast of the number
+            // to an interval is not one).
+            let from_number = |e: &Expr| {
+                matches!(e, Expr::Cast(Cast { expr, .. })
+                    if expr.get_type(schema).is_ok_and(|t| t.is_integer()))
+            };
+            if from_number(&left) || from_number(&right) {
+                return Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
+                    left,
+                    op,
+                    right,
+                })));
+            }
             let types = (left.get_type(schema), right.get_type(schema));
             let as_timestamp = |e: Box<Expr>| {
                 Box::new(Expr::Cast(Cast::new(
@@ -115,28 +131,82 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                     DataType::Timestamp(TimeUnit::Nanosecond, None),
                 )))
             };
+            use datafusion::arrow::datatypes::IntervalUnit::{MonthDayNano, YearMonth};
             match types {
-                (Ok(DataType::Date32 | DataType::Date64), Ok(DataType::Interval(_))) => {
-                    Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
-                        as_timestamp(left),
-                        op,
-                        right,
-                    ))))
-                }
-                (Ok(DataType::Interval(_)), Ok(DataType::Date32 | DataType::Date64))
-                    if op == Operator::Plus =>
-                {
-                    Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
-                        left,
-                        op,
-                        as_timestamp(right),
-                    ))))
-                }
+                (
+                    Ok(DataType::Date32 | DataType::Date64),
+                    Ok(DataType::Interval(MonthDayNano | YearMonth)),
+                ) => Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                    as_timestamp(left),
+                    op,
+                    right,
+                )))),
+                (
+                    Ok(DataType::Interval(MonthDayNano | YearMonth)),
+                    Ok(DataType::Date32 | DataType::Date64),
+                ) if op == Operator::Plus => Ok(Transformed::yes(Expr::BinaryExpr(
+                    BinaryExpr::new(left, op, as_timestamp(right)),
+                ))),
                 _ => Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
                     left,
                     op,
                     right,
                 }))),
+            }
+        }
+        Expr::AggregateFunction(mut agg)
+            if agg.func.name() == "sum"
+                && agg.params.args.len() == 1
+                && matches!(agg.params.args[0], Expr::Column(_))
+                && agg.params.args[0]
+                    .get_type(schema)
+                    .is_ok_and(|t| t == DataType::Int64) =>
+        {
+            // PostgreSQL sums a bigint column as numeric: no overflow. (An
+            // expression of integer literals is int4 in PostgreSQL, whose
+            // sum is a bigint, as DataFusion's is.)
+            let arg = agg.params.args.remove(0);
+            agg.params.args.push(Expr::Cast(Cast::new(
+                Box::new(arg),
+                DataType::Decimal128(38, 0),
+            )));
+            Ok(Transformed::yes(Expr::AggregateFunction(agg)))
+        }
+        Expr::ScalarFunction(f)
+            if matches!(f.func.name(), "round" | "ceil" | "floor" | "trunc")
+                && f.args.first().is_some_and(|a| {
+                    // A numeric argument, perhaps cast to a float by coercion.
+                    let a = match a {
+                        Expr::Cast(Cast { expr, .. }) => expr.as_ref(),
+                        a => a,
+                    };
+                    a.get_type(schema)
+                        .is_ok_and(|t| matches!(t, DataType::Decimal128(..)))
+                }) =>
+        {
+            // PostgreSQL's numeric result has the scale asked for: none for
+            // ceil, floor and one-argument round and trunc, `n` for
+            // round(x, n) and trunc(x, n).
+            let scale = match f.args.get(1) {
+                None => Some(0),
+                Some(Expr::Literal(v, _)) => match v.cast_to(&DataType::Int64) {
+                    Ok(datafusion::common::ScalarValue::Int64(Some(n)))
+                        if (0..=30).contains(&n) =>
+                    {
+                        Some(n as i8)
+                    }
+                    _ => None,
+                },
+                Some(_) => None,
+            };
+            match scale {
+                Some(scale) if matches!(f.func.name(), "round" | "trunc") || scale == 0 => {
+                    Ok(Transformed::yes(Expr::Cast(Cast::new(
+                        Box::new(Expr::ScalarFunction(f)),
+                        DataType::Decimal128(38, scale),
+                    ))))
+                }
+                _ => Ok(Transformed::no(Expr::ScalarFunction(f))),
             }
         }
         other => Ok(Transformed::no(other)),

@@ -20,6 +20,8 @@
 //! `zhenjie-server` crate) and governance itself (`governance`).
 
 mod casts;
+mod to_char;
+pub(crate) use to_char::to_char_udf;
 mod catalog;
 pub mod copy;
 pub mod cursor;

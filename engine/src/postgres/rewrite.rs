@@ -95,9 +95,17 @@ pub(crate) fn type_parameters(statement: &mut Statement, types: &[Option<String>
 /// Rewrites client catalog idioms DataFusion cannot plan into equivalents it
 /// can, then gives user expressions PostgreSQL's meaning where DataFusion's
 /// differs (see [`PostgresSemantics`]).
-pub(crate) fn rewrite(statement: &mut Statement) {
+pub(crate) fn rewrite(statement: &mut Statement) -> Result<(), crate::EngineError> {
     let _ = statement.visit(&mut CatalogIdioms);
-    let _ = statement.visit(&mut PostgresSemantics);
+    let mut semantics = PostgresSemantics::default();
+    let _ = statement.visit(&mut semantics);
+    match semantics.unsupported {
+        Some(what) => Err(crate::EngineError::new(
+            crate::error::sqlstate::FEATURE_NOT_SUPPORTED,
+            what,
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Expressions whose PostgreSQL meaning DataFusion spells differently,
@@ -106,8 +114,12 @@ pub(crate) fn rewrite(statement: &mut Statement) {
 /// anchored POSIX match; `CAST(x AS varchar(n))` and `char(n)` truncating
 /// (and padding) as PostgreSQL's explicit casts do; `generate_series` in the
 /// select list returning rows, not an array; `array_remove` removing every
-/// match.
-pub(super) struct PostgresSemantics;
+/// match. What DataFusion would answer differently and cannot be rewritten
+/// (`x > ALL (subquery)`) is refused.
+#[derive(Default)]
+pub(super) struct PostgresSemantics {
+    unsupported: Option<String>,
+}
 
 /// The POSIX regular expression of a `SIMILAR TO` pattern (PostgreSQL's
 /// `similar_to_escape`), anchored at both ends.
@@ -194,6 +206,24 @@ impl VisitorMut for PostgresSemantics {
             BinaryOperator, CharacterLength, DataType as T, Value,
         };
         match expr {
+            Expr::AllOp { right, .. } if matches!(right.as_ref(), Expr::Subquery(_)) => {
+                self.unsupported = Some(
+                    "a comparison with ALL (subquery) is not supported; \
+                     write NOT EXISTS (SELECT … WHERE NOT (comparison)) instead"
+                        .into(),
+                );
+            }
+            // `-INTERVAL '2 hours 30 minutes'` reaches DataFusion as the text
+            // `-2 hours 30 minutes` (minus two hours, plus thirty minutes);
+            // PostgreSQL negates the whole interval.
+            Expr::UnaryOp {
+                op: datafusion::sql::sqlparser::ast::UnaryOperator::Minus,
+                expr: inner,
+            } if matches!(inner.as_ref(), Expr::Interval(_)) => {
+                if let Some(e) = parse_expr(&format!("(INTERVAL '0 seconds' - {inner})")) {
+                    *expr = e;
+                }
+            }
             Expr::SimilarTo {
                 negated,
                 expr: subject,

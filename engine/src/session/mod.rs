@@ -259,6 +259,7 @@ impl Session {
         crate::postgres::install_information_schema(&ctx, &database).await?;
         // After the pg_catalog setup, which brings DataFusion's own `version()`.
         ctx.register_udf(version_udf());
+        ctx.register_udf(crate::postgres::to_char_udf());
         for name in [
             "has_table_privilege",
             "has_schema_privilege",

@@ -98,7 +98,9 @@ impl Session {
         let parsed = depth::guarded(|| {
             depth::check(sql, tokens.as_deref())?;
             let mut statements = self.parser.parse(sql).map_err(EngineError::from)?;
-            statements.iter_mut().for_each(crate::postgres::rewrite);
+            statements
+                .iter_mut()
+                .try_for_each(crate::postgres::rewrite)?;
             Ok(statements)
         });
         let statements = match parsed {
