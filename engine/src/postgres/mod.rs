@@ -20,7 +20,9 @@
 //! `zhenjie-server` crate) and governance itself (`governance`).
 
 mod casts;
+mod intervals;
 mod to_char;
+pub(crate) use intervals::{age_udf, interval_mul_udf};
 pub(crate) use to_char::to_char_udf;
 mod catalog;
 pub mod copy;

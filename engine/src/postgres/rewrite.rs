@@ -157,6 +157,21 @@ pub(super) fn similar_to_regex(pattern: &str, escape: Option<char>) -> String {
     out
 }
 
+/// Whether an expression is written as an interval (a literal or a cast).
+fn is_interval(e: &Expr) -> bool {
+    match e {
+        Expr::Interval(_) => true,
+        Expr::Nested(inner) => is_interval(inner),
+        Expr::Cast { data_type, .. } => {
+            matches!(
+                data_type,
+                datafusion::sql::sqlparser::ast::DataType::Interval { .. }
+            )
+        }
+        _ => false,
+    }
+}
+
 fn regex_escape(c: char) -> String {
     if "\\.^$|?*+()[]{}".contains(c) {
         format!("\\{c}")
@@ -279,6 +294,45 @@ impl VisitorMut for PostgresSemantics {
                         format!("CAST({cut} AS VARCHAR)")
                     };
                     if let Some(e) = parse_expr(&sql) {
+                        *expr = e;
+                    }
+                }
+            }
+            // `interval * number`, `number * interval`, `interval / number`
+            // (time grains: `INTERVAL '5 minute' * FLOOR(…)`).
+            Expr::BinaryOp { left, op, right }
+                if matches!(op, BinaryOperator::Multiply | BinaryOperator::Divide)
+                    && (is_interval(left)
+                        || (is_interval(right) && *op == BinaryOperator::Multiply)) =>
+            {
+                let (interval, factor) = if is_interval(left) {
+                    (left.to_string(), right.to_string())
+                } else {
+                    (right.to_string(), left.to_string())
+                };
+                let factor = if *op == BinaryOperator::Divide {
+                    format!("1.0 / CAST({factor} AS DOUBLE)")
+                } else {
+                    format!("CAST({factor} AS DOUBLE)")
+                };
+                if let Some(e) = parse_expr(&format!(
+                    "interval_mul(CAST({interval} AS INTERVAL), {factor})"
+                )) {
+                    *expr = e;
+                }
+            }
+            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("every") => {
+                if let Some(last) = f.name.0.last_mut() {
+                    *last = datafusion::sql::sqlparser::ast::ObjectNamePart::Identifier(
+                        datafusion::sql::sqlparser::ast::Ident::new("bool_and"),
+                    );
+                }
+            }
+            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("div") => {
+                // PostgreSQL's integer quotient: the quotient truncated.
+                let args = function_args(&f.args);
+                if let [a, b] = args.as_slice() {
+                    if let Some(e) = parse_expr(&format!("trunc(({a}) / ({b}))")) {
                         *expr = e;
                     }
                 }

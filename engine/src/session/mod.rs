@@ -260,6 +260,8 @@ impl Session {
         // After the pg_catalog setup, which brings DataFusion's own `version()`.
         ctx.register_udf(version_udf());
         ctx.register_udf(crate::postgres::to_char_udf());
+        ctx.register_udf(crate::postgres::age_udf());
+        ctx.register_udf(crate::postgres::interval_mul_udf());
         for name in [
             "has_table_privilege",
             "has_schema_privilege",
