@@ -321,6 +321,28 @@ impl VisitorMut for PostgresSemantics {
                     *expr = e;
                 }
             }
+            // `EXTRACT` is numeric in PostgreSQL (`59.500000` seconds,
+            // `2024` years); `date_part` stays a float, as there.
+            Expr::Extract {
+                field,
+                expr: source,
+                ..
+            } => {
+                let name = field.to_string().to_ascii_lowercase();
+                let scale = match name.as_str() {
+                    "second" | "epoch" => Some(6),
+                    "milliseconds" | "millisecond" => Some(3),
+                    "julian" => None,
+                    _ => Some(0),
+                };
+                if let Some(scale) = scale {
+                    if let Some(e) = parse_expr(&format!(
+                        "CAST(date_part('{name}', {source}) AS DECIMAL(38, {scale}))"
+                    )) {
+                        *expr = e;
+                    }
+                }
+            }
             Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("every") => {
                 if let Some(last) = f.name.0.last_mut() {
                     *last = datafusion::sql::sqlparser::ast::ObjectNamePart::Identifier(

@@ -61,41 +61,29 @@ impl ScalarUDFImpl for ToChar {
         let patterns =
             datafusion::arrow::compute::cast(&args.args[1].to_array(n)?, &DataType::Utf8)?;
         let patterns = patterns.as_string::<i32>();
-        let stamps = match values.data_type() {
-            DataType::Timestamp(_, Some(tz)) => {
-                // The wall-clock time in the column's zone.
-                let tz: datafusion::arrow::array::timezone::Tz = tz.parse()?;
-                let micros = datafusion::arrow::compute::cast(
-                    &values,
-                    &DataType::Timestamp(TimeUnit::Microsecond, None),
-                )?;
-                let micros =
-                    micros.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
-                let local: Vec<Option<NaiveDateTime>> = micros
-                    .iter()
-                    .map(|v| {
-                        v.and_then(chrono::DateTime::from_timestamp_micros)
-                            .map(|utc| utc.with_timezone(&tz).naive_local())
+        // Wall-clock times: a timestamptz in its own zone.
+        let zone: Option<datafusion::arrow::array::timezone::Tz> = match values.data_type() {
+            DataType::Timestamp(_, Some(tz)) => Some(tz.parse()?),
+            _ => None,
+        };
+        let stamps: Vec<Option<NaiveDateTime>> = if values.data_type() == &DataType::Null {
+            vec![None; n]
+        } else {
+            let micros = datafusion::arrow::compute::cast(
+                &values,
+                &DataType::Timestamp(TimeUnit::Microsecond, None),
+            )?;
+            micros
+                .as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>()
+                .iter()
+                .map(|v| {
+                    let utc = v.and_then(chrono::DateTime::from_timestamp_micros)?;
+                    Some(match &zone {
+                        Some(tz) => utc.with_timezone(tz).naive_local(),
+                        None => utc.naive_utc(),
                     })
-                    .collect();
-                local
-            }
-            DataType::Null => vec![None; n],
-            _ => {
-                let micros = datafusion::arrow::compute::cast(
-                    &values,
-                    &DataType::Timestamp(TimeUnit::Microsecond, None),
-                )?;
-                let micros =
-                    micros.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
-                micros
-                    .iter()
-                    .map(|v| {
-                        v.and_then(chrono::DateTime::from_timestamp_micros)
-                            .map(|t| t.naive_utc())
-                    })
-                    .collect()
-            }
+                })
+                .collect()
         };
         let mut out = StringBuilder::with_capacity(n, n * 16);
         for (i, stamp) in stamps.iter().enumerate() {
