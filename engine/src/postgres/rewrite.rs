@@ -183,6 +183,61 @@ fn regex_escape(c: char) -> String {
 impl VisitorMut for PostgresSemantics {
     type Break = ();
 
+    /// Select items this rewrite reshapes keep the name PostgreSQL gives
+    /// them (`extract`, `varchar`), where that name is not taken twice.
+    fn pre_visit_query(
+        &mut self,
+        query: &mut datafusion::sql::sqlparser::ast::Query,
+    ) -> ControlFlow<()> {
+        use datafusion::sql::sqlparser::ast::{DataType as T, Ident, SelectItem, SetExpr};
+        let SetExpr::Select(select) = query.body.as_mut() else {
+            return ControlFlow::Continue(());
+        };
+        let name_of = |e: &Expr| -> Option<&'static str> {
+            match e {
+                Expr::Extract { .. } => Some("extract"),
+                Expr::Cast {
+                    data_type: T::Varchar(Some(_)) | T::CharacterVarying(Some(_)),
+                    ..
+                } => Some("varchar"),
+                Expr::Cast {
+                    data_type: T::Char(Some(_)) | T::Character(Some(_)),
+                    ..
+                } => Some("bpchar"),
+                _ => None,
+            }
+        };
+        let names: Vec<Option<&str>> = select
+            .projection
+            .iter()
+            .map(|item| match item {
+                SelectItem::UnnamedExpr(e) => name_of(e),
+                _ => None,
+            })
+            .collect();
+        let taken: Vec<String> = select
+            .projection
+            .iter()
+            .filter_map(|item| match item {
+                SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.clone()),
+                SelectItem::UnnamedExpr(e) => last_ident(e),
+                _ => None,
+            })
+            .collect();
+        for (item, name) in select.projection.iter_mut().zip(&names) {
+            let Some(name) = name else { continue };
+            let unique = names.iter().filter(|n| *n == &Some(*name)).count() == 1
+                && !taken.iter().any(|t| t == name);
+            if let (true, SelectItem::UnnamedExpr(e)) = (unique, &*item) {
+                *item = SelectItem::ExprWithAlias {
+                    expr: e.clone(),
+                    alias: Ident::with_quote('"', *name),
+                };
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
     fn post_visit_query(
         &mut self,
         query: &mut datafusion::sql::sqlparser::ast::Query,
@@ -329,6 +384,23 @@ impl VisitorMut for PostgresSemantics {
                 ..
             } => {
                 let name = field.to_string().to_ascii_lowercase();
+                // Parts DataFusion does not know, from the year.
+                let from_year = match name.as_str() {
+                    "decade" => Some("floor(y / 10)"),
+                    "century" => Some("CASE WHEN y > 0 THEN floor((y - 1) / 100) + 1 ELSE floor(y / 100) - 1 END"),
+                    "millennium" => Some("CASE WHEN y > 0 THEN floor((y - 1) / 1000) + 1 ELSE floor(y / 1000) - 1 END"),
+                    _ => None,
+                };
+                if let Some(formula) = from_year {
+                    let year = format!("CAST(date_part('year', {source}) AS DOUBLE)");
+                    if let Some(e) = parse_expr(&format!(
+                        "CAST({} AS DECIMAL(38, 0))",
+                        formula.replace('y', &year)
+                    )) {
+                        *expr = e;
+                    }
+                    return ControlFlow::Continue(());
+                }
                 let scale = match name.as_str() {
                     "second" | "epoch" => Some(6),
                     "milliseconds" | "millisecond" => Some(3),
@@ -339,6 +411,24 @@ impl VisitorMut for PostgresSemantics {
                     if let Some(e) = parse_expr(&format!(
                         "CAST(date_part('{name}', {source}) AS DECIMAL(38, {scale}))"
                     )) {
+                        *expr = e;
+                    }
+                }
+            }
+            // PostgreSQL's width_bucket(operand, low, high, count).
+            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("width_bucket") => {
+                let args = function_args(&f.args);
+                if let [op, lo, hi, n] = args.as_slice() {
+                    let sql = format!(
+                        "CASE WHEN ({op}) IS NULL OR ({lo}) IS NULL OR ({hi}) IS NULL OR ({n}) IS NULL THEN NULL \
+                         WHEN ({lo}) < ({hi}) AND ({op}) < ({lo}) THEN 0 \
+                         WHEN ({lo}) < ({hi}) AND ({op}) >= ({hi}) THEN ({n}) + 1 \
+                         WHEN ({lo}) < ({hi}) THEN CAST(floor((CAST({op} AS DOUBLE) - ({lo})) / (CAST({hi} AS DOUBLE) - ({lo})) * ({n})) AS INT) + 1 \
+                         WHEN ({op}) > ({lo}) THEN 0 \
+                         WHEN ({op}) <= ({hi}) THEN ({n}) + 1 \
+                         ELSE CAST(floor((CAST({lo} AS DOUBLE) - ({op})) / (CAST({lo} AS DOUBLE) - ({hi})) * ({n})) AS INT) + 1 END"
+                    );
+                    if let Some(e) = parse_expr(&sql) {
                         *expr = e;
                     }
                 }

@@ -273,6 +273,7 @@ impl Session {
         }
         ctx.register_udf(crate::postgres::expandarray_udf());
         ctx.register_udf(crate::postgres::format_udf());
+        ctx.register_udf(crate::postgres::quote_ident_udf());
         ctx.register_udf(crate::postgres::json_build_object_udf());
         // The size of the whole city's files is a rough count of its rows:
         // below city level, where the fence hides most of them, it is NULL
