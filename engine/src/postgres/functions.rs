@@ -138,6 +138,35 @@ pub(crate) fn quote_ident_udf() -> datafusion::logical_expr::ScalarUDF {
     })
 }
 
+/// PostgreSQL's `quote_literal(value)` and `quote_nullable(value)`: the
+/// value's text as a string literal (`'it''s'`, `E'a\\b'` when it holds a
+/// backslash); NULL stays NULL, or is the word `NULL` for `quote_nullable`.
+pub(crate) fn quote_literal_udfs() -> [datafusion::logical_expr::ScalarUDF; 2] {
+    [
+        row_text_udf("quote_literal", |args, row| {
+            let v = datafusion::common::ScalarValue::try_from_array(&args[0], row)?;
+            Ok((!v.is_null()).then(|| quote_literal(&v.to_string())))
+        }),
+        row_text_udf("quote_nullable", |args, row| {
+            let v = datafusion::common::ScalarValue::try_from_array(&args[0], row)?;
+            Ok(Some(if v.is_null() {
+                "NULL".to_string()
+            } else {
+                quote_literal(&v.to_string())
+            }))
+        }),
+    ]
+}
+
+fn quote_literal(text: &str) -> String {
+    let quoted = text.replace('\'', "''");
+    if text.contains('\\') {
+        format!("E'{}'", quoted.replace('\\', "\\\\"))
+    } else {
+        format!("'{quoted}'")
+    }
+}
+
 fn quote_ident(name: &str) -> String {
     let plain = name
         .chars()

@@ -44,6 +44,106 @@ pub(crate) fn age_udf() -> ScalarUDF {
     })
 }
 
+/// `justify_hours`, `justify_days` and `justify_interval`: 24 hours as a
+/// day, 30 days as a month, with PostgreSQL's sign rules.
+pub(crate) fn justify_udfs() -> [ScalarUDF; 3] {
+    ["justify_hours", "justify_days", "justify_interval"].map(|name| {
+        ScalarUDF::from(Justify {
+            name,
+            signature: Signature::exact(
+                vec![DataType::Interval(IntervalUnit::MonthDayNano)],
+                Volatility::Immutable,
+            ),
+        })
+    })
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Justify {
+    name: &'static str,
+    signature: Signature,
+}
+
+const DAY_MICROS: i64 = 86_400_000_000;
+
+/// PostgreSQL's `interval_justify_hours`, `_days` and `_interval`.
+pub(crate) fn justify(name: &str, iv: IntervalMonthDayNano) -> IntervalMonthDayNano {
+    let (mut month, mut day, mut time) = (iv.months as i64, iv.days as i64, iv.nanoseconds / 1000);
+    let whole_months = |month: &mut i64, day: &mut i64| {
+        let m = *day / 30;
+        *day -= m * 30;
+        *month += m;
+    };
+    match name {
+        "justify_hours" => {
+            day += time / DAY_MICROS;
+            time %= DAY_MICROS;
+            if day > 0 && time < 0 {
+                time += DAY_MICROS;
+                day -= 1;
+            } else if day < 0 && time > 0 {
+                time -= DAY_MICROS;
+                day += 1;
+            }
+        }
+        "justify_days" => {
+            whole_months(&mut month, &mut day);
+            if month > 0 && day < 0 {
+                day += 30;
+                month -= 1;
+            } else if month < 0 && day > 0 {
+                day -= 30;
+                month += 1;
+            }
+        }
+        _ => {
+            if (day > 0 && time > 0) || (day < 0 && time < 0) {
+                whole_months(&mut month, &mut day);
+            }
+            day += time / DAY_MICROS;
+            time %= DAY_MICROS;
+            whole_months(&mut month, &mut day);
+            if month > 0 && (day < 0 || (day == 0 && time < 0)) {
+                day += 30;
+                month -= 1;
+            } else if month < 0 && (day > 0 || (day == 0 && time > 0)) {
+                day -= 30;
+                month += 1;
+            }
+            if day > 0 && time < 0 {
+                time += DAY_MICROS;
+                day -= 1;
+            } else if day < 0 && time > 0 {
+                time -= DAY_MICROS;
+                day += 1;
+            }
+        }
+    }
+    IntervalMonthDayNano::new(month as i32, day as i32, time * 1000)
+}
+
+impl ScalarUDFImpl for Justify {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Interval(IntervalUnit::MonthDayNano))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let n = args.number_rows;
+        let intervals = args.args[0].to_array(n)?;
+        let intervals = intervals.as_primitive::<IntervalMonthDayNanoType>();
+        let out: datafusion::arrow::array::IntervalMonthDayNanoArray = intervals
+            .iter()
+            .map(|v| v.map(|v| justify(self.name, v)))
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct IntervalMul {
     signature: Signature,
@@ -221,5 +321,14 @@ mod tests {
         assert_eq!(text(multiply(month, 1.5)), "1 mon 15 days");
         let day = IntervalMonthDayNano::new(0, 1, 0);
         assert_eq!(text(multiply(day, 1.5)), "1 day 12:00:00");
+        use super::justify;
+        let hours = IntervalMonthDayNano::new(0, 0, 100 * 3600 * 1_000_000_000);
+        assert_eq!(text(justify("justify_interval", hours)), "4 days 04:00:00");
+        assert_eq!(
+            text(justify("justify_days", IntervalMonthDayNano::new(0, 40, 0))),
+            "1 mon 10 days"
+        );
+        let mixed = IntervalMonthDayNano::new(1, 0, -3600 * 1_000_000_000);
+        assert_eq!(text(justify("justify_interval", mixed)), "29 days 23:00:00");
     }
 }

@@ -22,7 +22,7 @@
 mod casts;
 mod intervals;
 mod to_char;
-pub(crate) use intervals::{age_udf, interval_mul_udf};
+pub(crate) use intervals::{age_udf, interval_mul_udf, justify_udfs};
 pub(crate) use to_char::to_char_udf;
 mod catalog;
 pub mod copy;

@@ -262,6 +262,9 @@ impl Session {
         ctx.register_udf(crate::postgres::to_char_udf());
         ctx.register_udf(crate::postgres::age_udf());
         ctx.register_udf(crate::postgres::interval_mul_udf());
+        for udf in crate::postgres::justify_udfs() {
+            ctx.register_udf(udf);
+        }
         for name in [
             "has_table_privilege",
             "has_schema_privilege",
@@ -274,6 +277,9 @@ impl Session {
         ctx.register_udf(crate::postgres::expandarray_udf());
         ctx.register_udf(crate::postgres::format_udf());
         ctx.register_udf(crate::postgres::quote_ident_udf());
+        for udf in crate::postgres::quote_literal_udfs() {
+            ctx.register_udf(udf);
+        }
         ctx.register_udf(crate::postgres::json_build_object_udf());
         // The size of the whole city's files is a rough count of its rows:
         // below city level, where the fence hides most of them, it is NULL
