@@ -31,14 +31,8 @@ pub(crate) async fn check_views(engine: &Engine) -> Result<()> {
     if catalog.file.views.is_empty() {
         return Ok(());
     }
-    let ctx = SessionContext::new();
-    for d in &catalog.file.datasets {
-        if let Some(t) = engine.table(&d.name) {
-            ctx.register_table(d.name.as_str(), t.clone())?;
-        }
-    }
-    zhenjie_udfs::register_all(&ctx);
-    ctx.register_udf(crate::scenarios::reference_date_udf(catalog));
+    // The raw datasets and domain functions, as rules are checked.
+    let ctx = crate::scenarios::raw_context(engine)?;
     if let Some(platform) = Principal::platform(catalog) {
         ctx.register_udtf(
             crate::snapshots::AS_OF,
