@@ -190,6 +190,31 @@ impl VisitorMut for PostgresSemantics {
         query: &mut datafusion::sql::sqlparser::ast::Query,
     ) -> ControlFlow<()> {
         use datafusion::sql::sqlparser::ast::{DataType as T, Ident, SelectItem, SetExpr};
+        // `FETCH FIRST n ROWS ONLY` is `LIMIT n`.
+        if let Some(fetch) = &query.fetch {
+            use datafusion::sql::sqlparser::ast::LimitClause;
+            if let (Some(n), false, false) = (&fetch.quantity, fetch.percent, fetch.with_ties) {
+                let n = n.clone();
+                match &mut query.limit_clause {
+                    None => {
+                        query.limit_clause = Some(LimitClause::LimitOffset {
+                            limit: Some(n),
+                            offset: None,
+                            limit_by: vec![],
+                        });
+                        query.fetch = None;
+                    }
+                    Some(LimitClause::LimitOffset {
+                        limit: limit @ None,
+                        ..
+                    }) => {
+                        *limit = Some(n);
+                        query.fetch = None;
+                    }
+                    _ => {}
+                }
+            }
+        }
         let SetExpr::Select(select) = query.body.as_mut() else {
             return ControlFlow::Continue(());
         };
@@ -431,6 +456,55 @@ impl VisitorMut for PostgresSemantics {
                     if let Some(e) = parse_expr(&sql) {
                         *expr = e;
                     }
+                }
+            }
+            // PostgreSQL's names for functions DataFusion has under another.
+            Expr::Function(f)
+                if ["sign", "ceiling"]
+                    .iter()
+                    .any(|n| f.name.to_string().eq_ignore_ascii_case(n)) =>
+            {
+                // (Not `variance`: DataFusion's is a float, PostgreSQL's an
+                // exact numeric; an error is better than other digits.)
+                let to = if f.name.to_string().eq_ignore_ascii_case("sign") {
+                    "signum"
+                } else {
+                    "ceil"
+                };
+                if let Some(last) = f.name.0.last_mut() {
+                    *last = datafusion::sql::sqlparser::ast::ObjectNamePart::Identifier(
+                        datafusion::sql::sqlparser::ast::Ident::new(to),
+                    );
+                }
+            }
+            // mod(a, b) is a % b; num_nulls/num_nonnulls count their NULLs.
+            Expr::Function(f)
+                if ["mod", "num_nulls", "num_nonnulls"]
+                    .iter()
+                    .any(|n| f.name.to_string().eq_ignore_ascii_case(n)) =>
+            {
+                let name = f.name.to_string().to_ascii_lowercase();
+                let args = function_args(&f.args);
+                let sql = match (name.as_str(), args.as_slice()) {
+                    ("mod", [a, b]) => Some(format!("(({a}) % ({b}))")),
+                    ("num_nulls" | "num_nonnulls", args) if !args.is_empty() => {
+                        let test = if name == "num_nulls" {
+                            "IS NULL"
+                        } else {
+                            "IS NOT NULL"
+                        };
+                        Some(format!(
+                            "CAST(({}) AS INT)",
+                            args.iter()
+                                .map(|a| format!("CASE WHEN ({a}) {test} THEN 1 ELSE 0 END"))
+                                .collect::<Vec<_>>()
+                                .join(" + ")
+                        ))
+                    }
+                    _ => None,
+                };
+                if let Some(e) = sql.as_deref().and_then(parse_expr) {
+                    *expr = e;
                 }
             }
             Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("every") => {
