@@ -213,6 +213,91 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
     }
 }
 
+/// Before type coercion: a boolean compared with a text literal PostgreSQL
+/// reads as a boolean (`flag = 'true'`, `'t' = flag`, as Tableau and
+/// Superset write them) compares with that boolean; DataFusion finds no
+/// common type and fails.
+#[derive(Debug, Default)]
+pub(crate) struct BooleanLiterals;
+
+fn boolean_word(e: &Expr) -> Option<bool> {
+    let Expr::Literal(datafusion::common::ScalarValue::Utf8(Some(s)), _) = e else {
+        return None;
+    };
+    match s.trim().to_ascii_lowercase().as_str() {
+        "t" | "true" | "y" | "yes" | "on" | "1" => Some(true),
+        "f" | "false" | "n" | "no" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+impl AnalyzerRule for BooleanLiterals {
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+        plan.transform_up_with_subqueries(|plan| {
+            let mut schema = DFSchema::empty();
+            for input in plan.inputs() {
+                schema.merge(input.schema());
+            }
+            if plan.inputs().is_empty() {
+                schema.merge(plan.schema());
+            }
+            let names = NamePreserver::new(&plan);
+            plan.map_expressions(|e| {
+                let original = names.save(&e);
+                let e = e.transform_up(|e| {
+                    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = e else {
+                        return Ok(Transformed::no(e));
+                    };
+                    let comparison = matches!(
+                        op,
+                        Operator::Eq
+                            | Operator::NotEq
+                            | Operator::IsDistinctFrom
+                            | Operator::IsNotDistinctFrom
+                    );
+                    let is_bool =
+                        |e: &Expr| e.get_type(&schema).is_ok_and(|t| t == DataType::Boolean);
+                    let literal = |b: bool| {
+                        Box::new(Expr::Literal(
+                            datafusion::common::ScalarValue::Boolean(Some(b)),
+                            None,
+                        ))
+                    };
+                    if comparison && is_bool(&left) {
+                        if let Some(b) = boolean_word(&right) {
+                            return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                                left,
+                                op,
+                                literal(b),
+                            ))));
+                        }
+                    }
+                    if comparison && is_bool(&right) {
+                        if let Some(b) = boolean_word(&left) {
+                            return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                                literal(b),
+                                op,
+                                right,
+                            ))));
+                        }
+                    }
+                    Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
+                        left,
+                        op,
+                        right,
+                    })))
+                })?;
+                Ok(e.update_data(|e| original.restore(e)))
+            })
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "postgres_boolean_literals"
+    }
+}
+
 static RINT: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(ScalarUDF::from(Rint::new())));
 static TEXT: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(ScalarUDF::from(PgText::new())));
 

@@ -36,7 +36,7 @@ mod proc;
 mod rewrite;
 pub(crate) mod settings;
 pub mod text;
-pub(crate) use casts::PostgresCasts;
+pub(crate) use casts::{BooleanLiterals, PostgresCasts};
 mod types;
 
 pub(crate) use catalog::*;

@@ -194,7 +194,13 @@ impl Session {
             .with_runtime_env(engine.runtime().clone())
             .with_default_features();
         crate::speed::date_part::install(&mut builder);
-        let builder = builder.with_analyzer_rule(Arc::new(crate::postgres::PostgresCasts));
+        // PostgreSQL's reading of boolean words goes before type coercion
+        // (which would refuse `flag = 'true'`), its casts after it.
+        let mut analyzer: Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> =
+            vec![Arc::new(crate::postgres::BooleanLiterals)];
+        analyzer.extend(datafusion::optimizer::Analyzer::new().rules);
+        analyzer.push(Arc::new(crate::postgres::PostgresCasts));
+        let builder = builder.with_analyzer_rules(analyzer);
         let state = builder
             .with_optimizer_rule(Arc::new(
                 crate::governance::attribution_join::AttributionJoin,
