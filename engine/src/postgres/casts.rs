@@ -32,30 +32,45 @@ pub(crate) struct PostgresCasts;
 
 impl AnalyzerRule for PostgresCasts {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
-        plan.transform_up_with_subqueries(|plan| {
-            let mut schema = DFSchema::empty();
-            for input in plan.inputs() {
-                schema.merge(input.schema());
-            }
-            if plan.inputs().is_empty() {
-                schema.merge(plan.schema());
-            }
-            let names = NamePreserver::new(&plan);
-            let changed = plan.map_expressions(|e| {
-                let original = names.save(&e);
-                let e = e.transform_up(|e| rewrite(e, &schema))?;
-                Ok(e.update_data(|e| original.restore(e)))
-            })?;
-            // A child's types may have changed (a sum that became numeric):
-            // every node's schema follows its inputs.
-            changed.map_data(|p| p.recompute_schema())
-        })
-        .map(|t| t.data)
+        // A child's types may have changed (a sum that became numeric):
+        // every node's schema follows its inputs.
+        rewrite_plan(plan, true, rewrite)
     }
 
     fn name(&self) -> &str {
         "postgres_casts"
     }
+}
+
+/// Rewrites every expression of every node of `plan` (subqueries too) with
+/// `f`, which sees the node's input schema, keeping each output column's
+/// name; `recompute` gives each node the schema of its new expressions.
+fn rewrite_plan(
+    plan: LogicalPlan,
+    recompute: bool,
+    f: fn(Expr, &DFSchema) -> Result<Transformed<Expr>>,
+) -> Result<LogicalPlan> {
+    plan.transform_up_with_subqueries(|plan| {
+        let mut schema = DFSchema::empty();
+        for input in plan.inputs() {
+            schema.merge(input.schema());
+        }
+        if plan.inputs().is_empty() {
+            schema.merge(plan.schema());
+        }
+        let names = NamePreserver::new(&plan);
+        let changed = plan.map_expressions(|e| {
+            let original = names.save(&e);
+            let e = e.transform_up(|e| f(e, &schema))?;
+            Ok(e.update_data(|e| original.restore(e)))
+        })?;
+        if recompute {
+            changed.map_data(|p| p.recompute_schema())
+        } else {
+            Ok(changed)
+        }
+    })
+    .map(|t| t.data)
 }
 
 fn is_text(t: &DataType) -> bool {
@@ -233,69 +248,53 @@ fn boolean_word(e: &Expr) -> Option<bool> {
 
 impl AnalyzerRule for BooleanLiterals {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
-        plan.transform_up_with_subqueries(|plan| {
-            let mut schema = DFSchema::empty();
-            for input in plan.inputs() {
-                schema.merge(input.schema());
-            }
-            if plan.inputs().is_empty() {
-                schema.merge(plan.schema());
-            }
-            let names = NamePreserver::new(&plan);
-            plan.map_expressions(|e| {
-                let original = names.save(&e);
-                let e = e.transform_up(|e| {
-                    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = e else {
-                        return Ok(Transformed::no(e));
-                    };
-                    let comparison = matches!(
-                        op,
-                        Operator::Eq
-                            | Operator::NotEq
-                            | Operator::IsDistinctFrom
-                            | Operator::IsNotDistinctFrom
-                    );
-                    let is_bool =
-                        |e: &Expr| e.get_type(&schema).is_ok_and(|t| t == DataType::Boolean);
-                    let literal = |b: bool| {
-                        Box::new(Expr::Literal(
-                            datafusion::common::ScalarValue::Boolean(Some(b)),
-                            None,
-                        ))
-                    };
-                    if comparison && is_bool(&left) {
-                        if let Some(b) = boolean_word(&right) {
-                            return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
-                                left,
-                                op,
-                                literal(b),
-                            ))));
-                        }
-                    }
-                    if comparison && is_bool(&right) {
-                        if let Some(b) = boolean_word(&left) {
-                            return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
-                                literal(b),
-                                op,
-                                right,
-                            ))));
-                        }
-                    }
-                    Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
-                        left,
-                        op,
-                        right,
-                    })))
-                })?;
-                Ok(e.update_data(|e| original.restore(e)))
-            })
-        })
-        .map(|t| t.data)
+        rewrite_plan(plan, false, boolean_comparison)
     }
 
     fn name(&self) -> &str {
         "postgres_boolean_literals"
     }
+}
+
+/// `flag = 'true'` as `flag = true` (and the literal on the left alike).
+fn boolean_comparison(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = e else {
+        return Ok(Transformed::no(e));
+    };
+    let comparison = matches!(
+        op,
+        Operator::Eq | Operator::NotEq | Operator::IsDistinctFrom | Operator::IsNotDistinctFrom
+    );
+    let is_bool = |e: &Expr| e.get_type(schema).is_ok_and(|t| t == DataType::Boolean);
+    let literal = |b: bool| {
+        Box::new(Expr::Literal(
+            datafusion::common::ScalarValue::Boolean(Some(b)),
+            None,
+        ))
+    };
+    if comparison && is_bool(&left) {
+        if let Some(b) = boolean_word(&right) {
+            return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                left,
+                op,
+                literal(b),
+            ))));
+        }
+    }
+    if comparison && is_bool(&right) {
+        if let Some(b) = boolean_word(&left) {
+            return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                literal(b),
+                op,
+                right,
+            ))));
+        }
+    }
+    Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
+        left,
+        op,
+        right,
+    })))
 }
 
 static RINT: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(ScalarUDF::from(Rint::new())));
