@@ -33,6 +33,8 @@ pub mod sqlstate {
     pub const DIVISION_BY_ZERO: &str = "22012";
     /// invalid_text_representation (failed casts)
     pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
+    /// invalid_argument_for_logarithm
+    pub const INVALID_ARGUMENT_FOR_LOG: &str = "2201E";
     /// numeric_value_out_of_range
     pub const NUMERIC_VALUE_OUT_OF_RANGE: &str = "22003";
     /// query_canceled (cancel request or statement_timeout)

@@ -55,11 +55,12 @@ pub(crate) fn pg_fields(
                 _ => None,
             };
             let source = sources.get(i).copied().flatten();
-            if marked.is_none() && source.is_none() {
+            let name = zhenjie_engine::postgres::text::display_name(info.name());
+            if marked.is_none() && source.is_none() && name == info.name() {
                 return info;
             }
             FieldInfo::new(
-                info.name().to_string(),
+                name.to_string(),
                 source.map(|(table, _)| table).or(info.table_id()),
                 source.map(|(_, column)| column).or(info.column_id()),
                 marked.unwrap_or_else(|| info.datatype().clone()),

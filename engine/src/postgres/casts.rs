@@ -31,10 +31,19 @@ use std::sync::{Arc, LazyLock};
 pub(crate) struct PostgresCasts;
 
 impl AnalyzerRule for PostgresCasts {
-    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+    fn analyze(&self, plan: LogicalPlan, config: &ConfigOptions) -> Result<LogicalPlan> {
+        let zone: Arc<str> = config
+            .execution
+            .time_zone
+            .as_deref()
+            .unwrap_or("+00:00")
+            .into();
         // A child's types may have changed (a sum that became numeric):
         // every node's schema follows its inputs.
-        rewrite_plan(plan, true, rewrite)
+        let plan = rewrite_plan(plan, true, &|e, schema| {
+            rewrite(e, schema)?.transform_data(|e| zoned(e, schema, &zone))
+        })?;
+        shown_in_zone(plan, &zone)
     }
 
     fn name(&self) -> &str {
@@ -48,7 +57,7 @@ impl AnalyzerRule for PostgresCasts {
 fn rewrite_plan(
     plan: LogicalPlan,
     recompute: bool,
-    f: fn(Expr, &DFSchema) -> Result<Transformed<Expr>>,
+    f: &dyn Fn(Expr, &DFSchema) -> Result<Transformed<Expr>>,
 ) -> Result<LogicalPlan> {
     plan.transform_up_with_subqueries(|plan| {
         let mut schema = DFSchema::empty();
@@ -122,47 +131,17 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
             }
             Ok(Transformed::no(Expr::Cast(Cast { expr, field })))
         }
-        Expr::BinaryExpr(BinaryExpr { left, op, right })
-            if matches!(op, Operator::Plus | Operator::Minus) =>
-        {
-            // A date plus a number of days stays a date: only a written
-            // interval makes a timestamp (the coercion's cast of the number
-            // to an interval is not one).
-            let from_number = |e: &Expr| {
-                matches!(e, Expr::Cast(Cast { expr, .. })
-                    if expr.get_type(schema).is_ok_and(|t| t.is_integer()))
-            };
-            if from_number(&left) || from_number(&right) {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+            let (Ok(lt), Ok(rt)) = (left.get_type(schema), right.get_type(schema)) else {
                 return Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
                     left,
                     op,
                     right,
                 })));
-            }
-            let types = (left.get_type(schema), right.get_type(schema));
-            let as_timestamp = |e: Box<Expr>| {
-                Box::new(Expr::Cast(Cast::new(
-                    e,
-                    DataType::Timestamp(TimeUnit::Nanosecond, None),
-                )))
             };
-            use datafusion::arrow::datatypes::IntervalUnit::{MonthDayNano, YearMonth};
-            match types {
-                (
-                    Ok(DataType::Date32 | DataType::Date64),
-                    Ok(DataType::Interval(MonthDayNano | YearMonth)),
-                ) => Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
-                    as_timestamp(left),
-                    op,
-                    right,
-                )))),
-                (
-                    Ok(DataType::Interval(MonthDayNano | YearMonth)),
-                    Ok(DataType::Date32 | DataType::Date64),
-                ) if op == Operator::Plus => Ok(Transformed::yes(Expr::BinaryExpr(
-                    BinaryExpr::new(left, op, as_timestamp(right)),
-                ))),
-                _ => Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
+            match date_arithmetic(&left, op, &right, &lt, &rt, schema) {
+                Some(e) => Ok(Transformed::yes(e)),
+                None => Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
                     left,
                     op,
                     right,
@@ -187,6 +166,53 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
             )));
             Ok(Transformed::yes(Expr::AggregateFunction(agg)))
         }
+        Expr::ScalarFunction(f) if f.func.name() == "date_part" => match date_part(&f, schema)? {
+            Some(e) => Ok(Transformed::yes(e)),
+            None => Ok(Transformed::no(Expr::ScalarFunction(f))),
+        },
+        Expr::ScalarFunction(mut f)
+            if matches!(f.func.name(), "acos" | "asin" | "ln" | "log" | "log10" | "log2") =>
+        {
+            let name = f.func.name().to_string();
+            let checked = |a: &Expr| {
+                matches!(a, Expr::ScalarFunction(g) if g.func.name().starts_with("pg_"))
+            };
+            if f.args.iter().all(checked) {
+                return Ok(Transformed::no(Expr::ScalarFunction(f)));
+            }
+            // DataFusion's logarithm of a narrow numeric fails (it cannot
+            // write its base 10 in the argument's type): as a float.
+            f.args = f
+                .args
+                .into_iter()
+                .map(|a| {
+                    let a = match a.get_type(schema) {
+                        Ok(DataType::Decimal128(..) | DataType::Decimal256(..)) => {
+                            Expr::Cast(Cast::new(Box::new(a), DataType::Float64))
+                        }
+                        _ => a,
+                    };
+                    super::checks::checked_argument(&name, a.clone()).unwrap_or(a)
+                })
+                .collect();
+            Ok(Transformed::yes(Expr::ScalarFunction(f)))
+        }
+        Expr::ScalarFunction(f)
+            if f.func.name() == "round"
+                && f.args.len() == 1
+                && f.args[0]
+                    .get_type(schema)
+                    .is_ok_and(|t| matches!(t, DataType::Float64 | DataType::Float32))
+                && !matches!(&f.args[0], Expr::Cast(Cast { expr, .. })
+                    if expr.get_type(schema).is_ok_and(|t| matches!(t, DataType::Decimal128(..)))) =>
+        {
+            // A float rounds half to even, as PostgreSQL's `rint`.
+            let arg = f.args.into_iter().next().expect("one argument");
+            Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(
+                RINT.clone(),
+                vec![Expr::Cast(Cast::new(Box::new(arg), DataType::Float64))],
+            ))))
+        }
         Expr::ScalarFunction(f)
             if matches!(f.func.name(), "round" | "ceil" | "floor" | "trunc")
                 && f.args.first().is_some_and(|a| {
@@ -202,13 +228,21 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
             // PostgreSQL's numeric result has the scale asked for: none for
             // ceil, floor and one-argument round and trunc, `n` for
             // round(x, n) and trunc(x, n).
-            let scale = match f.args.get(1) {
+            // (The coercion may have cast the digits to an int4.)
+            let digits = f.args.get(1).map(|mut d| {
+                while let Expr::Cast(Cast { expr, .. }) = d {
+                    d = expr.as_ref();
+                }
+                d
+            });
+            let scale = match digits {
                 None => Some(0),
                 Some(Expr::Literal(v, _)) => match v.cast_to(&DataType::Int64) {
+                    // A negative scale rounds left of the point: no decimals.
                     Ok(datafusion::common::ScalarValue::Int64(Some(n)))
-                        if (0..=30).contains(&n) =>
+                        if (-30..=30).contains(&n) =>
                     {
-                        Some(n as i8)
+                        Some(n.max(0) as i8)
                     }
                     _ => None,
                 },
@@ -226,6 +260,250 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         }
         other => Ok(Transformed::no(other)),
     }
+}
+
+/// Timestamps with PostgreSQL's zones (see [`super::zones`]): the epoch
+/// seconds of `to_timestamp(number)` are an instant (DataFusion reads them
+/// in the session's zone), `date_trunc` of a date truncates the date's local
+/// midnight and is a `timestamptz`, and an instant made by `AT TIME ZONE` is
+/// shown in the session's zone.
+fn zoned(e: Expr, schema: &DFSchema, zone: &Arc<str>) -> Result<Transformed<Expr>> {
+    let Expr::ScalarFunction(f) = e else {
+        return Ok(Transformed::no(e));
+    };
+    let local = |unit: TimeUnit| DataType::Timestamp(unit, Some(Arc::clone(zone)));
+    match (f.func.name(), f.args.as_slice()) {
+        ("to_timestamp", [x])
+            if x.get_type(schema).is_ok_and(|t| {
+                t.is_numeric() && !matches!(t, DataType::Timestamp(..))
+            }) =>
+        {
+            // Microseconds, as PostgreSQL keeps them.
+            let micros = Expr::ScalarFunction(ScalarFunction::new_udf(
+                RINT.clone(),
+                vec![Expr::BinaryExpr(BinaryExpr::new(
+                    Box::new(Expr::Cast(Cast::new(Box::new(x.clone()), DataType::Float64))),
+                    Operator::Multiply,
+                    Box::new(Expr::Literal(
+                        datafusion::common::ScalarValue::Float64(Some(1e6)),
+                        None,
+                    )),
+                ))],
+            ));
+            let micros = Expr::Cast(Cast::new(Box::new(micros), DataType::Int64));
+            Ok(Transformed::yes(Expr::Cast(Cast::new(
+                Box::new(micros),
+                local(TimeUnit::Microsecond),
+            ))))
+        }
+        ("date_trunc", [unit, Expr::Cast(Cast { expr: date, field })])
+            if matches!(field.data_type(), DataType::Timestamp(_, None))
+                && date
+                    .get_type(schema)
+                    .is_ok_and(|t| matches!(t, DataType::Date32 | DataType::Date64)) =>
+        {
+            let midnight = Expr::Cast(Cast::new(
+                Box::new(Expr::Cast(Cast::new(
+                    date.clone(),
+                    DataType::Timestamp(TimeUnit::Nanosecond, None),
+                ))),
+                local(TimeUnit::Nanosecond),
+            ));
+            Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(
+                Arc::clone(&f.func),
+                vec![unit.clone(), midnight],
+            ))))
+        }
+        ("pg_at_time_zone", _) => {
+            let e = Expr::ScalarFunction(f);
+            match e.get_type(schema) {
+                Ok(DataType::Timestamp(unit, Some(z))) if z != *zone => Ok(Transformed::yes(
+                    Expr::Cast(Cast::new(Box::new(e), local(unit))),
+                )),
+                _ => Ok(Transformed::no(e)),
+            }
+        }
+        _ => Ok(Transformed::no(Expr::ScalarFunction(f))),
+    }
+}
+
+/// The statement's own timestamptz columns in the session's zone: an
+/// instant read from a file labelled UTC is shown as PostgreSQL shows every
+/// timestamptz, in the session's `TimeZone`.
+fn shown_in_zone(plan: LogicalPlan, zone: &Arc<str>) -> Result<LogicalPlan> {
+    match plan {
+        LogicalPlan::Projection(p) => {
+            let foreign = |t: &DataType| matches!(t, DataType::Timestamp(_, Some(z)) if z != zone);
+            if !p.schema.fields().iter().any(|f| foreign(f.data_type())) {
+                return Ok(LogicalPlan::Projection(p));
+            }
+            let exprs = p
+                .expr
+                .iter()
+                .zip(p.schema.iter())
+                .map(|(e, (qualifier, field))| match field.data_type() {
+                    DataType::Timestamp(unit, Some(z)) if z != zone => {
+                        let inner = match e {
+                            Expr::Alias(a) => a.expr.as_ref().clone(),
+                            e => e.clone(),
+                        };
+                        Expr::Cast(Cast::new(
+                            Box::new(inner),
+                            DataType::Timestamp(*unit, Some(Arc::clone(zone))),
+                        ))
+                        .alias_qualified(qualifier.cloned(), field.name())
+                    }
+                    _ => e.clone(),
+                })
+                .collect();
+            Ok(LogicalPlan::Projection(
+                datafusion::logical_expr::Projection::try_new(exprs, p.input)?,
+            ))
+        }
+        LogicalPlan::Sort(_) | LogicalPlan::Limit(_) => {
+            let plan = plan.map_children(|c| shown_in_zone(c, zone).map(Transformed::yes))?;
+            plan.data.recompute_schema()
+        }
+        other => Ok(other),
+    }
+}
+
+/// Date and timestamp arithmetic with PostgreSQL's result types: a date
+/// plus or minus an interval is a timestamp, a date plus or minus a number
+/// of days stays a date, and a timestamp minus a timestamp is an interval of
+/// days and time.
+fn date_arithmetic(
+    left: &Expr,
+    op: Operator,
+    right: &Expr,
+    lt: &DataType,
+    rt: &DataType,
+    schema: &DFSchema,
+) -> Option<Expr> {
+    use datafusion::arrow::datatypes::IntervalUnit::{MonthDayNano, YearMonth};
+    if !matches!(op, Operator::Plus | Operator::Minus) {
+        return None;
+    }
+    if op == Operator::Minus
+        && matches!(lt, DataType::Timestamp(..))
+        && matches!(rt, DataType::Timestamp(..))
+    {
+        return Some(Expr::ScalarFunction(ScalarFunction::new_udf(
+            Arc::clone(&super::intervals::TIMESTAMP_DIFF),
+            vec![left.clone(), right.clone()],
+        )));
+    }
+    // The coercion turns a number of days into an interval through casts;
+    // only a written interval makes a timestamp.
+    let from_number = |mut e: &Expr| {
+        while let Expr::Cast(Cast { expr, .. }) = e {
+            e = expr.as_ref();
+        }
+        e.get_type(schema).is_ok_and(|t| t.is_integer())
+    };
+    if from_number(left) || from_number(right) {
+        return None;
+    }
+    let as_timestamp = |e: &Expr| {
+        Box::new(Expr::Cast(Cast::new(
+            Box::new(e.clone()),
+            DataType::Timestamp(TimeUnit::Nanosecond, None),
+        )))
+    };
+    let date = |t: &DataType| matches!(t, DataType::Date32 | DataType::Date64);
+    let interval = |t: &DataType| matches!(t, DataType::Interval(MonthDayNano | YearMonth));
+    if date(lt) && interval(rt) {
+        return Some(Expr::BinaryExpr(BinaryExpr::new(
+            as_timestamp(left),
+            op,
+            Box::new(right.clone()),
+        )));
+    }
+    if interval(lt) && date(rt) && op == Operator::Plus {
+        return Some(Expr::BinaryExpr(BinaryExpr::new(
+            Box::new(left.clone()),
+            op,
+            as_timestamp(right),
+        )));
+    }
+    None
+}
+
+/// `date_part` with PostgreSQL's answers where DataFusion's differ: seconds
+/// (and milli-, microseconds) keep their fraction (`59.5`, not `59`), the
+/// epoch of an interval counts a year as 365.25 days, and a date has no
+/// time parts (PostgreSQL refuses them).
+fn date_part(f: &ScalarFunction, schema: &DFSchema) -> Result<Option<Expr>> {
+    let [Expr::Literal(part, _), source] = f.args.as_slice() else {
+        return Ok(None);
+    };
+    let Some(part) = part.try_as_str().flatten().map(str::to_ascii_lowercase) else {
+        return Ok(None);
+    };
+    let Ok(t) = source.get_type(schema) else {
+        return Ok(None);
+    };
+    let unit = |name: &str| {
+        Expr::ScalarFunction(ScalarFunction::new_udf(
+            Arc::clone(&f.func),
+            vec![
+                Expr::Literal(datafusion::common::ScalarValue::from(name), None),
+                source.clone(),
+            ],
+        ))
+    };
+    let micros_over = |divisor: f64| {
+        Expr::BinaryExpr(BinaryExpr::new(
+            Box::new(Expr::Cast(Cast::new(
+                Box::new(unit("microsecond")),
+                DataType::Float64,
+            ))),
+            Operator::Divide,
+            Box::new(Expr::Literal(
+                datafusion::common::ScalarValue::Float64(Some(divisor)),
+                None,
+            )),
+        ))
+    };
+    let time_part = matches!(
+        part.as_str(),
+        "hour" | "minute" | "second" | "millisecond" | "milliseconds" | "microsecond"
+            | "microseconds"
+    );
+    let null = |mut e: &Expr| {
+        while let Expr::Cast(Cast { expr, .. }) = e {
+            e = expr.as_ref();
+        }
+        matches!(e, Expr::Literal(v, _) if v.is_null())
+    };
+    Ok(match &t {
+        // (PostgreSQL's function is strict: a NULL date gives NULL.)
+        DataType::Date32 | DataType::Date64 if time_part && !null(source) => {
+            return Err(datafusion::common::DataFusionError::External(Box::new(
+                crate::EngineError::new(
+                    crate::error::sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!("unit \"{part}\" not supported for type date"),
+                ),
+            )))
+        }
+        DataType::Timestamp(..) | DataType::Time64(_) | DataType::Time32(_) => {
+            match part.as_str() {
+                "second" => Some(micros_over(1e6)),
+                "millisecond" | "milliseconds" => Some(micros_over(1e3)),
+                _ => None,
+            }
+        }
+        DataType::Interval(_) if part == "epoch" => {
+            Some(Expr::ScalarFunction(ScalarFunction::new_udf(
+                Arc::clone(&super::intervals::INTERVAL_EPOCH),
+                vec![Expr::Cast(Cast::new(
+                    Box::new(source.clone()),
+                    DataType::Interval(datafusion::arrow::datatypes::IntervalUnit::MonthDayNano),
+                ))],
+            )))
+        }
+        _ => None,
+    })
 }
 
 /// Before type coercion: a boolean compared with a text literal PostgreSQL
@@ -248,12 +526,47 @@ fn boolean_word(e: &Expr) -> Option<bool> {
 
 impl AnalyzerRule for BooleanLiterals {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
-        rewrite_plan(plan, false, boolean_comparison)
+        rewrite_plan(plan, false, &|e, schema| {
+            boolean_comparison(e, schema)?.transform_data(|e| real_with_other(e, schema))
+        })
     }
 
     fn name(&self) -> &str {
         "postgres_boolean_literals"
     }
+}
+
+/// A `real` in arithmetic with an integer or a numeric is computed as
+/// `double precision`, as PostgreSQL resolves the operator (`1::real / 3`
+/// is `0.3333333333333333`), where DataFusion would stay in `real`.
+fn real_with_other(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = e else {
+        return Ok(Transformed::no(e));
+    };
+    let arithmetic = matches!(
+        op,
+        Operator::Plus | Operator::Minus | Operator::Multiply | Operator::Divide
+    );
+    let kind = |e: &Expr| e.get_type(schema).ok();
+    let other = |t: &Option<DataType>| {
+        t.as_ref()
+            .is_some_and(|t| t.is_integer() || matches!(t, DataType::Decimal128(..)))
+    };
+    let (lt, rt) = (kind(&left), kind(&right));
+    let real = |t: &Option<DataType>| t == &Some(DataType::Float32);
+    if arithmetic && ((real(&lt) && other(&rt)) || (other(&lt) && real(&rt))) {
+        let double = |e: Box<Expr>| Box::new(Expr::Cast(Cast::new(e, DataType::Float64)));
+        return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+            double(left),
+            op,
+            double(right),
+        ))));
+    }
+    Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
+        left,
+        op,
+        right,
+    })))
 }
 
 /// `flag = 'true'` as `flag = true` (and the literal on the left alike).

@@ -58,6 +58,106 @@ pub(crate) fn justify_udfs() -> [ScalarUDF; 3] {
     })
 }
 
+/// `timestamp - timestamp` as PostgreSQL's interval: whole days and the
+/// time left (`8825 days 13:45:10`), where Arrow gives a count of hours.
+pub(crate) static TIMESTAMP_DIFF: std::sync::LazyLock<Arc<ScalarUDF>> =
+    std::sync::LazyLock::new(|| {
+        Arc::new(ScalarUDF::from(TimestampDiff {
+            signature: Signature::any(2, Volatility::Immutable),
+        }))
+    });
+
+/// `date_part('epoch', interval)` as PostgreSQL counts it: a year of
+/// 365.25 days, a month of 30 (Arrow counts a year as 360 days).
+pub(crate) static INTERVAL_EPOCH: std::sync::LazyLock<Arc<ScalarUDF>> =
+    std::sync::LazyLock::new(|| {
+        Arc::new(ScalarUDF::from(IntervalEpoch {
+            signature: Signature::exact(
+                vec![DataType::Interval(IntervalUnit::MonthDayNano)],
+                Volatility::Immutable,
+            ),
+        }))
+    });
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct TimestampDiff {
+    signature: Signature,
+}
+
+/// A timestamp column as nanoseconds since the epoch (UTC for zoned ones).
+fn nanos(v: &ColumnarValue, n: usize) -> Result<datafusion::arrow::array::Int64Array> {
+    use datafusion::arrow::compute::kernels::cast::cast;
+    let a = v.to_array(n)?;
+    let tz = match a.data_type() {
+        DataType::Timestamp(_, tz) => tz.clone(),
+        _ => None,
+    };
+    let a = cast(&a, &DataType::Timestamp(TimeUnit::Nanosecond, tz))?;
+    let a = cast(&a, &DataType::Int64)?;
+    Ok(a.as_primitive::<datafusion::arrow::datatypes::Int64Type>().clone())
+}
+
+impl ScalarUDFImpl for TimestampDiff {
+    fn name(&self) -> &str {
+        "pg_timestamp_mi"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Interval(IntervalUnit::MonthDayNano))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let n = args.number_rows;
+        let (a, b) = (nanos(&args.args[0], n)?, nanos(&args.args[1], n)?);
+        const DAY: i64 = 86_400_000_000_000;
+        let out: datafusion::arrow::array::IntervalMonthDayNanoArray = a
+            .iter()
+            .zip(b.iter())
+            .map(|(a, b)| {
+                let d = a?.checked_sub(b?)?;
+                Some(IntervalMonthDayNano::new(0, (d / DAY) as i32, d % DAY))
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct IntervalEpoch {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for IntervalEpoch {
+    fn name(&self) -> &str {
+        "pg_interval_epoch"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let n = args.number_rows;
+        let intervals = args.args[0].to_array(n)?;
+        let out: datafusion::arrow::array::Float64Array = intervals
+            .as_primitive::<IntervalMonthDayNanoType>()
+            .iter()
+            .map(|v| {
+                v.map(|v| {
+                    let (years, months) = (v.months / 12, v.months % 12);
+                    // In quarter days, as PostgreSQL does, to stay exact.
+                    let quarter_days =
+                        1461 * years as i64 + 120 * months as i64 + 4 * v.days as i64;
+                    (quarter_days * 86_400) as f64 / 4.0 + v.nanoseconds as f64 / 1e9
+                })
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Justify {
     name: &'static str,

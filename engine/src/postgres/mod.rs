@@ -20,6 +20,9 @@
 //! `zhenjie-server` crate) and governance itself (`governance`).
 
 mod casts;
+mod checks;
+mod zones;
+pub(crate) use zones::at_time_zone_udf;
 mod intervals;
 mod to_char;
 pub(crate) use intervals::{age_udf, interval_mul_udf, justify_udfs};
@@ -37,6 +40,7 @@ mod rewrite;
 pub(crate) mod settings;
 pub mod text;
 pub(crate) use casts::{BooleanLiterals, PostgresCasts};
+pub(crate) use checks::CheckedArithmetic;
 mod types;
 
 pub(crate) use catalog::*;

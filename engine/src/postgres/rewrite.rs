@@ -221,6 +221,7 @@ impl VisitorMut for PostgresSemantics {
         let name_of = |e: &Expr| -> Option<&'static str> {
             match e {
                 Expr::Extract { .. } => Some("extract"),
+                Expr::AtTimeZone { .. } => Some("timezone"),
                 Expr::Cast {
                     data_type: T::Varchar(Some(_)) | T::CharacterVarying(Some(_)),
                     ..
@@ -240,7 +241,9 @@ impl VisitorMut for PostgresSemantics {
                 _ => None,
             })
             .collect();
-        let taken: Vec<String> = select
+        // A name taken twice gets the hidden suffix (see
+        // `name_function_columns`).
+        let mut used: std::collections::HashSet<String> = select
             .projection
             .iter()
             .filter_map(|item| match item {
@@ -249,14 +252,17 @@ impl VisitorMut for PostgresSemantics {
                 _ => None,
             })
             .collect();
-        for (item, name) in select.projection.iter_mut().zip(&names) {
+        for (i, (item, name)) in select.projection.iter_mut().zip(&names).enumerate() {
             let Some(name) = name else { continue };
-            let unique = names.iter().filter(|n| *n == &Some(*name)).count() == 1
-                && !taken.iter().any(|t| t == name);
-            if let (true, SelectItem::UnnamedExpr(e)) = (unique, &*item) {
+            if let SelectItem::UnnamedExpr(e) = &*item {
+                let alias = if used.insert(name.to_string()) {
+                    name.to_string()
+                } else {
+                    format!("{name}{}{i}", super::text::NAME_SUFFIX)
+                };
                 *item = SelectItem::ExprWithAlias {
                     expr: e.clone(),
-                    alias: Ident::with_quote('"', *name),
+                    alias: Ident::with_quote('"', alias),
                 };
             }
         }
@@ -307,6 +313,15 @@ impl VisitorMut for PostgresSemantics {
                      write NOT EXISTS (SELECT … WHERE NOT (comparison)) instead"
                         .into(),
                 );
+            }
+            // PostgreSQL's `AT TIME ZONE` (see `zones`), not a relabelling.
+            Expr::AtTimeZone {
+                timestamp,
+                time_zone,
+            } => {
+                if let Some(e) = parse_expr(&format!("pg_at_time_zone({timestamp}, {time_zone})")) {
+                    *expr = e;
+                }
             }
             // `-INTERVAL '2 hours 30 minutes'` reaches DataFusion as the text
             // `-2 hours 30 minutes` (minus two hours, plus thirty minutes);
@@ -630,42 +645,61 @@ pub(super) fn parse_expr(sql: &str) -> Option<Expr> {
 }
 
 /// PostgreSQL names an unnamed function column after the function
-/// (`count(*)` is `count`); DataFusion after the whole expression. BI tools
-/// and pandas show these names, so where the name is unambiguous the column
-/// gets PostgreSQL's.
+/// (`count(*)` is `count`, `1 + 1` is `?column?`); DataFusion after the
+/// whole expression. BI tools and pandas show these names, so every column
+/// gets PostgreSQL's. PostgreSQL also lets two columns share a name
+/// (`SELECT 1 + 1, 2 + 2`, `SELECT i, i`), DataFusion does not: a repeated
+/// name gets a hidden suffix after [`super::text::NAME_SUFFIX`], which the wire drops.
 pub(super) fn name_function_columns(
     projection: &mut [datafusion::sql::sqlparser::ast::SelectItem],
 ) {
     use datafusion::sql::sqlparser::ast::{Ident, SelectItem};
-    let name_of = |item: &SelectItem| -> Option<String> {
-        match item {
-            SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.to_ascii_lowercase()),
-            SelectItem::UnnamedExpr(e) => last_ident(e),
-            _ => None,
-        }
-    };
-    let function_name = |item: &SelectItem| -> Option<String> {
-        match item {
-            SelectItem::UnnamedExpr(e) => postgres_column_name(e),
-            _ => None,
-        }
-    };
-    let taken: Vec<String> = projection.iter().filter_map(name_of).collect();
-    let functions: Vec<Option<String>> = projection.iter().map(function_name).collect();
-    for (item, name) in projection.iter_mut().zip(&functions) {
-        let Some(name) = name else { continue };
-        let unique = functions
-            .iter()
-            .filter(|f| f.as_ref() == Some(name))
-            .count()
-            == 1
-            && !taken.contains(name);
-        if let (true, SelectItem::UnnamedExpr(e)) = (unique, &*item) {
-            *item = SelectItem::ExprWithAlias {
-                expr: e.clone(),
-                alias: Ident::with_quote('"', name.clone()),
-            };
-        }
+    let mut used = std::collections::HashSet::new();
+    for (i, item) in projection.iter_mut().enumerate() {
+        // The name PostgreSQL shows, and whether DataFusion would name the
+        // column so already.
+        let (expr, name, named) = match &*item {
+            SelectItem::ExprWithAlias { expr, alias } => {
+                let name = if alias.quote_style.is_some() {
+                    alias.value.clone()
+                } else {
+                    alias.value.to_ascii_lowercase()
+                };
+                (expr, name, true)
+            }
+            SelectItem::UnnamedExpr(e) => match e {
+                Expr::Identifier(id) => (e, display_ident(id), true),
+                Expr::CompoundIdentifier(parts) => match parts.last() {
+                    Some(id) => (e, display_ident(id), true),
+                    None => continue,
+                },
+                _ => match postgres_column_name(e) {
+                    Some(name) => (e, name, false),
+                    None => continue,
+                },
+            },
+            _ => continue,
+        };
+        let alias = if used.insert(name.clone()) {
+            if named {
+                continue;
+            }
+            name
+        } else {
+            format!("{name}{}{i}", super::text::NAME_SUFFIX)
+        };
+        *item = SelectItem::ExprWithAlias {
+            expr: expr.clone(),
+            alias: Ident::with_quote('"', alias),
+        };
+    }
+}
+
+fn display_ident(id: &datafusion::sql::sqlparser::ast::Ident) -> String {
+    if id.quote_style.is_some() {
+        id.value.clone()
+    } else {
+        id.value.to_ascii_lowercase()
     }
 }
 
@@ -972,20 +1006,9 @@ impl VisitorMut for CatalogIdioms {
         &mut self,
         query: &mut datafusion::sql::sqlparser::ast::Query,
     ) -> ControlFlow<()> {
-        use datafusion::sql::sqlparser::ast::{Ident, SelectItem, SetExpr};
+        use datafusion::sql::sqlparser::ast::SetExpr;
         if let SetExpr::Select(select) = query.body.as_mut() {
             name_function_columns(&mut select.projection);
-            let mut seen = std::collections::HashSet::new();
-            for (i, item) in select.projection.iter_mut().enumerate() {
-                if let SelectItem::UnnamedExpr(e) = item {
-                    if !seen.insert(e.to_string()) {
-                        *item = SelectItem::ExprWithAlias {
-                            expr: e.clone(),
-                            alias: Ident::with_quote('"', format!("?column?{}", i + 1)),
-                        };
-                    }
-                }
-            }
         }
         ControlFlow::Continue(())
     }

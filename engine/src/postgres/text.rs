@@ -158,6 +158,17 @@ pub fn interval_text(months: i32, days: i32, micros: i64) -> String {
     parts.join(" ")
 }
 
+/// What marks the hidden part of a repeated column name (see
+/// the SQL rewrite's `name_function_columns`): a NUL, which no SQL name or wire string can
+/// hold, so nothing a user writes can collide with it.
+pub const NAME_SUFFIX: char = '\0';
+
+/// A column's name as clients must see it: without the hidden suffix that
+/// keeps a repeated name unique inside DataFusion.
+pub fn display_name(name: &str) -> &str {
+    name.split(NAME_SUFFIX).next().unwrap_or(name)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -201,6 +201,12 @@ impl Session {
         analyzer.extend(datafusion::optimizer::Analyzer::new().rules);
         analyzer.push(Arc::new(crate::postgres::PostgresCasts));
         let builder = builder.with_analyzer_rules(analyzer);
+        // PostgreSQL's overflow errors before constant folding, which would
+        // wrap `9223372036854775807 + 1` in Arrow's arithmetic.
+        let mut optimizer: Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> =
+            vec![Arc::new(crate::postgres::CheckedArithmetic)];
+        optimizer.extend(datafusion::optimizer::Optimizer::new().rules);
+        let builder = builder.with_optimizer_rules(optimizer);
         let state = builder
             .with_optimizer_rule(Arc::new(
                 crate::governance::attribution_join::AttributionJoin,
@@ -283,6 +289,7 @@ impl Session {
         ctx.register_udf(crate::postgres::expandarray_udf());
         ctx.register_udf(crate::postgres::format_udf());
         ctx.register_udf(crate::postgres::quote_ident_udf());
+        ctx.register_udf(crate::postgres::at_time_zone_udf());
         for udf in crate::postgres::quote_literal_udfs() {
             ctx.register_udf(udf);
         }

@@ -221,13 +221,13 @@ impl Session {
     async fn plan_read(&self, statement: DfStatement) -> Result<LogicalPlan> {
         let plan = self.ctx.state().statement_to_plan(statement).await?;
         let plan = crate::postgres::narrow_output_types(plan)?;
-        // The types PostgreSQL's casts give are the types Describe reports
-        // (the rule runs again, changing nothing, when the plan executes).
-        let plan = datafusion::optimizer::AnalyzerRule::analyze(
-            &crate::postgres::PostgresCasts,
-            plan,
-            self.ctx.state().config_options(),
-        )?;
+        // The types PostgreSQL's semantics give are the types Describe
+        // reports: the whole analyzer runs here (and again, changing
+        // nothing, when the plan executes).
+        let state = self.ctx.state();
+        let plan = state
+            .analyzer()
+            .execute_and_check(plan, state.config_options(), |_, _| {})?;
         if matches!(
             plan,
             LogicalPlan::Dml(_)
