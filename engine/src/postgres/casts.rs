@@ -88,6 +88,20 @@ fn is_text(t: &DataType) -> bool {
 
 fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
     match e {
+        Expr::Cast(Cast { expr, field })
+            if field.data_type() == &DataType::Decimal128(38, 6)
+                && matches!(expr.as_ref(), Expr::ScalarFunction(f)
+                    if f.func.name() == "date_part"
+                        && matches!(f.args.as_slice(), [Expr::Literal(p, _), d]
+                            if p.try_as_str().flatten() == Some("epoch")
+                                && d.get_type(schema).is_ok_and(|t| matches!(t, DataType::Date32 | DataType::Date64)))) =>
+        {
+            // `EXTRACT(epoch FROM date)` is a whole number of seconds.
+            Ok(Transformed::yes(Expr::Cast(Cast::new(
+                expr,
+                DataType::Decimal128(38, 0),
+            ))))
+        }
         Expr::Cast(Cast { expr, field }) => {
             let data_type = field.data_type().clone();
             let Ok(from) = expr.get_type(schema) else {

@@ -304,6 +304,29 @@ pub(super) fn format_row<'a>(
     Ok(out)
 }
 
+/// `cbrt` as PostgreSQL computes it, with the C library's `cbrt` (DataFusion's
+/// is a power of one third, a last digit off: `cbrt(16)` was
+/// `2.5198420997897464`, PostgreSQL's `2.519842099789747`).
+pub(crate) fn cbrt_udf() -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::arrow::array::{AsArray, Float64Array};
+    use datafusion::arrow::datatypes::Float64Type;
+    use datafusion::logical_expr::{ColumnarValue, Signature, Volatility};
+    datafusion::logical_expr::ScalarUDF::from(datafusion::logical_expr::SimpleScalarUDF::new_with_signature(
+        "cbrt",
+        Signature::uniform(1, vec![DataType::Float64], Volatility::Immutable),
+        DataType::Float64,
+        Arc::new(|args: &[ColumnarValue]| {
+            let xs = ColumnarValue::values_to_arrays(args)?;
+            let out: Float64Array = xs[0]
+                .as_primitive::<Float64Type>()
+                .iter()
+                .map(|x| x.map(f64::cbrt))
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }),
+    ))
+}
+
 /// Catalog functions about objects zhenjie never has (index and trigger
 /// definitions, …): they exist so tools' listing queries plan, and say NULL,
 /// as PostgreSQL does for an OID that names no such object.

@@ -705,51 +705,109 @@ fn display_ident(id: &datafusion::sql::sqlparser::ast::Ident) -> String {
 
 /// The name PostgreSQL gives an unnamed select item DataFusion would name
 /// after the whole expression: a function's name (`count`), a cast's type
-/// (`int4`) or, for a cast column, the column, and `?column?` for literals.
+/// (`int4`) or, for a cast column, the column, and `?column?` for literals
+/// and operators (PostgreSQL's `FigureColname`).
 pub(super) fn postgres_column_name(e: &Expr) -> Option<String> {
-    use datafusion::sql::sqlparser::ast::DataType as T;
+    figure_name(e).map(|(name, _)| name)
+}
+
+/// A column name and how strongly the expression names it: 2 for a column
+/// or function, 1 for a cast's type (an outer cast names by its own type
+/// unless what it casts names strongly), 0 for `?column?`.
+fn figure_name(e: &Expr) -> Option<(String, u8)> {
+    let named = |n: &str, strength: u8| Some((n.to_string(), strength));
     match e {
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => last_ident(e).map(|n| (n, 2)),
         Expr::Function(f) => f
             .name
             .0
             .last()
-            .map(|p| p.to_string().trim_matches('"').to_ascii_lowercase()),
+            .map(|p| (p.to_string().trim_matches('"').to_ascii_lowercase(), 2)),
         Expr::Cast {
             expr, data_type, ..
-        } => last_ident(expr)
-            .or_else(|| postgres_column_name(expr).filter(|n| n != "?column?"))
-            .or_else(|| {
-                Some(
-                    match data_type {
-                        T::Int(_) | T::Integer(_) | T::Int4(_) => "int4",
-                        T::BigInt(_) | T::Int8(_) => "int8",
-                        T::SmallInt(_) | T::Int2(_) => "int2",
-                        T::Text => "text",
-                        T::Varchar(_) | T::CharacterVarying(_) => "varchar",
-                        T::Date => "date",
-                        T::Numeric(_) | T::Decimal(_) => "numeric",
-                        T::DoublePrecision | T::Float8 => "float8",
-                        T::Real | T::Float4 => "float4",
-                        T::Boolean | T::Bool => "bool",
-                        T::Timestamp(_, datafusion::sql::sqlparser::ast::TimezoneInfo::None)
-                        | T::Timestamp(
-                            _,
-                            datafusion::sql::sqlparser::ast::TimezoneInfo::WithoutTimeZone,
-                        ) => "timestamp",
-                        T::Timestamp(..) => "timestamptz",
-                        T::Interval { .. } => "interval",
-                        _ => return None,
-                    }
-                    .to_string(),
-                )
-            }),
-        Expr::Value(_) | Expr::BinaryOp { .. } | Expr::UnaryOp { .. } | Expr::Nested(_) => {
-            Some("?column?".to_string())
+        } => match figure_name(expr) {
+            Some((name, 2)) => Some((name, 2)),
+            inner => type_column_name(data_type)
+                .map(|n| (n.to_string(), 1))
+                .or(inner.filter(|(_, s)| *s > 0)),
+        },
+        Expr::TypedString(typed) => {
+            type_column_name(&typed.data_type).map(|n| (n.to_string(), 1))
         }
-        Expr::Case { .. } => Some("case".to_string()),
-        Expr::Interval(_) => Some("interval".to_string()),
+        Expr::Ceil { .. } => named("ceil", 2),
+        Expr::Floor { .. } => named("floor", 2),
+        Expr::Position { .. } => named("position", 2),
+        Expr::Substring { shorthand, .. } => {
+            named(if *shorthand { "substr" } else { "substring" }, 2)
+        }
+        Expr::Overlay { .. } => named("overlay", 2),
+        Expr::Trim { trim_where, .. } => {
+            use datafusion::sql::sqlparser::ast::TrimWhereField as W;
+            named(
+                match trim_where {
+                    Some(W::Leading) => "ltrim",
+                    Some(W::Trailing) => "rtrim",
+                    _ => "btrim",
+                },
+                2,
+            )
+        }
+        Expr::Exists { .. } => named("exists", 2),
+        Expr::Array(_) => named("array", 2),
+        Expr::Case { .. } => named("case", 2),
+        Expr::Interval(_) => named("interval", 1),
+        Expr::Nested(inner) => figure_name(inner),
+        Expr::Value(_)
+        | Expr::BinaryOp { .. }
+        | Expr::UnaryOp { .. }
+        | Expr::Between { .. }
+        | Expr::InList { .. }
+        | Expr::InSubquery { .. }
+        | Expr::AnyOp { .. }
+        | Expr::AllOp { .. }
+        | Expr::IsNull(_)
+        | Expr::IsNotNull(_)
+        | Expr::IsTrue(_)
+        | Expr::IsNotTrue(_)
+        | Expr::IsFalse(_)
+        | Expr::IsNotFalse(_)
+        | Expr::IsUnknown(_)
+        | Expr::IsNotUnknown(_)
+        | Expr::IsDistinctFrom(..)
+        | Expr::IsNotDistinctFrom(..)
+        | Expr::Like { .. }
+        | Expr::ILike { .. }
+        | Expr::SimilarTo { .. } => named("?column?", 0),
         _ => None,
     }
+}
+
+/// PostgreSQL's name of a type, as a cast's column is named.
+fn type_column_name(t: &datafusion::sql::sqlparser::ast::DataType) -> Option<&'static str> {
+    use datafusion::sql::sqlparser::ast::{DataType as T, TimezoneInfo as Z};
+    Some(match t {
+        T::Int(_) | T::Integer(_) | T::Int4(_) => "int4",
+        T::BigInt(_) | T::Int8(_) => "int8",
+        T::SmallInt(_) | T::Int2(_) => "int2",
+        T::Text => "text",
+        T::Varchar(_) | T::CharacterVarying(_) => "varchar",
+        T::Char(_) | T::Character(_) => "bpchar",
+        T::Date => "date",
+        T::Numeric(_) | T::Decimal(_) => "numeric",
+        T::DoublePrecision | T::Float8 => "float8",
+        T::Real | T::Float4 => "float4",
+        T::Boolean | T::Bool => "bool",
+        T::Timestamp(_, Z::None | Z::WithoutTimeZone) => "timestamp",
+        T::Timestamp(..) => "timestamptz",
+        T::Time(..) => "time",
+        T::Interval { .. } => "interval",
+        T::JSON => "json",
+        T::JSONB => "jsonb",
+        T::Array(datafusion::sql::sqlparser::ast::ArrayElemTypeDef::SquareBracket(inner, _)) => {
+            return type_column_name(inner)
+        }
+        _ => return None,
+    })
 }
 
 /// PostgreSQL's fixed OIDs of its system catalog tables. Clients compare
@@ -1007,9 +1065,19 @@ impl VisitorMut for CatalogIdioms {
         query: &mut datafusion::sql::sqlparser::ast::Query,
     ) -> ControlFlow<()> {
         use datafusion::sql::sqlparser::ast::SetExpr;
-        if let SetExpr::Select(select) = query.body.as_mut() {
-            name_function_columns(&mut select.projection);
+        // Every branch of a UNION, INTERSECT or EXCEPT (the first names
+        // the result).
+        fn name_selects(body: &mut SetExpr) {
+            match body {
+                SetExpr::Select(select) => name_function_columns(&mut select.projection),
+                SetExpr::SetOperation { left, right, .. } => {
+                    name_selects(left);
+                    name_selects(right);
+                }
+                _ => {}
+            }
         }
+        name_selects(query.body.as_mut());
         ControlFlow::Continue(())
     }
 

@@ -246,6 +246,7 @@ impl Session {
             ctx.register_udf(udf.clone());
         }
         ctx.register_udf(crate::postgres::pg_size_pretty_udf());
+        ctx.register_udf(crate::postgres::cbrt_udf());
         for udf in principal_functions(&principal) {
             ctx.register_udf(udf);
         }
