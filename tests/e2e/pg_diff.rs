@@ -456,3 +456,38 @@ async fn statements_agree_with_postgresql_or_are_known_gaps() {
         problems.join("\n")
     );
 }
+
+/// The catalog SQL of psql's `\d` family and of the BI tools' introspection
+/// (`tests/clients/sql/`), compared with PostgreSQL 15's over the same
+/// schema by `tests/pg_diff/catalog_diff.py`: it mirrors what the test
+/// city's `admin` sees into PostgreSQL, runs both, and holds disagreements
+/// to `tests/pg_diff/catalog_known_gaps` (`PG_DIFF_BLESS=1` rewrites it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_sql_agrees_with_postgresql_or_is_a_known_gap() {
+    let addr = start_server().await;
+    let pg = start_postgres();
+    // Ready before the script connects.
+    drop(connect_postgres(pg.port).await);
+    let mut cmd = Command::new("python3");
+    cmd.arg(corpus_dir().join("catalog_diff.py"))
+        .args(["--zj", &addr.to_string(), "--zj-user", "admin", "--zj-password", "demo"])
+        .args(["--pg", &format!("127.0.0.1:{}", pg.port), "--owner", "zhenjie"]);
+    if std::env::var("PG_DIFF_BLESS").is_ok() {
+        cmd.arg("--bless");
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .expect("python3 with psycopg (bash .ci/run installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("catalog_diff:"))
+        .unwrap_or_else(|| panic!("no summary from catalog_diff.py:\n{stdout}\n{stderr}"));
+    eprintln!("{summary}");
+    assert!(
+        out.status.success(),
+        "catalog_diff.py failed:\n{stdout}\n{stderr}"
+    );
+}

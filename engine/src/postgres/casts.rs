@@ -316,12 +316,12 @@ fn zoned(e: Expr, schema: &DFSchema, zone: &Arc<str>) -> Result<Transformed<Expr
                     .get_type(schema)
                     .is_ok_and(|t| matches!(t, DataType::Date32 | DataType::Date64)) =>
         {
-            let midnight = Expr::Cast(Cast::new(
-                Box::new(Expr::Cast(Cast::new(
-                    date.clone(),
-                    DataType::Timestamp(TimeUnit::Nanosecond, None),
-                ))),
-                local(TimeUnit::Nanosecond),
+            let midnight = Expr::ScalarFunction(ScalarFunction::new_udf(
+                Arc::clone(&super::zones::LOCAL_MIDNIGHT),
+                vec![
+                    date.as_ref().clone(),
+                    Expr::Literal(datafusion::common::ScalarValue::from(zone.as_ref()), None),
+                ],
             ));
             Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(
                 Arc::clone(&f.func),
@@ -541,13 +541,69 @@ fn boolean_word(e: &Expr) -> Option<bool> {
 impl AnalyzerRule for BooleanLiterals {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
         rewrite_plan(plan, false, &|e, schema| {
-            boolean_comparison(e, schema)?.transform_data(|e| real_with_other(e, schema))
+            boolean_comparison(e, schema)?
+                .transform_data(|e| real_with_other(e, schema))?
+                .transform_data(|e| array_text(e, schema))
         })
     }
 
     fn name(&self) -> &str {
         "postgres_boolean_literals"
     }
+}
+
+/// An array compared with PostgreSQL's text of an array (`polroles <>
+/// '{0}'` in psql's `\dp`) compares with that array; DataFusion finds no
+/// common type.
+fn array_text(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    use datafusion::common::ScalarValue;
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = e else {
+        return Ok(Transformed::no(e));
+    };
+    let as_array = |list: &Expr, text: &Expr| -> Option<Expr> {
+        let Ok(DataType::List(field)) = list.get_type(schema) else {
+            return None;
+        };
+        let Expr::Literal(ScalarValue::Utf8(Some(t)), _) = text else {
+            return None;
+        };
+        let inner = t.trim().strip_prefix('{')?.strip_suffix('}')?;
+        let items: Option<Vec<ScalarValue>> = inner
+            .split(',')
+            .filter(|i| !i.trim().is_empty())
+            .map(|i| {
+                let i = i.trim().trim_matches('"');
+                if i.eq_ignore_ascii_case("null") {
+                    ScalarValue::try_from(field.data_type()).ok()
+                } else {
+                    ScalarValue::try_from_string(i.to_string(), field.data_type()).ok()
+                }
+            })
+            .collect();
+        let list = ScalarValue::new_list_nullable(&items?, field.data_type());
+        Some(Expr::Literal(ScalarValue::List(list), None))
+    };
+    if op.supports_propagation() || matches!(op, Operator::Eq | Operator::NotEq) {
+        if let Some(array) = as_array(&left, &right) {
+            return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                left,
+                op,
+                Box::new(array),
+            ))));
+        }
+        if let Some(array) = as_array(&right, &left) {
+            return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                Box::new(array),
+                op,
+                right,
+            ))));
+        }
+    }
+    Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
+        left,
+        op,
+        right,
+    })))
 }
 
 /// A `real` in arithmetic with an integer or a numeric is computed as

@@ -674,7 +674,8 @@ impl SchemaProvider for CommentedPgCatalog {
                 Some(p) => Ok(Some(p.clone())),
                 None => self.inner.table(name).await,
             },
-            "pg_aggregate" | "pg_extension" => {
+            "pg_aggregate" | "pg_extension" | "pg_policy" | "pg_db_role_setting"
+            | "pg_event_trigger" | "pg_statistic_ext" => {
                 super::empty_catalog::shape(super::empty_catalog::PG_CATALOG, name)
                     .map(super::empty_catalog::empty_table)
                     .transpose()

@@ -8,15 +8,21 @@ use datafusion::catalog::{MemTable, TableProvider};
 use std::sync::Arc;
 
 /// `pg_catalog` views zhenjie has no rows for: `(name, "column:udt,…")`.
-/// The first two replace the crate's tables, whose columns have other types
+/// Some replace the crate's tables, whose columns have other types
 /// (DBeaver unnests `pg_extension.extconfig` and joins `aggfnoid` to
 /// `pg_proc.oid`); zhenjie has no extensions and no user-defined aggregates.
 pub(crate) const PG_CATALOG: &[(&str, &str)] = &[
     ("pg_available_extension_versions", "name:name,version:text,installed:bool,superuser:bool,trusted:bool,relocatable:bool,schema:name,requires:_name,comment:text"),
     ("pg_available_extensions", "name:name,default_version:text,installed_version:text,comment:text"),
-    // Replacing the crate's: key columns are arrays, functions OIDs.
+    // Replacing the crate's: key columns are arrays, functions OIDs (psql's
+    // `\dp`, `\drds`, `\dy` read the arrays).
     ("pg_aggregate", "aggfnoid:regproc,aggkind:char,aggnumdirectargs:int2,aggtransfn:regproc,aggfinalfn:regproc,aggcombinefn:regproc,aggserialfn:regproc,aggdeserialfn:regproc,aggmtransfn:regproc,aggminvtransfn:regproc,aggmfinalfn:regproc,aggfinalextra:bool,aggmfinalextra:bool,aggfinalmodify:char,aggmfinalmodify:char,aggsortop:oid,aggtranstype:oid,aggtransspace:int4,aggmtranstype:oid,aggmtransspace:int4,agginitval:text,aggminitval:text"),
     ("pg_extension", "oid:oid,extname:name,extowner:oid,extnamespace:oid,extrelocatable:bool,extversion:text,extconfig:_oid,extcondition:_text"),
+    ("pg_policy", "oid:oid,polname:name,polrelid:oid,polcmd:char,polpermissive:bool,polroles:_oid,polqual:pg_node_tree,polwithcheck:pg_node_tree"),
+    ("pg_db_role_setting", "setdatabase:oid,setrole:oid,setconfig:_text"),
+    ("pg_event_trigger", "oid:oid,evtname:name,evtevent:name,evtowner:oid,evtfoid:oid,evtenabled:char,evttags:_text"),
+    ("pg_statistic_ext", "oid:oid,stxrelid:oid,stxname:name,stxnamespace:oid,stxowner:oid,stxstattarget:int4,stxkeys:_int2,stxkind:_char,stxexprs:pg_node_tree"),
+    ("pg_user_mappings", "umid:oid,srvid:oid,srvname:name,umuser:oid,usename:name,umoptions:_text"),
     ("pg_cursors", "name:text,statement:text,is_holdable:bool,is_binary:bool,is_scrollable:bool,creation_time:timestamptz"),
     ("pg_group", "groname:name,grosysid:oid,grolist:_oid"),
     ("pg_indexes", "schemaname:name,tablename:name,indexname:name,tablespace:name,indexdef:text"),

@@ -327,6 +327,34 @@ pub(crate) fn cbrt_udf() -> datafusion::logical_expr::ScalarUDF {
     ))
 }
 
+/// `pg_char_to_encoding(name)`: PostgreSQL's number of an encoding (psql's
+/// `\dO` lists collations by it); zhenjie speaks UTF8 only, so the other
+/// names are -1, PostgreSQL's answer for an unknown encoding.
+pub(crate) fn char_to_encoding_udf() -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::arrow::array::{AsArray, Int32Array};
+    use datafusion::logical_expr::{ColumnarValue, Signature, Volatility};
+    datafusion::logical_expr::ScalarUDF::from(datafusion::logical_expr::SimpleScalarUDF::new_with_signature(
+        "pg_char_to_encoding",
+        Signature::uniform(1, vec![DataType::Utf8], Volatility::Immutable),
+        DataType::Int32,
+        Arc::new(|args: &[ColumnarValue]| {
+            let names = ColumnarValue::values_to_arrays(args)?;
+            let out: Int32Array = names[0]
+                .as_string::<i32>()
+                .iter()
+                .map(|n| {
+                    n.map(|n| match n.to_ascii_uppercase().replace(['-', '_'], "").as_str() {
+                        "SQLASCII" => 0,
+                        "UTF8" | "UNICODE" => 6,
+                        _ => -1,
+                    })
+                })
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }),
+    ))
+}
+
 /// Catalog functions about objects zhenjie never has (index and trigger
 /// definitions, …): they exist so tools' listing queries plan, and say NULL,
 /// as PostgreSQL does for an OID that names no such object.

@@ -810,6 +810,148 @@ fn type_column_name(t: &datafusion::sql::sqlparser::ast::DataType) -> Option<&'s
     })
 }
 
+/// `ARRAY(SELECT x FROM … [ORDER BY …])`, PostgreSQL's array constructor
+/// (psql's `\du`, `\dp`; Sigma's catalog queries), as the aggregate
+/// DataFusion plans: `(SELECT coalesce(array_agg(x ORDER BY …), []) FROM …)`
+/// — an empty array, not NULL, where the subquery has no rows.
+fn array_constructor(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{
+        FunctionArguments, OrderByKind, SelectItem, SetExpr, Value,
+    };
+    let Expr::Function(f) = expr else {
+        return None;
+    };
+    let FunctionArguments::Subquery(query) = &f.args else {
+        return None;
+    };
+    if !f.name.to_string().eq_ignore_ascii_case("array") {
+        return None;
+    }
+    let mut query = query.clone();
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return None;
+    };
+    let plain = select.distinct.is_none()
+        && matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty())
+        && select.having.is_none()
+        && query.limit_clause.is_none()
+        && query.fetch.is_none();
+    let [SelectItem::UnnamedExpr(item) | SelectItem::ExprWithAlias { expr: item, .. }] =
+        select.projection.as_slice()
+    else {
+        return None;
+    };
+    if !plain {
+        return None;
+    }
+    // `ARRAY(SELECT x FROM unnest(a) AS t(x))` (psql's `\dy`) is `a`.
+    if let [from] = select.from.as_slice() {
+        use datafusion::sql::sqlparser::ast::TableFactor;
+        let array = match &from.relation {
+            TableFactor::UNNEST { array_exprs, .. } if array_exprs.len() == 1 => {
+                Some(array_exprs[0].to_string())
+            }
+            TableFactor::Table {
+                name,
+                args: Some(args),
+                ..
+            } if name.to_string().to_ascii_lowercase().ends_with("unnest")
+                && args.args.len() == 1 =>
+            {
+                Some(args.args[0].to_string())
+            }
+            _ => None,
+        };
+        if let (Some(array), true, true) =
+            (array, from.joins.is_empty(), select.selection.is_none())
+        {
+            return parse_expr(&array);
+        }
+    }
+    // Over a catalog table zhenjie never has rows in (`pg_policy` in
+    // `\dp`), the array is empty: said so, rather than a correlated
+    // subquery DataFusion may not plan.
+    if let [from] = select.from.as_slice() {
+        if let datafusion::sql::sqlparser::ast::TableFactor::Table { name, args: None, .. } =
+            &from.relation
+        {
+            let table = name.0.last().map(|p| p.to_string().to_ascii_lowercase());
+            let schema_ok = name.0.len() == 1
+                || name.0[0].to_string().eq_ignore_ascii_case("pg_catalog");
+            if from.joins.is_empty()
+                && schema_ok
+                && table.is_some_and(|t| {
+                    super::empty_catalog::shape(super::empty_catalog::PG_CATALOG, &t).is_some()
+                })
+            {
+                return parse_expr("make_array()");
+            }
+        }
+    }
+    let item = item.clone();
+    let order = match query.order_by.take().map(|o| o.kind) {
+        Some(OrderByKind::Expressions(exprs)) => {
+            let keys: Vec<String> = exprs
+                .into_iter()
+                .map(|mut o| {
+                    // `ORDER BY 1` is the selected expression.
+                    if let Expr::Value(v) = &o.expr {
+                        if matches!(&v.value, Value::Number(n, _) if n == "1") {
+                            o.expr = item.clone();
+                        }
+                    }
+                    o.to_string()
+                })
+                .collect();
+            format!(" ORDER BY {}", keys.join(", "))
+        }
+        _ => String::new(),
+    };
+    let aggregate = parse_expr(&format!("coalesce(array_agg({item}{order}), make_array())"))?;
+    select.projection = vec![SelectItem::UnnamedExpr(aggregate)];
+    Some(Expr::Subquery(query))
+}
+
+/// `alias.tableoid` in one select, as the fixed OID of the catalog table
+/// `alias` names (see `CatalogIdioms::pre_visit_query`).
+fn table_oids(select: &mut datafusion::sql::sqlparser::ast::Select) {
+    use datafusion::sql::sqlparser::ast::TableFactor;
+let mut tables = std::collections::HashMap::new();
+    for from in &select.from {
+        for relation in std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation)) {
+            if let TableFactor::Table { name, alias, .. } = relation {
+                let Some(table) = name.0.last().map(|p| p.to_string().to_ascii_lowercase())
+                else {
+                    continue;
+                };
+                let Some((_, oid)) = SYSTEM_RELATION_OIDS.iter().find(|(n, _)| *n == table)
+                else {
+                    continue;
+                };
+                let key = alias.as_ref().map_or(table.clone(), |a| a.name.value.to_ascii_lowercase());
+                tables.insert(key, *oid);
+            }
+        }
+    }
+    if tables.is_empty() {
+        return;
+    }
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(select, |e| {
+        if let Expr::CompoundIdentifier(parts) = e {
+            if let [table, column] = parts.as_slice() {
+                if column.value.eq_ignore_ascii_case("tableoid") {
+                    if let Some(oid) = tables.get(&table.value.to_ascii_lowercase()) {
+                        if let Some(literal) = parse_expr(&format!("CAST({oid} AS INT)")) {
+                            *e = literal;
+                        }
+                    }
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
 /// PostgreSQL's fixed OIDs of its system catalog tables. Clients compare
 /// `pg_description.classoid` with `'pg_class'::regclass` and the like, so
 /// these names must resolve to the numbers PostgreSQL uses (and
@@ -1057,6 +1199,28 @@ impl VisitorMut for CatalogIdioms {
         ControlFlow::Continue(())
     }
 
+    /// `alias.tableoid`, the system column psql reads to find comments
+    /// (`\dd`, `\dL`), as the fixed OID of the catalog table `alias`
+    /// names.
+    fn pre_visit_query(
+        &mut self,
+        query: &mut datafusion::sql::sqlparser::ast::Query,
+    ) -> ControlFlow<()> {
+        use datafusion::sql::sqlparser::ast::SetExpr;
+        fn each_select(body: &mut SetExpr) {
+            match body {
+                SetExpr::Select(select) => table_oids(select),
+                SetExpr::SetOperation { left, right, .. } => {
+                    each_select(left);
+                    each_select(right);
+                }
+                _ => {}
+            }
+        }
+        each_select(query.body.as_mut());
+        ControlFlow::Continue(())
+    }
+
     /// Names duplicated unnamed select items (`NULL, NULL` in pgjdbc's
     /// `getProcedures`): PostgreSQL allows equal column names, DataFusion
     /// does not.
@@ -1083,6 +1247,19 @@ impl VisitorMut for CatalogIdioms {
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         use datafusion::sql::sqlparser::ast::Value;
+        if let Some(subquery) = array_constructor(expr) {
+            *expr = subquery;
+            return ControlFlow::Continue(());
+        }
+        // PostgreSQL 15's name of a catalog column the crate has under its
+        // later name (psql 15's `\dO`).
+        if let Expr::CompoundIdentifier(parts) = expr {
+            if let Some(last) = parts.last_mut() {
+                if last.value.eq_ignore_ascii_case("colliculocale") {
+                    last.value = "colllocale".into();
+                }
+            }
+        }
         // `U&'a\0009b'` (Power BI's quoting of text with control
         // characters): the parser has already decoded it.
         if let Expr::Value(v) = expr {

@@ -95,6 +95,71 @@ impl ScalarUDFImpl for AtTimeZone {
     }
 }
 
+/// `pg_local_midnight(date, zone)`: the instant a date begins in `zone`, as
+/// PostgreSQL casts a date to `timestamptz` (`date_trunc` of a date). A
+/// midnight a daylight-saving change skipped (Shanghai's 1940s summers) is
+/// read with the offset in force before the change, as PostgreSQL does;
+/// Arrow's cast fails there.
+pub(crate) static LOCAL_MIDNIGHT: std::sync::LazyLock<Arc<ScalarUDF>> =
+    std::sync::LazyLock::new(|| {
+        Arc::new(ScalarUDF::from(LocalMidnight {
+            signature: Signature::any(2, Volatility::Immutable),
+        }))
+    });
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct LocalMidnight {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for LocalMidnight {
+    fn name(&self) -> &str {
+        "pg_local_midnight"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        unreachable!("return_field_from_args is implemented")
+    }
+    fn return_field_from_args(
+        &self,
+        args: ReturnFieldArgs,
+    ) -> Result<datafusion::arrow::datatypes::FieldRef> {
+        let zone = zone_of(args.scalar_arguments.get(1).copied().flatten())?;
+        Ok(Arc::new(datafusion::arrow::datatypes::Field::new(
+            self.name(),
+            DataType::Timestamp(TimeUnit::Nanosecond, Some(zone.into())),
+            true,
+        )))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use chrono::{LocalResult, Offset, TimeZone};
+        let ColumnarValue::Scalar(zone) = &args.args[1] else {
+            return datafusion::common::not_impl_err!("a constant time zone is needed");
+        };
+        let zone = zone_of(Some(zone))?;
+        let tz = datafusion::arrow::array::timezone::Tz::from_str(&zone)?;
+        let days = cast(&args.args[0].to_array(args.number_rows)?, &DataType::Date32)?;
+        let out: datafusion::arrow::array::TimestampNanosecondArray = days
+            .as_primitive::<datafusion::arrow::datatypes::Date32Type>()
+            .iter()
+            .map(|d| {
+                let midnight = chrono::DateTime::from_timestamp(d? as i64 * 86_400, 0)?.naive_utc();
+                let offset = match tz.offset_from_local_datetime(&midnight) {
+                    LocalResult::Single(o) => o.fix(),
+                    LocalResult::Ambiguous(first, _) => first.fix(),
+                    LocalResult::None => tz
+                        .offset_from_utc_datetime(&(midnight - chrono::Duration::days(1)))
+                        .fix(),
+                };
+                (midnight - offset).and_utc().timestamp_nanos_opt()
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out.with_timezone(zone))))
+    }
+}
+
 fn unit_of(a: &ArrayRef) -> TimeUnit {
     match a.data_type() {
         DataType::Timestamp(u, _) => *u,

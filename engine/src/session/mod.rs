@@ -37,6 +37,8 @@ use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 pub(crate) struct SqlParser {
     compat: PostgresCompatibilityParser,
     rules: Vec<Box<dyn datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule>>,
+    /// `'name'::regclass` and the like as a lookup, for catalog SQL.
+    reg_casts: datafusion_pg_catalog::sql::rules::RewriteRegCastToSubquery,
 }
 
 impl SqlParser {
@@ -56,11 +58,12 @@ impl SqlParser {
                 Box::new(RewritePgCatalogOperator),
                 Box::new(FixVersionColumnName),
             ],
+            reg_casts: RewriteRegCastToSubquery::new(),
         }
     }
 
     /// Whether `sql` reads the system catalogs (where the compatibility
-    /// parser's approximations are what BI tools need).
+    /// parser's substitutions of known client statements apply).
     fn is_catalog_sql(sql: &str) -> bool {
         let lower = sql.to_ascii_lowercase();
         [
@@ -76,26 +79,75 @@ impl SqlParser {
         .any(|k| lower.contains(k))
     }
 
+    /// The crate's rules, in the compatibility parser's order, with or
+    /// without the one that blanks select-list subqueries.
+    fn rewritten(
+        &self,
+        s: datafusion::sql::sqlparser::ast::Statement,
+        blank_subqueries: bool,
+    ) -> datafusion::sql::sqlparser::ast::Statement {
+        use datafusion_pg_catalog::sql::rules::{
+            RemoveSubqueryFromProjection, SqlStatementRewriteRule,
+        };
+        let (before, version) = self.rules.split_at(self.rules.len() - 1);
+        let s = before.iter().fold(s, |s, r| r.rewrite(s));
+        let s = self.reg_casts.rewrite(s);
+        let s = if blank_subqueries {
+            RemoveSubqueryFromProjection.rewrite(s)
+        } else {
+            s
+        };
+        version.iter().fold(s, |s, r| r.rewrite(s))
+    }
+
     pub(crate) fn parse(
         &self,
         sql: &str,
     ) -> std::result::Result<
-        Vec<datafusion::sql::sqlparser::ast::Statement>,
+        Vec<(
+            datafusion::sql::sqlparser::ast::Statement,
+            Option<datafusion::sql::sqlparser::ast::Statement>,
+        )>,
         datafusion::sql::sqlparser::parser::ParserError,
     > {
         use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
-        if Self::is_catalog_sql(sql) {
-            return self.compat.parse(sql);
-        }
-        match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
-            Ok(statements) => Ok(statements
-                .into_iter()
-                .map(|s| self.rules.iter().fold(s, |s, r| r.rewrite(s)))
-                .collect()),
+        let alone = |statements: Vec<_>| statements.into_iter().map(|s| (s, None)).collect();
+        let Ok(statements) = Parser::parse_sql(&PostgreSqlDialect {}, sql) else {
             // What only the compatibility parser reads (`ABORT`, known
             // client statements it substitutes).
-            Err(_) => self.compat.parse(sql),
+            return self.compat.parse(sql).map(alone);
+        };
+        if !Self::is_catalog_sql(sql) {
+            return Ok(statements
+                .into_iter()
+                .map(|s| (self.rules.iter().fold(s, |s, r| r.rewrite(s)), None))
+                .collect());
         }
+        // Catalog SQL: the compatibility parser replaces a few known client
+        // statements DataFusion cannot plan, which is kept; but it also
+        // blanks every correlated subquery of a select list to NULL (a
+        // silent wrong answer in a tool's catalog). Where its answer is only
+        // that blanking, the statement is planned as written first.
+        let compat = self.compat.parse(sql)?;
+        let blanked: Vec<_> = statements
+            .iter()
+            .map(|s| self.rewritten(s.clone(), true))
+            .collect();
+        if compat != blanked {
+            return Ok(alone(compat));
+        }
+        // Where DataFusion cannot plan a subquery as written, the blanked
+        // reading stands in (a tool's listing is better with a NULL column
+        // than failed).
+        Ok(statements
+            .into_iter()
+            .zip(blanked)
+            .map(|(s, blanked)| {
+                let s = self.rewritten(s, false);
+                let fallback = (s != blanked).then_some(blanked);
+                (s, fallback)
+            })
+            .collect())
     }
 }
 use futures::StreamExt;
@@ -304,9 +356,30 @@ impl Session {
             "pg_database_size",
             datafusion::common::ScalarValue::Int64(size),
         ));
-        ctx.register_udf(crate::postgres::constant_any_udf(
+        // Every object zhenjie has is in `public` or `pg_catalog`, both on
+        // the search path: visible (psql's `\dT`, `\do`, `\dc`, `\dF`).
+        for name in [
             "pg_collation_is_visible",
-            datafusion::common::ScalarValue::Boolean(Some(true)),
+            "pg_type_is_visible",
+            "pg_conversion_is_visible",
+            "pg_operator_is_visible",
+            "pg_opclass_is_visible",
+            "pg_opfamily_is_visible",
+            "pg_statistics_obj_is_visible",
+            "pg_ts_config_is_visible",
+            "pg_ts_dict_is_visible",
+            "pg_ts_parser_is_visible",
+            "pg_ts_template_is_visible",
+        ] {
+            ctx.register_udf(crate::postgres::constant_any_udf(
+                name,
+                datafusion::common::ScalarValue::Boolean(Some(true)),
+            ));
+        }
+        ctx.register_udf(crate::postgres::char_to_encoding_udf());
+        ctx.register_udf(crate::postgres::constant_any_udf(
+            "getdatabaseencoding",
+            datafusion::common::ScalarValue::from("UTF8"),
         ));
         for name in [
             "pg_get_indexdef",

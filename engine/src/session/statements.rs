@@ -24,6 +24,10 @@ pub struct Parsed {
     pub text: String,
     /// The parsed statement, with PostgreSQL-compatibility rewrites applied.
     pub statement: Statement,
+    /// For a tool's catalog query with a subquery DataFusion may not plan:
+    /// the compatibility parser's reading, with those subqueries as NULL,
+    /// used only when the statement as written does not plan.
+    fallback: Option<Statement>,
 }
 
 impl Parsed {
@@ -32,6 +36,9 @@ impl Parsed {
     /// columns have them.
     pub fn with_parameter_types(mut self, types: &[Option<String>]) -> Parsed {
         crate::postgres::type_parameters(&mut self.statement, types);
+        if let Some(fallback) = &mut self.fallback {
+            crate::postgres::type_parameters(fallback, types);
+        }
         self
     }
 }
@@ -98,9 +105,12 @@ impl Session {
         let parsed = depth::guarded(|| {
             depth::check(sql, tokens.as_deref())?;
             let mut statements = self.parser.parse(sql).map_err(EngineError::from)?;
-            statements
-                .iter_mut()
-                .try_for_each(crate::postgres::rewrite)?;
+            for (statement, fallback) in &mut statements {
+                crate::postgres::rewrite(statement)?;
+                if let Some(fallback) = fallback {
+                    crate::postgres::rewrite(fallback)?;
+                }
+            }
             Ok(statements)
         });
         let statements = match parsed {
@@ -116,12 +126,13 @@ impl Session {
         Ok(statements
             .into_iter()
             .enumerate()
-            .map(|(i, statement)| Parsed {
+            .map(|(i, (statement, fallback))| Parsed {
                 text: match &texts {
                     Some(t) => t[i].clone(),
                     None => statement.to_string(),
                 },
                 statement,
+                fallback,
             })
             .collect())
     }
@@ -141,7 +152,13 @@ impl Session {
             );
             return Err(self.audit_failure(pending, e).await);
         }
-        match depth::BigStack(Box::pin(self.plan(&parsed.statement))).await {
+        let mut planned = depth::BigStack(Box::pin(self.plan(&parsed.statement))).await;
+        if let Some(fallback) = &parsed.fallback {
+            if !matches!(&planned, Ok(PreparedKind::Query(plan)) if self.executable(plan)) {
+                planned = depth::BigStack(Box::pin(self.plan(fallback))).await;
+            }
+        }
+        match planned {
             Ok(kind) => Ok(Prepared {
                 text: parsed.text.clone(),
                 sources: match &kind {
@@ -153,6 +170,32 @@ impl Session {
             }),
             Err(e) => Err(self.audit_failure(pending, e).await),
         }
+    }
+
+    /// Whether DataFusion turned every subquery of `plan` into a join (a
+    /// subquery left in the optimized plan cannot run).
+    fn executable(&self, plan: &LogicalPlan) -> bool {
+        use datafusion::common::tree_node::TreeNode;
+        let Ok(optimized) = self.ctx.state().optimize(plan) else {
+            return false;
+        };
+        let mut subquery = false;
+        let _ = optimized.apply_with_subqueries(|node| {
+            for e in node.expressions() {
+                subquery |= e
+                    .exists(|e| {
+                        Ok(matches!(
+                            e,
+                            datafusion::logical_expr::Expr::ScalarSubquery(_)
+                                | datafusion::logical_expr::Expr::Exists(_)
+                                | datafusion::logical_expr::Expr::InSubquery(_)
+                        ))
+                    })
+                    .unwrap_or(true);
+            }
+            Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+        });
+        !subquery
     }
 
     async fn plan(&self, statement: &Statement) -> Result<PreparedKind> {
