@@ -43,6 +43,7 @@ impl AnalyzerRule for PostgresCasts {
         let plan = rewrite_plan(plan, true, &|e, schema| {
             rewrite(e, schema)?.transform_data(|e| zoned(e, schema, &zone))
         })?;
+        let plan = date_part_as_double(plan)?;
         shown_in_zone(plan, &zone)
     }
 
@@ -60,6 +61,11 @@ fn rewrite_plan(
     f: &dyn Fn(Expr, &DFSchema) -> Result<Transformed<Expr>>,
 ) -> Result<LogicalPlan> {
     plan.transform_up_with_subqueries(|plan| {
+        // (A limit's count is not an expression PostgreSQL types; VALUES
+        // rows keep the types of the schema they were planned with.)
+        if matches!(plan, LogicalPlan::Limit(_) | LogicalPlan::Values(_)) {
+            return Ok(Transformed::no(plan));
+        }
         let mut schema = DFSchema::empty();
         for input in plan.inputs() {
             schema.merge(input.schema());
@@ -211,6 +217,17 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                 .collect();
             Ok(Transformed::yes(Expr::ScalarFunction(f)))
         }
+        Expr::ScalarFunction(mut f)
+            if matches!(f.func.name(), "round" | "ceil" | "floor" | "trunc")
+                && f.args.len() == 1
+                && f.args[0].get_type(schema).is_ok_and(|t| t.is_integer()) =>
+        {
+            // PostgreSQL has these for double precision and numeric, and
+            // reads an integer as a double precision.
+            let arg = f.args.remove(0);
+            f.args.push(Expr::Cast(Cast::new(Box::new(arg), DataType::Float64)));
+            Ok(Transformed::yes(Expr::ScalarFunction(f)))
+        }
         Expr::ScalarFunction(f)
             if f.func.name() == "round"
                 && f.args.len() == 1
@@ -339,6 +356,53 @@ fn zoned(e: Expr, schema: &DFSchema, zone: &Arc<str>) -> Result<Transformed<Expr
         }
         _ => Ok(Transformed::no(Expr::ScalarFunction(f))),
     }
+}
+
+/// `date_part` is a `double precision` in PostgreSQL; DataFusion's is an
+/// integer for most parts. What a select list or a grouping shows is cast
+/// (`2024` either way, but typed as PostgreSQL types it, so a client reads
+/// the type it expects); a filter keeps the integer, whose year pre-image
+/// prunes row groups.
+fn date_part_as_double(plan: LogicalPlan) -> Result<LogicalPlan> {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    let is_integer_part = |e: &Expr| {
+        matches!(e, Expr::ScalarFunction(f) if f.func.name() == "date_part")
+    };
+    plan.transform_up_with_subqueries(|node| {
+        if !matches!(node, LogicalPlan::Projection(_) | LogicalPlan::Aggregate(_)) {
+            return Ok(Transformed::no(node));
+        }
+        let schema = {
+            let mut schema = DFSchema::empty();
+            for input in node.inputs() {
+                schema.merge(input.schema());
+            }
+            schema
+        };
+        let names = NamePreserver::new(&node);
+        let changed = node.map_expressions(|e| {
+            let original = names.save(&e);
+            let e = e.transform_down(|e| {
+                if let Expr::Cast(Cast { expr, field }) = &e {
+                    if is_integer_part(expr) && field.data_type() == &DataType::Float64 {
+                        return Ok(Transformed::new(e, false, TreeNodeRecursion::Jump));
+                    }
+                }
+                if is_integer_part(&e) && e.get_type(&schema).is_ok_and(|t| t.is_integer()) {
+                    let cast = Expr::Cast(Cast::new(Box::new(e), DataType::Float64));
+                    return Ok(Transformed::new(cast, true, TreeNodeRecursion::Jump));
+                }
+                Ok(Transformed::no(e))
+            })?;
+            Ok(e.update_data(|e| original.restore(e)))
+        })?;
+        if changed.transformed {
+            changed.map_data(|p| p.recompute_schema())
+        } else {
+            Ok(changed)
+        }
+    })
+    .map(|t| t.data)
 }
 
 /// The statement's own timestamptz columns in the session's zone: an
@@ -520,7 +584,7 @@ fn date_part(f: &ScalarFunction, schema: &DFSchema) -> Result<Option<Expr>> {
     })
 }
 
-/// Before type coercion: a boolean compared with a text literal PostgreSQL
+/// Before type coercion: integer literals are `int4` where they fit, and a boolean compared with a text literal PostgreSQL
 /// reads as a boolean (`flag = 'true'`, `'t' = flag`, as Tableau and
 /// Superset write them) compares with that boolean; DataFusion finds no
 /// common type and fails.
@@ -540,6 +604,16 @@ fn boolean_word(e: &Expr) -> Option<bool> {
 
 impl AnalyzerRule for BooleanLiterals {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+        // (A recursive query's working table is typed before this runs: its
+        // literals stay as they are.)
+        let recursive = plan
+            .exists(|p| Ok(matches!(p, LogicalPlan::RecursiveQuery(_))))
+            .unwrap_or(true);
+        let plan = if recursive {
+            plan
+        } else {
+            rewrite_plan(plan, true, &|e, _| integer_literal(e))?
+        };
         rewrite_plan(plan, false, &|e, schema| {
             boolean_comparison(e, schema)?
                 .transform_data(|e| real_with_other(e, schema))?
@@ -549,6 +623,26 @@ impl AnalyzerRule for BooleanLiterals {
 
     fn name(&self) -> &str {
         "postgres_boolean_literals"
+    }
+}
+
+/// An integer literal is an `int4` where it fits, as PostgreSQL reads
+/// `1` (DataFusion reads every integer literal as an `int8`): `SELECT 1` is
+/// an int4 to every driver, `to_hex(-1)` is `ffffffff`, and `2147483647 + 1`
+/// overflows as in PostgreSQL.
+fn integer_literal(e: Expr) -> Result<Transformed<Expr>> {
+    use datafusion::common::ScalarValue;
+    match e {
+        // (`-2147483648` is an int8 in PostgreSQL: its digits are not an
+        // int4 before the minus.)
+        Expr::Literal(ScalarValue::Int64(Some(v)), metadata)
+            if v > i32::MIN as i64 && v <= i32::MAX as i64 =>
+        {
+            Ok(
+                Transformed::yes(Expr::Literal(ScalarValue::Int32(Some(v as i32)), metadata)),
+            )
+        }
+        e => Ok(Transformed::no(e)),
     }
 }
 
