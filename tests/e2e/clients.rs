@@ -36,7 +36,36 @@ async fn run(mut cmd: Command) -> String {
         "{shown} ran no check (exit {:?}):\n{stdout}\n{stderr}",
         out.status.code()
     );
+    // The program ran to its end: its closing summary counts the checks it
+    // printed, and it exits 1 exactly when one failed (a crash part way,
+    // or output cut short, fails here).
+    let (passed, failed) = summary(&stdout).unwrap_or_else(|| {
+        panic!("{shown} printed no closing summary (exit {:?}):\n{stdout}\n{stderr}", out.status.code())
+    });
+    let printed = |prefix: &str| stdout.lines().filter(|l| l.starts_with(prefix)).count();
+    assert_eq!(
+        (printed("ok "), printed("FAIL ")),
+        (passed, failed),
+        "{shown}: the summary does not count the checks printed:\n{stdout}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(i32::from(failed > 0)),
+        "{shown} exited otherwise than its summary says:\n{stdout}\n{stderr}"
+    );
     stdout
+}
+
+/// The closing `<passed> ok|passed, <failed> failed` line of a client
+/// program.
+fn summary(stdout: &str) -> Option<(usize, usize)> {
+    let line = stdout.lines().rev().find(|l| l.ends_with(" failed"))?;
+    let line = line.trim_start_matches("# ");
+    let (passed, failed) = line.split_once(", ")?;
+    let passed = passed
+        .strip_suffix(" ok")
+        .or_else(|| passed.strip_suffix(" passed"))?;
+    Some((passed.parse().ok()?, failed.strip_suffix(" failed")?.parse().ok()?))
 }
 
 /// The failed checks' lines, after `FAIL ` (and, for the SQL runner, after
@@ -55,8 +84,9 @@ fn failures(stdout: &str, numbered: bool) -> Vec<String> {
         .collect()
 }
 
-/// The checks listed in a known-gaps file: one line each, the start of the
-/// check's `FAIL` line (its name); `#` lines say why.
+/// The checks listed in a known-gaps file: one line each, the whole of the
+/// check's `FAIL` line after `FAIL ` (for the SQL runner, after the
+/// statement's number); `#` lines say why.
 fn known_gaps(path: &Path) -> BTreeSet<String> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -70,14 +100,9 @@ fn known_gaps(path: &Path) -> BTreeSet<String> {
 fn assert_only_known_gaps(stdout: &str, numbered: bool, gaps: &Path) {
     let failed = failures(stdout, numbered);
     let known = known_gaps(gaps);
-    let new: Vec<_> = failed
-        .iter()
-        .filter(|f| !known.iter().any(|k| f.starts_with(k.as_str())))
-        .collect();
-    let fixed: Vec<_> = known
-        .iter()
-        .filter(|k| !failed.iter().any(|f| f.starts_with(k.as_str())))
-        .collect();
+    // Whole lines: a short prefix could hide other failures of one check.
+    let new: Vec<_> = failed.iter().filter(|f| !known.contains(*f)).collect();
+    let fixed: Vec<_> = known.iter().filter(|k| !failed.contains(*k)).collect();
     assert!(
         new.is_empty() && fixed.is_empty(),
         "failing but not in {} (regressions): {new:#?}\n\
