@@ -190,6 +190,49 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
             Some(e) => Ok(Transformed::yes(e)),
             None => Ok(Transformed::no(Expr::ScalarFunction(f))),
         },
+        Expr::ScalarFunction(f)
+            if super::numeric_math::udf(f.func.name()).is_some()
+                && numeric_arguments(f.func.name(), &f.args, schema).is_some() =>
+        {
+            // PostgreSQL's numeric functions (see `numeric_math`).
+            let func = super::numeric_math::udf(f.func.name()).expect("checked");
+            let args = numeric_arguments(f.func.name(), &f.args, schema).expect("checked");
+            Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(func, args))))
+        }
+        Expr::ScalarFunction(f)
+            if f.func.name() == "log"
+                && f.args.len() == 1
+                && f.args[0].get_type(schema).is_ok_and(|t| t.is_floating()) =>
+        {
+            // The float `log(x)` is the C library's log10, as PostgreSQL's
+            // (DataFusion divides natural logarithms: a last digit off).
+            Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(
+                datafusion::functions::math::log10(),
+                f.args,
+            ))))
+        }
+        Expr::ScalarFunction(f)
+            if f.func.name() == "to_hex"
+                && f.args.len() == 1
+                && strip_casts(&f.args[0])
+                    .get_type(schema)
+                    .is_ok_and(|t| matches!(t, DataType::Int32 | DataType::Int16)) =>
+        {
+            // An int4's hex is of its 32 bits (`to_hex(-1)` is `ffffffff`).
+            let expr = Box::new(strip_casts(&f.args[0]).clone());
+            let bits = Expr::BinaryExpr(BinaryExpr::new(
+                Box::new(Expr::Cast(Cast::new(expr, DataType::Int64))),
+                Operator::BitwiseAnd,
+                Box::new(Expr::Literal(
+                    datafusion::common::ScalarValue::Int64(Some(0xffff_ffff)),
+                    None,
+                )),
+            ));
+            Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(
+                Arc::clone(&f.func),
+                vec![bits],
+            ))))
+        }
         Expr::ScalarFunction(mut f)
             if matches!(f.func.name(), "acos" | "asin" | "ln" | "log" | "log10" | "log2") =>
         {
@@ -291,6 +334,52 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         }
         other => Ok(Transformed::no(other)),
     }
+}
+
+/// An expression without the casts around it.
+fn strip_casts(mut e: &Expr) -> &Expr {
+    while let Expr::Cast(Cast { expr, .. }) = e {
+        e = expr.as_ref();
+    }
+    e
+}
+
+/// The arguments of a math function as PostgreSQL's numeric version takes
+/// them, when it is that version PostgreSQL would call: every argument a
+/// numeric or an integer (before the coercion's cast to a float), one at
+/// least a numeric. Integer constants become numeric constants.
+fn numeric_arguments(name: &str, args: &[Expr], schema: &DFSchema) -> Option<Vec<Expr>> {
+    use datafusion::common::ScalarValue;
+    // PostgreSQL's log(b, x) is numeric only.
+    let mut any_numeric = name == "log" && args.len() == 2;
+    let out = args
+        .iter()
+        .map(|a| {
+            let inner = match a {
+                Expr::Cast(Cast { expr, field }) if field.data_type() == &DataType::Float64 => {
+                    expr.as_ref()
+                }
+                a => a,
+            };
+            match inner.get_type(schema).ok()? {
+                DataType::Decimal128(..) => {
+                    any_numeric = true;
+                    Some(inner.clone())
+                }
+                t if t.is_integer() => Some(match inner {
+                    Expr::Literal(v, _) => match v.cast_to(&DataType::Int64).ok()? {
+                        ScalarValue::Int64(v) => {
+                            Expr::Literal(ScalarValue::Decimal128(v.map(i128::from), 38, 0), None)
+                        }
+                        _ => return None,
+                    },
+                    e => Expr::Cast(Cast::new(Box::new(e.clone()), DataType::Decimal128(38, 0))),
+                }),
+                _ => None,
+            }
+        })
+        .collect::<Option<Vec<_>>>()?;
+    any_numeric.then_some(out)
 }
 
 /// Timestamps with PostgreSQL's zones (see [`super::zones`]): the epoch

@@ -304,9 +304,11 @@ pub(super) fn format_row<'a>(
     Ok(out)
 }
 
-/// `cbrt` as PostgreSQL computes it, with the C library's `cbrt` (DataFusion's
-/// is a power of one third, a last digit off: `cbrt(16)` was
-/// `2.5198420997897464`, PostgreSQL's `2.519842099789747`).
+/// `cbrt` as PostgreSQL computes it: the C library's (glibc's) `cbrt`.
+/// DataFusion's is a power of one third, and Rust's own `cbrt` is correctly
+/// rounded where glibc's is not always: `cbrt(16)` is `2.519842099789747`
+/// in PostgreSQL, a last digit away from both. Where the C library cannot be
+/// found, Rust's stands in.
 pub(crate) fn cbrt_udf() -> datafusion::logical_expr::ScalarUDF {
     use datafusion::arrow::array::{AsArray, Float64Array};
     use datafusion::arrow::datatypes::Float64Type;
@@ -317,14 +319,37 @@ pub(crate) fn cbrt_udf() -> datafusion::logical_expr::ScalarUDF {
         DataType::Float64,
         Arc::new(|args: &[ColumnarValue]| {
             let xs = ColumnarValue::values_to_arrays(args)?;
+            let cbrt = c_library_cbrt();
             let out: Float64Array = xs[0]
                 .as_primitive::<Float64Type>()
                 .iter()
-                .map(|x| x.map(f64::cbrt))
+                .map(|x| x.map(|x| cbrt.map_or_else(|| x.cbrt(), |f| f(x))))
                 .collect();
             Ok(ColumnarValue::Array(Arc::new(out)))
         }),
     ))
+}
+
+/// glibc's `cbrt`, looked up in `libm.so.6` itself: a plain `extern "C"`
+/// declaration resolves to Rust's own math routines, linked in first.
+fn c_library_cbrt() -> Option<extern "C" fn(f64) -> f64> {
+    static CBRT: OnceLock<Option<extern "C" fn(f64) -> f64>> = OnceLock::new();
+    *CBRT.get_or_init(|| {
+        // SAFETY: dlopen/dlsym with NUL-terminated names; the symbol is the
+        // C library's `double cbrt(double)`, whose ABI the type states. The
+        // library handle is kept open for the life of the process.
+        unsafe {
+            let library = libc::dlopen(c"libm.so.6".as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
+            if library.is_null() {
+                return None;
+            }
+            let symbol = libc::dlsym(library, c"cbrt".as_ptr());
+            if symbol.is_null() {
+                return None;
+            }
+            Some(std::mem::transmute::<*mut libc::c_void, extern "C" fn(f64) -> f64>(symbol))
+        }
+    })
 }
 
 /// `pg_char_to_encoding(name)`: PostgreSQL's number of an encoding (psql's

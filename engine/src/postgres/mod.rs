@@ -21,6 +21,7 @@
 
 mod casts;
 mod checks;
+mod numeric_math;
 mod zones;
 pub(crate) use zones::at_time_zone_udf;
 mod intervals;

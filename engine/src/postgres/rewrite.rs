@@ -183,6 +183,45 @@ fn regex_escape(c: char) -> String {
 impl VisitorMut for PostgresSemantics {
     type Break = ();
 
+    /// `generate_series(date, date, interval)` is PostgreSQL's timestamptz
+    /// series (a date is read as its local midnight); DataFusion's would be
+    /// timestamps without a zone.
+    fn pre_visit_table_factor(
+        &mut self,
+        factor: &mut datafusion::sql::sqlparser::ast::TableFactor,
+    ) -> ControlFlow<()> {
+        use datafusion::sql::sqlparser::ast::{DataType as T, FunctionArg, FunctionArgExpr, TableFactor};
+        let TableFactor::Table {
+            name,
+            args: Some(args),
+            ..
+        } = factor
+        else {
+            return ControlFlow::Continue(());
+        };
+        if !name.to_string().eq_ignore_ascii_case("generate_series") || args.args.len() != 3 {
+            return ControlFlow::Continue(());
+        }
+        let is_date = |e: &Expr| match e {
+            Expr::TypedString(t) => matches!(t.data_type, T::Date),
+            Expr::Cast { data_type, .. } => matches!(data_type, T::Date),
+            _ => false,
+        };
+        let dates = args.args[..2].iter().all(|a| {
+            matches!(a, FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) if is_date(e))
+        });
+        if dates {
+            for a in &mut args.args[..2] {
+                if let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = a {
+                    if let Some(cast) = parse_expr(&format!("CAST({e} AS TIMESTAMPTZ)")) {
+                        *e = cast;
+                    }
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
     /// Select items this rewrite reshapes keep the name PostgreSQL gives
     /// them (`extract`, `varchar`), where that name is not taken twice.
     fn pre_visit_query(
@@ -451,6 +490,20 @@ impl VisitorMut for PostgresSemantics {
                     if let Some(e) = parse_expr(&format!(
                         "CAST(date_part('{name}', {source}) AS DECIMAL(38, {scale}))"
                     )) {
+                        *expr = e;
+                    }
+                }
+            }
+            // array_dims: PostgreSQL's `[1:n]` (DataFusion's is a list of
+            // lengths); one dimension, NULL for an empty array.
+            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("array_dims") => {
+                let args = function_args(&f.args);
+                if let [a] = args.as_slice() {
+                    let sql = format!(
+                        "CASE WHEN coalesce(array_length({a}, 1), 0) = 0 THEN NULL \
+                         ELSE '[1:' || CAST(array_length({a}, 1) AS TEXT) || ']' END"
+                    );
+                    if let Some(e) = parse_expr(&sql) {
                         *expr = e;
                     }
                 }
