@@ -44,6 +44,7 @@ impl AnalyzerRule for PostgresCasts {
             rewrite(e, schema)?.transform_data(|e| zoned(e, schema, &zone))
         })?;
         let plan = date_part_as_double(plan)?;
+        let plan = exact_averages(plan)?;
         shown_in_zone(plan, &zone)
     }
 
@@ -159,6 +160,30 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                     right,
                 })));
             };
+            if op == Operator::Divide
+                && matches!(lt, DataType::Decimal128(..))
+                && matches!(rt, DataType::Decimal128(..))
+            {
+                // PostgreSQL's numeric division (see `numeric_math`), with
+                // constants folded so a constant quotient gets its own scale.
+                let folded = |e: Box<Expr>| match *e {
+                    Expr::Cast(Cast { expr, field }) => match *expr {
+                        Expr::Literal(v, m) => match v.cast_to(field.data_type()) {
+                            Ok(v) => Expr::Literal(v, m),
+                            Err(_) => Expr::Cast(Cast::new(
+                                Box::new(Expr::Literal(v, m)),
+                                field.data_type().clone(),
+                            )),
+                        },
+                        expr => Expr::Cast(Cast::new(Box::new(expr), field.data_type().clone())),
+                    },
+                    e => e,
+                };
+                return Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(
+                    Arc::clone(&super::numeric_math::DIVIDE),
+                    vec![folded(left), folded(right)],
+                ))));
+            }
             match date_arithmetic(&left, op, &right, &lt, &rt, schema) {
                 Some(e) => Ok(Transformed::yes(e)),
                 None => Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
@@ -445,6 +470,125 @@ fn zoned(e: Expr, schema: &DFSchema, zone: &Arc<str>) -> Result<Transformed<Expr
         }
         _ => Ok(Transformed::no(Expr::ScalarFunction(f))),
     }
+}
+
+/// `avg` of integers or numerics is PostgreSQL's numeric: the sum divided
+/// by the count as numerics divide (`avg` of 1, 2 and 4 is
+/// `2.3333333333333333`; DataFusion's float average is
+/// `2.3333333333333335`). An aggregation with such averages computes sums
+/// and counts instead, and a projection above it the quotients, under the
+/// averages' names. (Grouping sets, whose output carries an internal
+/// grouping id, keep DataFusion's average.)
+fn exact_averages(plan: LogicalPlan) -> Result<LogicalPlan> {
+    use datafusion::logical_expr::expr::AggregateFunction;
+    use datafusion::logical_expr::{Aggregate, Projection};
+    plan.transform_up_with_subqueries(|node| {
+        let LogicalPlan::Aggregate(agg) = node else {
+            return Ok(Transformed::no(node));
+        };
+        let input_schema = agg.input.schema().clone();
+        let exact = |e: &Expr| -> Option<(AggregateFunction, DataType)> {
+            let inner = match e {
+                Expr::Alias(a) => a.expr.as_ref(),
+                e => e,
+            };
+            let Expr::AggregateFunction(f) = inner else {
+                return None;
+            };
+            if f.func.name() != "avg" || f.params.args.len() != 1 {
+                return None;
+            }
+            // (The coercion casts an integer argument to a float.)
+            let mut f = f.clone();
+            if let Expr::Cast(Cast { expr, field }) = &f.params.args[0] {
+                if field.data_type() == &DataType::Float64
+                    && expr.get_type(&input_schema).is_ok_and(|t| t.is_integer())
+                {
+                    f.params.args[0] = expr.as_ref().clone();
+                }
+            }
+            let t = f.params.args[0].get_type(&input_schema).ok()?;
+            let scale = match t {
+                DataType::Decimal128(_, s) => s,
+                t if t.is_integer() => 0,
+                _ => return None,
+            };
+            Some((f, DataType::Decimal128(38, scale)))
+        };
+        let grouping_sets = agg
+            .group_expr
+            .iter()
+            .any(|e| matches!(e, Expr::GroupingSet(_)));
+        if grouping_sets || !agg.aggr_expr.iter().any(|e| exact(e).is_some()) {
+            return Ok(Transformed::no(LogicalPlan::Aggregate(agg)));
+        }
+        let mut aggr_expr = Vec::new();
+        let mut finals = Vec::new();
+        let group_count = agg.group_expr.len();
+        for (i, (e, (qualifier, field))) in agg
+            .aggr_expr
+            .iter()
+            .zip(agg.schema.iter().skip(group_count))
+            .enumerate()
+        {
+            match exact(e) {
+                Some((f, decimal)) => {
+                    let (sum_name, count_name) = (format!("__pg_avg_sum_{i}"), format!("__pg_avg_count_{i}"));
+                    let with = |func: Arc<datafusion::logical_expr::AggregateUDF>, arg: Expr| {
+                        let mut g = f.clone();
+                        g.func = func;
+                        g.params.args = vec![arg];
+                        Expr::AggregateFunction(g)
+                    };
+                    let arg = f.params.args[0].clone();
+                    aggr_expr.push(
+                        with(
+                            datafusion::functions_aggregate::sum::sum_udaf(),
+                            Expr::Cast(Cast::new(Box::new(arg.clone()), decimal)),
+                        )
+                        .alias(&sum_name),
+                    );
+                    aggr_expr.push(
+                        with(datafusion::functions_aggregate::count::count_udaf(), arg)
+                            .alias(&count_name),
+                    );
+                    finals.push(
+                        Expr::ScalarFunction(ScalarFunction::new_udf(
+                            Arc::clone(&super::numeric_math::DIVIDE),
+                            vec![
+                                Expr::Column(datafusion::common::Column::from_name(sum_name)),
+                                Expr::Cast(Cast::new(
+                                    Box::new(Expr::Column(datafusion::common::Column::from_name(
+                                        count_name,
+                                    ))),
+                                    DataType::Decimal128(20, 0),
+                                )),
+                            ],
+                        ))
+                        .alias_qualified(qualifier.cloned(), field.name()),
+                    );
+                }
+                None => {
+                    aggr_expr.push(e.clone());
+                    finals.push(Expr::Column(datafusion::common::Column::new(
+                        qualifier.cloned(),
+                        field.name(),
+                    )));
+                }
+            }
+        }
+        let groups: Vec<Expr> = agg
+            .schema
+            .iter()
+            .take(group_count)
+            .map(|(q, f)| Expr::Column(datafusion::common::Column::new(q.cloned(), f.name())))
+            .collect();
+        let inner = Aggregate::try_new(agg.input.clone(), agg.group_expr.clone(), aggr_expr)?;
+        let exprs = groups.into_iter().chain(finals).collect();
+        let projection = Projection::try_new(exprs, Arc::new(LogicalPlan::Aggregate(inner)))?;
+        Ok(Transformed::yes(LogicalPlan::Projection(projection)))
+    })
+    .map(|t| t.data)
 }
 
 /// `date_part` is a `double precision` in PostgreSQL; DataFusion's is an

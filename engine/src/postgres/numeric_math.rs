@@ -422,6 +422,167 @@ impl ScalarUDFImpl for NumericMath {
     }
 }
 
+/// `a / b` of two numerics as PostgreSQL divides them: to the scale its
+/// `select_div_scale` chooses from the operands (16 significant digits at
+/// least: `1.0 / 3` is `0.33333333333333333333`, DataFusion's `0.33333`),
+/// rounded half away from zero.
+pub(crate) static DIVIDE: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
+    Arc::new(ScalarUDF::from(Divide {
+        signature: Signature::any(2, Volatility::Immutable),
+    }))
+});
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Divide {
+    signature: Signature,
+}
+
+/// The base-10000 weight and leading base-10000 digit of `v / 10^scale`
+/// (PostgreSQL's `weight` and `digits[0]`; zero for zero).
+fn leading_group(v: i128, scale: i8) -> (i64, u32) {
+    if v == 0 {
+        return (0, 0);
+    }
+    let v = v.unsigned_abs();
+    let digits = v.ilog10() as i64 + 1;
+    let exponent = digits - 1 - scale as i64;
+    let weight = exponent.div_euclid(4);
+    let in_group = exponent - 4 * weight + 1;
+    // (The group may run past the last digit: 0.5's is 5000.)
+    let first = if digits >= in_group {
+        v / 10u128.pow((digits - in_group) as u32)
+    } else {
+        v * 10u128.pow((in_group - digits) as u32)
+    };
+    (weight, first as u32)
+}
+
+/// PostgreSQL's `select_div_scale`.
+fn division_scale(a: i128, sa: i8, b: i128, sb: i8) -> i64 {
+    let (w1, f1) = leading_group(a, sa);
+    let (w2, f2) = leading_group(b, sb);
+    let mut qweight = w1 - w2;
+    if f1 <= f2 {
+        qweight -= 1;
+    }
+    (MIN_SIG_DIGITS - qweight * 4)
+        .max(sa as i64)
+        .max(sb as i64)
+        .clamp(0, 1000)
+}
+
+/// `a / b` rounded half away from zero at `rscale`, written at `scale`.
+fn divide(a: i128, sa: i8, b: i128, sb: i8, scale: i8) -> Result<i128> {
+    use datafusion::arrow::datatypes::i256;
+    if b == 0 {
+        return Err(pg_error(sqlstate::DIVISION_BY_ZERO, "division by zero"));
+    }
+    let rscale = division_scale(a, sa, b, sb);
+    if rscale > scale as i64 {
+        return Err(pg_error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            format!(
+                "the quotient needs {rscale} decimal places, more than the {scale} zhenjie keeps \
+                 for a column; cast an operand to double precision"
+            ),
+        ));
+    }
+    let ten = i256::from_i128(10);
+    let out_of_range =
+        || pg_error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow");
+    // q = a / b · 10^(rscale + sb − sa), as integers.
+    let shift = rscale + sb as i64 - sa as i64;
+    let (mut num, mut den) = (i256::from_i128(a), i256::from_i128(b));
+    if shift >= 0 {
+        num = num
+            .checked_mul(ten.checked_pow(shift as u32).ok_or_else(out_of_range)?)
+            .ok_or_else(out_of_range)?;
+    } else {
+        den = den
+            .checked_mul(ten.checked_pow((-shift) as u32).ok_or_else(out_of_range)?)
+            .ok_or_else(out_of_range)?;
+    }
+    let (q, r) = (num / den, num % den);
+    let twice = r.wrapping_abs().checked_mul(i256::from_i128(2)).ok_or_else(out_of_range)?;
+    let q = if twice >= den.wrapping_abs() {
+        if (num < i256::ZERO) != (den < i256::ZERO) {
+            q - i256::ONE
+        } else {
+            q + i256::ONE
+        }
+    } else {
+        q
+    };
+    let q = q
+        .checked_mul(ten.checked_pow((scale as i64 - rscale) as u32).ok_or_else(out_of_range)?)
+        .ok_or_else(out_of_range)?;
+    q.to_i128()
+        .filter(|q| q.unsigned_abs() < 10u128.pow(38))
+        .ok_or_else(out_of_range)
+}
+
+impl ScalarUDFImpl for Divide {
+    fn name(&self) -> &str {
+        "pg_numeric_div"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        unreachable!("return_field_from_args is implemented")
+    }
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        let scale_of = |t: &DataType| match t {
+            DataType::Decimal128(_, s) => *s,
+            _ => 0,
+        };
+        let (sa, sb) = (
+            scale_of(args.arg_fields[0].data_type()),
+            scale_of(args.arg_fields[1].data_type()),
+        );
+        // A constant quotient has PostgreSQL's own scale; a column's, room
+        // for any row's (see the module doc).
+        let scale = match (args.scalar_arguments[0], args.scalar_arguments[1]) {
+            (
+                Some(ScalarValue::Decimal128(Some(a), _, sa)),
+                Some(ScalarValue::Decimal128(Some(b), _, sb)),
+            ) if *b != 0 => division_scale(*a, *sa, *b, *sb).min(38) as i8,
+            _ => COLUMN_SCALE.max(sa).max(sb),
+        };
+        Ok(Arc::new(Field::new(
+            self.name(),
+            DataType::Decimal128(38, scale),
+            true,
+        )))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let DataType::Decimal128(_, scale) = args.return_field.data_type().clone() else {
+            unreachable!("the return type is a Decimal128");
+        };
+        let n = args.number_rows;
+        let (a, b) = (args.args[0].to_array(n)?, args.args[1].to_array(n)?);
+        let scale_of = |t: &DataType| match t {
+            DataType::Decimal128(_, s) => *s,
+            _ => 0,
+        };
+        let (sa, sb) = (scale_of(a.data_type()), scale_of(b.data_type()));
+        let (a, b) = (
+            a.as_primitive::<Decimal128Type>(),
+            b.as_primitive::<Decimal128Type>(),
+        );
+        let mut out = Decimal128Builder::with_capacity(n);
+        for row in 0..n {
+            if a.is_null(row) || b.is_null(row) {
+                out.append_null();
+            } else {
+                out.append_value(divide(a.value(row), sa, b.value(row), sb, scale)?);
+            }
+        }
+        let out = out.finish().with_precision_and_scale(38, scale)?;
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,6 +598,23 @@ mod tests {
             .collect();
         let (value, rscale) = compute(name, &args).unwrap();
         value.with_scale_round(rscale, RoundingMode::HalfUp).to_string()
+    }
+
+    fn quotient(a: i128, sa: i8, b: i128, sb: i8) -> String {
+        let rscale = division_scale(a, sa, b, sb);
+        let q = divide(a, sa, b, sb, rscale as i8).unwrap();
+        BigDecimal::new(BigInt::from(q), rscale).to_string()
+    }
+
+    #[test]
+    fn quotients_are_postgresqls() {
+        // Each checked against PostgreSQL 15.
+        assert_eq!(quotient(10, 1, 3, 0), "0.33333333333333333333");
+        assert_eq!(quotient(50, 1, 2, 0), "2.5000000000000000");
+        assert_eq!(quotient(25, 1, 2, 0), "1.25000000000000000000");
+        assert_eq!(quotient(-7, 0, 5, 1), "-14.0000000000000000");
+        assert_eq!(quotient(-325, 2, 4, 0), "-0.81250000000000000000");
+        assert_eq!(quotient(9223372036854775807, 0, 5, 1), "18446744073709551614.0");
     }
 
     #[test]

@@ -67,3 +67,10 @@ SELECT (SELECT i FROM t);
 SELECT (SELECT i FROM t WHERE i = 2) AS two;
 SELECT user = current_user;
 SELECT to_char(TIMESTAMPTZ '2024-03-05 10:00:00+00', 'YYYY-MM-DD HH24:MI');
+-- Numeric division and averages PostgreSQL rounds at its own scale.
+SELECT 1.0 / 3;
+SELECT 100.0 * 7 / 3;
+SELECT i, n / 3 FROM t ORDER BY i;
+SELECT avg(x) FROM (VALUES (1), (2), (4)) AS v(x);
+SELECT avg(n) FROM t WHERE i < 3;
+SELECT flag, avg(i) FROM t GROUP BY flag ORDER BY 1;
