@@ -10,6 +10,7 @@ pub(crate) async fn install_comments(
     ctx: &SessionContext,
     engine: &Engine,
     settings: Arc<std::sync::Mutex<crate::Settings>>,
+    user: &str,
 ) -> Result<std::collections::HashMap<String, i32>> {
     let database = &engine.catalog().file.database;
     let catalog = ctx
@@ -80,7 +81,13 @@ pub(crate) async fn install_comments(
     )?;
     let comments: Arc<dyn TableProvider> = Arc::new(MemTable::try_new(schema, vec![vec![batch]])?);
     let builtin_proc = inner.table("pg_proc").await?;
+    let roles = match inner.table("pg_roles").await? {
+        Some(t) => roles_table(t.schema(), user)?,
+        None => return Err(EngineError::new("XX000", "pg_roles missing")),
+    };
     let wrapper = Arc::new(CommentedPgCatalog {
+        roles,
+        database: database.clone(),
         settings: Arc::new(LiveSettings { settings }),
         inner,
         comments,
@@ -485,6 +492,122 @@ pub(super) fn regclass_udf(
     )
 }
 
+/// The role that owns everything a session sees: the platform, not a
+/// PostgreSQL superuser (PostgreSQL's bootstrap user has OID 10, which the
+/// crate already gives schemas and databases).
+pub(crate) const OWNER: &str = "zhenjie";
+pub(crate) const OWNER_OID: i32 = 10;
+/// The session user's OID in `pg_roles` (above PostgreSQL's pinned OIDs,
+/// below the ones relations get).
+pub(crate) const USER_OID: i32 = 16_383;
+
+/// `pg_roles` as a session sees it: the owner, which cannot log in, and the
+/// user logged in. Other users of the platform are not listed: who else
+/// works where is not the user's to see.
+fn roles_table(
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    user: &str,
+) -> Result<Arc<dyn TableProvider>> {
+    use datafusion::arrow::array::new_null_array;
+    let rows: [(&str, i32, bool); 2] = [(OWNER, OWNER_OID, false), (user, USER_OID, true)];
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| -> Result<datafusion::arrow::array::ArrayRef> {
+            use datafusion::arrow::array::{BooleanArray, Int32Array};
+            Ok(match f.name().as_str() {
+                "rolname" => Arc::new(StringArray::from(
+                    rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+                )),
+                "oid" => datafusion::arrow::compute::cast(
+                    &(Arc::new(Int32Array::from(rows.iter().map(|r| r.1).collect::<Vec<_>>()))
+                        as datafusion::arrow::array::ArrayRef),
+                    f.data_type(),
+                )?,
+                "rolcanlogin" => Arc::new(BooleanArray::from(
+                    rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+                )),
+                "rolinherit" => Arc::new(BooleanArray::from(vec![true; rows.len()])),
+                "rolsuper" | "rolcreaterole" | "rolcreatedb" | "rolreplication"
+                | "rolbypassrls" => Arc::new(BooleanArray::from(vec![false; rows.len()])),
+                "rolconnlimit" => Arc::new(Int32Array::from(vec![-1; rows.len()])),
+                "rolpassword" => Arc::new(StringArray::from(vec![Some("********"); rows.len()])),
+                _ => new_null_array(f.data_type(), rows.len()),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| {
+        EngineError::new("XX000", format!("pg_roles: {e}"))
+    })?;
+    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+}
+
+/// `pg_get_userbyid(oid)`: the names [`roles_table`] lists, PostgreSQL's
+/// `unknown (OID=n)` otherwise (the crate said `postgres` for every OID).
+pub(crate) fn userbyid_udf(user: &str) -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::arrow::array::{AsArray, StringArray};
+    use datafusion::logical_expr::{ColumnarValue, Signature, Volatility};
+    let user = user.to_string();
+    datafusion::logical_expr::ScalarUDF::from(datafusion::logical_expr::SimpleScalarUDF::new_with_signature(
+        "pg_get_userbyid",
+        Signature::uniform(1, vec![DataType::Int64], Volatility::Stable),
+        DataType::Utf8,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let oids = ColumnarValue::values_to_arrays(args)?;
+            let out: StringArray = oids[0]
+                .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                .iter()
+                .map(|o| {
+                    o.map(|o| match o {
+                        o if o == OWNER_OID as i64 => OWNER.to_string(),
+                        o if o == USER_OID as i64 => user.clone(),
+                        o => format!("unknown (OID={o})"),
+                    })
+                })
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }),
+    ))
+}
+
+/// `pg_encoding_to_char(int)`: PostgreSQL's encoding names (`\l` shows
+/// `UTF8`, not `UTF-8`).
+pub(crate) fn encoding_to_char_udf() -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::arrow::array::{AsArray, StringArray};
+    use datafusion::logical_expr::{ColumnarValue, Signature, Volatility};
+    datafusion::logical_expr::ScalarUDF::from(datafusion::logical_expr::SimpleScalarUDF::new_with_signature(
+        "pg_encoding_to_char",
+        Signature::uniform(1, vec![DataType::Int64], Volatility::Immutable),
+        DataType::Utf8,
+        Arc::new(|args: &[ColumnarValue]| {
+            const NAMES: &[&str] = &[
+                "SQL_ASCII", "EUC_JP", "EUC_CN", "EUC_KR", "EUC_TW", "EUC_JIS_2004", "UTF8",
+                "MULE_INTERNAL", "LATIN1", "LATIN2", "LATIN3", "LATIN4", "LATIN5", "LATIN6",
+                "LATIN7", "LATIN8", "LATIN9", "LATIN10", "WIN1256", "WIN1258", "WIN866",
+                "WIN874", "KOI8R", "WIN1251", "WIN1252", "ISO_8859_5", "ISO_8859_6",
+                "ISO_8859_7", "ISO_8859_8", "WIN1250", "WIN1253", "WIN1254", "WIN1255",
+                "WIN1257", "KOI8U", "SJIS", "BIG5", "GBK", "UHC", "GB18030", "JOHAB",
+                "SHIFT_JIS_2004",
+            ];
+            let codes = ColumnarValue::values_to_arrays(args)?;
+            let out: StringArray = codes[0]
+                .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                .iter()
+                .map(|c| {
+                    c.map(|c| {
+                        usize::try_from(c)
+                            .ok()
+                            .and_then(|c| NAMES.get(c))
+                            .copied()
+                            .unwrap_or("")
+                    })
+                })
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }),
+    ))
+}
+
 /// A catalog table with extra all-NULL text columns PostgreSQL has and
 /// `datafusion-pg-catalog` lacks (`pg_class.relacl`: zhenjie's rights are the
 /// fence, not ACLs, and NULL is what PostgreSQL shows for default rights).
@@ -511,6 +634,8 @@ pub(super) fn with_null_columns(
         .map(|f| match f.name().as_str() {
             "oid" => datafusion::logical_expr::cast(system_oid.clone(), f.data_type().clone())
                 .alias("oid"),
+            "relowner" => datafusion::logical_expr::cast(lit(OWNER_OID), f.data_type().clone())
+                .alias("relowner"),
             name => col(datafusion::common::Column::new_unqualified(name)),
         })
         .collect();
@@ -589,6 +714,10 @@ pub(super) fn with_array_columns(
 #[derive(Debug)]
 pub(super) struct CommentedPgCatalog {
     inner: Arc<dyn SchemaProvider>,
+    /// `pg_roles`: the owner and the session's user (see [`roles_table`]).
+    roles: Arc<dyn TableProvider>,
+    /// The one database a session sees.
+    database: String,
     /// `pg_settings`, read live from the session's settings.
     settings: Arc<dyn TableProvider>,
     comments: Arc<dyn TableProvider>,
@@ -680,6 +809,47 @@ impl SchemaProvider for CommentedPgCatalog {
                     .map(super::empty_catalog::empty_table)
                     .transpose()
             }
+            "pg_roles" => Ok(Some(self.roles.clone())),
+            // The crate adds a `postgres` database that is not there.
+            "pg_database" => match self.inner.table(name).await? {
+                Some(t) => {
+                    use datafusion::logical_expr::{lit, LogicalPlanBuilder};
+                    let plan = LogicalPlanBuilder::scan(
+                        "pg_database",
+                        datafusion::datasource::provider_as_source(t),
+                        None,
+                    )?
+                    .filter(datafusion::prelude::col("datname").eq(lit(self.database.clone())))?
+                    .build()?;
+                    Ok(Some(Arc::new(ViewTable::new(plan, None))))
+                }
+                None => Ok(None),
+            },
+            "pg_tables" => match self.inner.table(name).await? {
+                Some(t) => {
+                    use datafusion::logical_expr::{lit, LogicalPlanBuilder};
+                    let exprs: Vec<_> = t
+                        .schema()
+                        .fields()
+                        .iter()
+                        .map(|f| match f.name().as_str() {
+                            "tableowner" => lit(OWNER).alias("tableowner"),
+                            n => datafusion::prelude::col(
+                                datafusion::common::Column::new_unqualified(n),
+                            ),
+                        })
+                        .collect();
+                    let plan = LogicalPlanBuilder::scan(
+                        "pg_tables",
+                        datafusion::datasource::provider_as_source(t),
+                        None,
+                    )?
+                    .project(exprs)?
+                    .build()?;
+                    Ok(Some(Arc::new(ViewTable::new(plan, None))))
+                }
+                None => Ok(None),
+            },
             "pg_description" => match self.description.get() {
                 Some(d) => Ok(Some(d.clone())),
                 None => self.inner.table(name).await,

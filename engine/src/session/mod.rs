@@ -397,7 +397,10 @@ impl Session {
         register_views(&ctx, &engine, &principal).await;
         let settings = Arc::new(Mutex::new(Settings::new(&principal.user)));
         let relation_oids =
-            crate::postgres::install_comments(&ctx, &engine, settings.clone()).await?;
+            crate::postgres::install_comments(&ctx, &engine, settings.clone(), &principal.user)
+                .await?;
+        ctx.register_udf(crate::postgres::userbyid_udf(&principal.user));
+        ctx.register_udf(crate::postgres::encoding_to_char_udf());
         Ok(Session {
             relation_oids,
             settings,
