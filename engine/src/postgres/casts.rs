@@ -616,8 +616,12 @@ fn date_part_as_double(plan: LogicalPlan) -> Result<LogicalPlan> {
         let changed = node.map_expressions(|e| {
             let original = names.save(&e);
             let e = e.transform_down(|e| {
+                // Already a double, or EXTRACT's numeric (an integer casts
+                // to a decimal much faster than a float does).
                 if let Expr::Cast(Cast { expr, field }) = &e {
-                    if is_integer_part(expr) && field.data_type() == &DataType::Float64 {
+                    if is_integer_part(expr)
+                        && matches!(field.data_type(), DataType::Float64 | DataType::Decimal128(..))
+                    {
                         return Ok(Transformed::new(e, false, TreeNodeRecursion::Jump));
                     }
                 }
