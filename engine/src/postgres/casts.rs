@@ -347,6 +347,15 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                 },
                 Some(_) => None,
             };
+            // Room for the carry (`ceil(0.5)` is 1, more than numeric(1,1)
+            // holds: DataFusion overflows).
+            let mut f = f;
+            if let Ok(DataType::Decimal128(p, s)) = f.args[0].get_type(schema) {
+                if p < 38 {
+                    let arg = f.args.remove(0);
+                    f.args.insert(0, Expr::Cast(Cast::new(Box::new(arg), DataType::Decimal128(38, s))));
+                }
+            }
             match scale {
                 Some(scale) if matches!(f.func.name(), "round" | "trunc") || scale == 0 => {
                     Ok(Transformed::yes(Expr::Cast(Cast::new(
@@ -808,6 +817,19 @@ fn date_part(f: &ScalarFunction, schema: &DFSchema) -> Result<Option<Expr>> {
                 _ => None,
             }
         }
+        // The Julian day: days since 4714-11-24 BC (the epoch is day
+        // 2440588). A timestamp's fraction of a day stays unsupported.
+        DataType::Date32 if part == "julian" => Some(Expr::Cast(Cast::new(
+            Box::new(Expr::BinaryExpr(BinaryExpr::new(
+                Box::new(Expr::Cast(Cast::new(Box::new(source.clone()), DataType::Int32))),
+                Operator::Plus,
+                Box::new(Expr::Literal(
+                    datafusion::common::ScalarValue::Int32(Some(2_440_588)),
+                    None,
+                )),
+            ))),
+            DataType::Float64,
+        ))),
         DataType::Interval(_) if part == "epoch" => {
             Some(Expr::ScalarFunction(ScalarFunction::new_udf(
                 Arc::clone(&super::intervals::INTERVAL_EPOCH),
@@ -863,7 +885,8 @@ impl AnalyzerRule for BooleanLiterals {
     }
 }
 
-/// An integer literal is an `int4` where it fits, as PostgreSQL reads
+/// A numeric literal written with an exponent keeps no negative scale, and an
+/// integer literal is an `int4` where it fits, as PostgreSQL reads
 /// `1` (DataFusion reads every integer literal as an `int8`): `SELECT 1` is
 /// an int4 to every driver, `to_hex(-1)` is `ffffffff`, and `2147483647 + 1`
 /// overflows as in PostgreSQL.
@@ -878,6 +901,24 @@ fn integer_literal(e: Expr) -> Result<Transformed<Expr>> {
             Ok(
                 Transformed::yes(Expr::Literal(ScalarValue::Int32(Some(v as i32)), metadata)),
             )
+        }
+        // `1e3` is the numeric 1000 (scale 0) in PostgreSQL; a negative
+        // Arrow scale breaks `abs`, negation and casts.
+        Expr::Literal(ScalarValue::Decimal128(Some(v), p, s), metadata) if s < 0 => {
+            let widened = 10i128
+                .checked_pow(s.unsigned_abs() as u32)
+                .and_then(|f| v.checked_mul(f))
+                .filter(|v| v.unsigned_abs() < 10u128.pow(38));
+            match widened {
+                Some(v) => Ok(Transformed::yes(Expr::Literal(
+                    ScalarValue::Decimal128(Some(v), (p as i16 - s as i16).min(38) as u8, 0),
+                    metadata,
+                ))),
+                None => Ok(Transformed::no(Expr::Literal(
+                    ScalarValue::Decimal128(Some(v), p, s),
+                    metadata,
+                ))),
+            }
         }
         e => Ok(Transformed::no(e)),
     }

@@ -22,6 +22,7 @@
 mod casts;
 mod checks;
 mod numeric_math;
+pub(crate) use numeric_math::scale_udfs;
 mod zones;
 pub(crate) use zones::at_time_zone_udf;
 mod intervals;

@@ -583,6 +583,103 @@ impl ScalarUDFImpl for Divide {
     }
 }
 
+/// `scale`, `min_scale` and `trim_scale` of a numeric: the digits after the
+/// point it is written with, the fewest that write it exactly, and the
+/// number written with those. A column's values share one scale in Arrow,
+/// so `trim_scale` of a column keeps it (the same numbers); of a constant it
+/// is PostgreSQL's.
+pub(crate) fn scale_udfs() -> [ScalarUDF; 3] {
+    ["scale", "min_scale", "trim_scale"].map(|name| {
+        ScalarUDF::from(Scales {
+            name,
+            signature: Signature::any(1, Volatility::Immutable),
+        })
+    })
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Scales {
+    name: &'static str,
+    signature: Signature,
+}
+
+/// The fewest decimals that write `v / 10^scale` exactly.
+fn min_scale(mut v: i128, mut scale: i8) -> i8 {
+    while scale > 0 && v % 10 == 0 {
+        v /= 10;
+        scale -= 1;
+    }
+    scale
+}
+
+impl ScalarUDFImpl for Scales {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        unreachable!("return_field_from_args is implemented")
+    }
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        let input = args.arg_fields[0].data_type();
+        if !(input.is_integer() || matches!(input, DataType::Decimal128(..) | DataType::Null)) {
+            return Err(pg_error(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!("function {}({input}) does not exist: it takes a numeric", self.name),
+            ));
+        }
+        let out = match self.name {
+            "trim_scale" => match (args.scalar_arguments[0], args.arg_fields[0].data_type()) {
+                (Some(ScalarValue::Decimal128(Some(v), _, s)), _) => {
+                    DataType::Decimal128(38, min_scale(*v, *s))
+                }
+                (_, DataType::Decimal128(_, s)) => DataType::Decimal128(38, *s),
+                _ => DataType::Decimal128(38, 0),
+            },
+            _ => DataType::Int32,
+        };
+        Ok(Arc::new(Field::new(self.name, out, true)))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let n = args.number_rows;
+        let values = args.args[0].to_array(n)?;
+        let values = match values.data_type() {
+            DataType::Decimal128(..) => values,
+            _ => cast(&values, &DataType::Decimal128(38, 0))?,
+        };
+        let DataType::Decimal128(_, scale) = values.data_type().clone() else {
+            unreachable!("cast to a decimal");
+        };
+        let values = values.as_primitive::<Decimal128Type>();
+        let out: ArrayRef = match self.name {
+            "scale" => Arc::new(
+                values
+                    .iter()
+                    .map(|v| v.map(|_| scale as i32))
+                    .collect::<datafusion::arrow::array::Int32Array>(),
+            ),
+            "min_scale" => Arc::new(
+                values
+                    .iter()
+                    .map(|v| v.map(|v| min_scale(v, scale) as i32))
+                    .collect::<datafusion::arrow::array::Int32Array>(),
+            ),
+            _ => {
+                let DataType::Decimal128(_, to) = args.return_field.data_type().clone() else {
+                    unreachable!("the return type is a Decimal128");
+                };
+                cast(
+                    &(Arc::new(values.clone()) as ArrayRef),
+                    &DataType::Decimal128(38, to),
+                )?
+            }
+        };
+        Ok(ColumnarValue::Array(out))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -257,6 +257,16 @@ impl VisitorMut for PostgresSemantics {
         let SetExpr::Select(select) = query.body.as_mut() else {
             return ControlFlow::Continue(());
         };
+        // `EXISTS (…)` as a column (a report's "has a subsidy" flag):
+        // DataFusion plans EXISTS only as a filter; a count it can.
+        for item in &mut select.projection {
+            let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(item, |e| {
+                if let Some(counted) = exists_as_count(e) {
+                    *e = counted;
+                }
+                ControlFlow::<()>::Continue(())
+            });
+        }
         let name_of = |e: &Expr| -> Option<&'static str> {
             match e {
                 Expr::Extract { .. } => Some("extract"),
@@ -483,7 +493,9 @@ impl VisitorMut for PostgresSemantics {
                 let scale = match name.as_str() {
                     "second" | "epoch" => Some(6),
                     "milliseconds" | "millisecond" => Some(3),
-                    "julian" => None,
+                    // (A date's Julian day is whole; a timestamp's stays
+                    // unsupported.)
+                    "julian" => Some(0),
                     _ => Some(0),
                 };
                 if let Some(scale) = scale {
@@ -861,6 +873,32 @@ fn type_column_name(t: &datafusion::sql::sqlparser::ast::DataType) -> Option<&'s
         }
         _ => return None,
     })
+}
+
+/// `EXISTS (SELECT … FROM … WHERE …)` as `((SELECT count(*) FROM … WHERE
+/// …) > 0)` (`= 0` for NOT EXISTS), for a plain subquery: the same answer,
+/// in a form DataFusion plans in a select list, correlated or not.
+fn exists_as_count(e: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{SelectItem, SetExpr};
+    let Expr::Exists { subquery, negated } = e else {
+        return None;
+    };
+    let mut query = subquery.clone();
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return None;
+    };
+    let plain = select.distinct.is_none()
+        && matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty())
+        && select.having.is_none()
+        && query.limit_clause.is_none()
+        && query.fetch.is_none();
+    if !plain {
+        return None;
+    }
+    select.projection = vec![SelectItem::UnnamedExpr(parse_expr("count(*)")?)];
+    query.order_by = None;
+    let comparison = if *negated { "= 0" } else { "> 0" };
+    parse_expr(&format!("(({query}) {comparison})"))
 }
 
 /// `ARRAY(SELECT x FROM … [ORDER BY …])`, PostgreSQL's array constructor

@@ -299,6 +299,9 @@ impl Session {
         }
         ctx.register_udf(crate::postgres::pg_size_pretty_udf());
         ctx.register_udf(crate::postgres::cbrt_udf());
+        for udf in crate::postgres::scale_udfs() {
+            ctx.register_udf(udf);
+        }
         for udf in principal_functions(&principal) {
             ctx.register_udf(udf);
         }
