@@ -310,10 +310,16 @@ async fn auditors_query_the_log_inside_their_fence_and_others_cannot_see_it() {
     }
 
     let city = connect(addr, "city").await;
+    // Unquoted, `user` is current_user, as in PostgreSQL; the column is
+    // `"user"`.
+    let me: String = city
+        .query_one("SELECT user FROM audit_log LIMIT 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(me, "city");
     let rows = city
-        // Unquoted `user` names the column here (in PostgreSQL it would be
-        // current_user); quoting it works everywhere.
-        .query("SELECT user, status FROM audit_log", &[])
+        .query("SELECT \"user\", status FROM audit_log", &[])
         .await
         .unwrap();
     let seen: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
@@ -345,7 +351,7 @@ async fn auditors_query_the_log_inside_their_fence_and_others_cannot_see_it() {
     assert_eq!(row.get::<_, String>(7), "town");
     assert_eq!(row.get::<_, String>(8), area_of("town"));
     // Reading the log is itself recorded, naming the table read.
-    let r = the_record(&log, "SELECT user, status FROM audit_log");
+    let r = the_record(&log, "SELECT \"user\", status FROM audit_log");
     assert_eq!(r["user"], "city");
     assert_eq!(strings(&r["datasets"]), ["audit_log"]);
 

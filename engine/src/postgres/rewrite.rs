@@ -92,6 +92,31 @@ pub(crate) fn type_parameters(statement: &mut Statement, types: &[Option<String>
     let _ = statement.visit(&mut Typed(types, limits.0));
 }
 
+/// What must be read before the compatibility rules see a statement: an
+/// unquoted `user` is PostgreSQL's `current_user`, not a column (the rules
+/// would qualify it as one).
+pub(crate) fn before_rules(statement: &mut Statement) {
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(statement, |e| {
+        // (The parser reads it as a column or as a function without
+        // parentheses, like CURRENT_USER.)
+        let user = match &*e {
+            Expr::Identifier(id) => id.quote_style.is_none() && id.value.eq_ignore_ascii_case("user"),
+            Expr::Function(f) => {
+                matches!(f.args, datafusion::sql::sqlparser::ast::FunctionArguments::None)
+                    && f.name.0.len() == 1
+                    && f.name.to_string().eq_ignore_ascii_case("user")
+            }
+            _ => false,
+        };
+        if user {
+            if let Some(f) = parse_expr("current_user()") {
+                *e = f;
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
 /// Rewrites client catalog idioms DataFusion cannot plan into equivalents it
 /// can, then gives user expressions PostgreSQL's meaning where DataFusion's
 /// differs (see [`PostgresSemantics`]).
@@ -356,6 +381,84 @@ impl VisitorMut for PostgresSemantics {
             BinaryOperator, CharacterLength, DataType as T, Value,
         };
         match expr {
+            // `x = ANY (subquery)` is `x IN (subquery)` (the crate's rule
+            // made it an array lookup, which a subquery is not).
+            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("array_contains") => {
+                use datafusion::sql::sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments};
+                if let FunctionArguments::List(list) = &f.args {
+                    if let [FunctionArg::Unnamed(FunctionArgExpr::Expr(array)), FunctionArg::Unnamed(FunctionArgExpr::Expr(x))] =
+                        list.args.as_slice()
+                    {
+                        let mut array = array;
+                        while let Expr::Nested(inner) = array {
+                            array = inner;
+                        }
+                        if let Expr::Subquery(q) = array {
+                            *expr = Expr::InSubquery {
+                                expr: Box::new(x.clone()),
+                                subquery: q.clone(),
+                                negated: false,
+                            };
+                        }
+                    }
+                }
+            }
+            // `|/ x` and `||/ x`: square and cube roots.
+            Expr::UnaryOp { op, expr: inner }
+                if matches!(
+                    op,
+                    datafusion::sql::sqlparser::ast::UnaryOperator::PGSquareRoot
+                        | datafusion::sql::sqlparser::ast::UnaryOperator::PGCubeRoot
+                ) =>
+            {
+                let f = if matches!(op, datafusion::sql::sqlparser::ast::UnaryOperator::PGSquareRoot) {
+                    "sqrt"
+                } else {
+                    "cbrt"
+                };
+                if let Some(e) = parse_expr(&format!("{f}({inner})")) {
+                    *expr = e;
+                }
+            }
+            // isfinite: zhenjie's dates and timestamps are all finite.
+            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("isfinite") => {
+                let args = function_args(&f.args);
+                if let [a] = args.as_slice() {
+                    if let Some(e) = parse_expr(&format!("CASE WHEN ({a}) IS NULL THEN NULL ELSE true END")) {
+                        *expr = e;
+                    }
+                }
+            }
+            // `true = 't'`: a boolean literal and a text literal PostgreSQL
+            // reads as a boolean (the planner refuses the pair before any
+            // rule sees it).
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq | BinaryOperator::NotEq,
+                right,
+            } => {
+                let word = |e: &Expr| match e {
+                    Expr::Value(v) => match &v.value {
+                        Value::SingleQuotedString(s) => match s.trim().to_ascii_lowercase().as_str() {
+                            "t" | "true" | "y" | "yes" | "on" | "1" => Some(true),
+                            "f" | "false" | "n" | "no" | "off" | "0" => Some(false),
+                            _ => None,
+                        },
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let boolean = |e: &Expr| matches!(e, Expr::Value(v) if matches!(v.value, Value::Boolean(_)));
+                if boolean(left) {
+                    if let Some(b) = word(right) {
+                        **right = Expr::Value(Value::Boolean(b).into());
+                    }
+                } else if boolean(right) {
+                    if let Some(b) = word(left) {
+                        **left = Expr::Value(Value::Boolean(b).into());
+                    }
+                }
+            }
             Expr::AllOp { right, .. } if matches!(right.as_ref(), Expr::Subquery(_)) => {
                 self.unsupported = Some(
                     "a comparison with ALL (subquery) is not supported; \

@@ -112,11 +112,12 @@ impl SqlParser {
     > {
         use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
         let alone = |statements: Vec<_>| statements.into_iter().map(|s| (s, None)).collect();
-        let Ok(statements) = Parser::parse_sql(&PostgreSqlDialect {}, sql) else {
+        let Ok(mut statements) = Parser::parse_sql(&PostgreSqlDialect {}, sql) else {
             // What only the compatibility parser reads (`ABORT`, known
             // client statements it substitutes).
             return self.compat.parse(sql).map(alone);
         };
+        statements.iter_mut().for_each(crate::postgres::before_rules);
         if !Self::is_catalog_sql(sql) {
             return Ok(statements
                 .into_iter()
