@@ -3,9 +3,11 @@
 //!
 //! DataFusion's `to_char` reads chrono's `%Y-%m-%d` patterns and copies a
 //! PostgreSQL pattern through as text — a report showing `YYYY-MM-DD` in
-//! every row. This one replaces it in every session. A pattern element it
-//! does not implement (time zone names, Roman numerals), or a number as the
-//! first argument, is an error (0A000), never a different answer.
+//! every row. This one replaces it in every session. Integers and numerics
+//! take PostgreSQL's number patterns (`9`, `0`, `.`/`D`, `,`/`G`, `FM`,
+//! `S`, `MI`, `PL`, `SG`: `to_char(1234.5, '9,999.99')` is ` 1,234.50`). A
+//! pattern element it does not implement (time zone names, Roman numerals,
+//! `EEEE`), or a float, is an error (0A000), never a different answer.
 
 use crate::error::sqlstate;
 use crate::EngineError;
@@ -17,6 +19,194 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use std::sync::Arc;
+
+/// `to_char` of integers or numerics, row by row.
+fn numbers(values: &ArrayRef, patterns: &ArrayRef) -> Result<ColumnarValue> {
+    let values = match values.data_type() {
+        DataType::Decimal128(..) => values.clone(),
+        _ => datafusion::arrow::compute::cast(values, &DataType::Decimal128(38, 0))?,
+    };
+    let DataType::Decimal128(_, scale) = values.data_type().clone() else {
+        unreachable!("cast to a decimal");
+    };
+    let values = values.as_primitive::<datafusion::arrow::datatypes::Decimal128Type>();
+    let patterns = datafusion::arrow::compute::cast(patterns, &DataType::Utf8)?;
+    let patterns = patterns.as_string::<i32>();
+    let mut out = StringBuilder::with_capacity(values.len(), values.len() * 12);
+    for i in 0..values.len() {
+        if values.is_null(i) || patterns.is_null(i) {
+            out.append_null();
+            continue;
+        }
+        let text = number_text(values.value(i), scale.max(0) as u32, patterns.value(i))
+            .map_err(unsupported)?;
+        out.append_value(text);
+    }
+    Ok(ColumnarValue::Array(Arc::new(out.finish())))
+}
+
+/// One element of a number pattern.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum NumberPart {
+    Nine,
+    Zero,
+    Point,
+    Group,
+    /// `S`, `MI`, `PL`, `SG`: where the sign goes, and how it is shown.
+    Sign(&'static str),
+    Literal(char),
+}
+
+/// `v / 10^scale` written with PostgreSQL's number pattern.
+fn number_text(v: i128, scale: u32, pattern: &str) -> std::result::Result<String, String> {
+    use NumberPart::*;
+    let mut fill_mode = false;
+    let mut parts = Vec::new();
+    let upper = pattern.to_ascii_uppercase();
+    let mut rest = upper.as_str();
+    while let Some(c) = rest.chars().next() {
+        let (part, len) = match c {
+            '9' => (Some(Nine), 1),
+            '0' => (Some(Zero), 1),
+            '.' | 'D' => (Some(Point), 1),
+            ',' | 'G' => (Some(Group), 1),
+            'S' if rest.starts_with("SG") => (Some(Sign("SG")), 2),
+            'S' => (Some(Sign("S")), 1),
+            'M' if rest.starts_with("MI") => (Some(Sign("MI")), 2),
+            'P' if rest.starts_with("PL") => (Some(Sign("PL")), 2),
+            'F' if rest.starts_with("FM") => {
+                fill_mode = true;
+                (None, 2)
+            }
+            ' ' | '-' | '+' | '$' | '%' | '/' | ':' | '(' | ')' | '元' | '¥' => {
+                (Some(Literal(c)), c.len_utf8())
+            }
+            c if !c.is_ascii_alphanumeric() => (Some(Literal(c)), c.len_utf8()),
+            _ => {
+                return Err(format!(
+                    "to_char number pattern \"{pattern}\" is not supported: zhenjie reads 9, 0, \
+                     . D , G FM S MI PL SG"
+                ))
+            }
+        };
+        parts.extend(part);
+        rest = &rest[len..];
+    }
+    let point = parts.iter().position(|p| *p == Point);
+    let digit = |p: &NumberPart| matches!(p, Nine | Zero);
+    let int_positions = parts[..point.unwrap_or(parts.len())].iter().filter(|p| digit(p)).count();
+    let frac_positions = point.map_or(0, |at| parts[at..].iter().filter(|p| digit(p)).count());
+    // |v| rounded half away from zero to the pattern's decimals.
+    let negative = v < 0;
+    let magnitude = v.unsigned_abs();
+    let scaled = if scale as usize >= frac_positions {
+        let divisor = 10u128.pow(scale - frac_positions as u32);
+        (magnitude + divisor / 2) / divisor
+    } else {
+        magnitude
+            .checked_mul(10u128.pow(frac_positions as u32 - scale))
+            .ok_or("to_char: the number is too long for zhenjie")?
+    };
+    let unit = 10u128.pow(frac_positions as u32);
+    // A zero integer part prints nothing before a point, `0` without one.
+    let int_digits = match scaled / unit {
+        0 if point.is_some() => String::new(),
+        i => i.to_string(),
+    };
+    let frac_digits = format!("{:0width$}", scaled % unit, width = frac_positions);
+    let overflow = int_digits.len() > int_positions;
+    // The first '0' among the integer positions prints zeros from there on.
+    let zero_from = parts[..point.unwrap_or(parts.len())]
+        .iter()
+        .filter(|p| digit(p))
+        .position(|p| *p == Zero)
+        .unwrap_or(int_positions);
+    let first_digit = zero_from.min(int_positions - int_digits.len().min(int_positions));
+    let mut text: Vec<char> = Vec::new();
+    let (mut int_seen, mut frac_seen) = (0usize, 0usize);
+    let mut printed = false;
+    let mut frac_nines = Vec::new();
+    let mut anchored = false;
+    for (i, p) in parts.iter().enumerate() {
+        let before_point = point.is_none_or(|at| i < at);
+        match p {
+            Nine | Zero if before_point => {
+                let k = int_seen;
+                int_seen += 1;
+                if overflow {
+                    text.push('#');
+                    printed = true;
+                } else if k >= first_digit {
+                    let from_right = int_positions - 1 - k;
+                    let c = int_digits
+                        .len()
+                        .checked_sub(1 + from_right)
+                        .and_then(|d| int_digits.chars().nth(d))
+                        .unwrap_or('0');
+                    text.push(c);
+                    printed = true;
+                } else {
+                    text.push(' ');
+                }
+            }
+            Nine | Zero => {
+                let c = if overflow { '#' } else { frac_digits.chars().nth(frac_seen).unwrap_or('0') };
+                frac_seen += 1;
+                if *p == Nine {
+                    frac_nines.push(text.len());
+                }
+                text.push(c);
+                printed = true;
+            }
+            Point => {
+                text.push('.');
+                printed = true;
+            }
+            Group => text.push(if printed { ',' } else { ' ' }),
+            // A leading S sits next to the number, as the default sign.
+            Sign("S") if int_seen == 0 && !printed => anchored = true,
+            Sign(kind) => {
+                text.push(match (*kind, negative) {
+                    ("MI", true) | ("S", true) | ("SG", true) => '-',
+                    ("MI", false) => ' ',
+                    ("PL", true) => ' ',
+                    (_, false) => '+',
+                    (_, true) => '-',
+                });
+            }
+            Literal(c) => text.push(*c),
+        }
+    }
+    // Without S, MI or SG the sign has a column of its own (PL shows only
+    // a plus), just before the first character printed.
+    let has_sign = parts
+        .iter()
+        .any(|p| matches!(p, Sign(k) if *k != "PL"));
+    if !has_sign || anchored {
+        let first = text.iter().position(|c| *c != ' ').unwrap_or(text.len());
+        let sign = match (negative, anchored) {
+            (true, _) => '-',
+            (false, true) => '+',
+            (false, false) => ' ',
+        };
+        text.insert(first, sign);
+    }
+    let has_sign = has_sign && !anchored;
+    if fill_mode {
+        // FM: no padding blanks, no trailing zeros in 9 positions.
+        for &at in frac_nines.iter().rev() {
+            let at = at + usize::from(!has_sign);
+            if text.get(at) == Some(&'0') && text[at + 1..].iter().all(|c| *c == ' ') {
+                text[at] = ' ';
+            } else {
+                break;
+            }
+        }
+        let s: String = text.into_iter().collect();
+        return Ok(s.trim().to_string());
+    }
+    Ok(text.into_iter().collect())
+}
 
 /// The `to_char` every session gets.
 pub(crate) fn to_char_udf() -> ScalarUDF {
@@ -49,15 +239,19 @@ impl ScalarUDFImpl for ToChar {
             DataType::Date32 | DataType::Date64 | DataType::Timestamp(..) | DataType::Null => {
                 Ok(DataType::Utf8)
             }
+            t if t.is_integer() || matches!(t, DataType::Decimal128(..)) => Ok(DataType::Utf8),
             other => Err(unsupported(format!(
-                "to_char of {other} is not supported: zhenjie formats dates and timestamps \
-                 with PostgreSQL's patterns (cast a number to text, or round it, instead)"
+                "to_char of {other} is not supported: zhenjie formats dates, timestamps, \
+                 integers and numerics with PostgreSQL's patterns (cast a float to numeric)"
             ))),
         }
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let n = args.number_rows;
         let values = args.args[0].to_array(n)?;
+        if values.data_type().is_integer() || matches!(values.data_type(), DataType::Decimal128(..)) {
+            return numbers(&values, &args.args[1].to_array(n)?);
+        }
         let patterns =
             datafusion::arrow::compute::cast(&args.args[1].to_array(n)?, &DataType::Utf8)?;
         let patterns = patterns.as_string::<i32>();
