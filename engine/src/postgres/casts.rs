@@ -366,6 +366,31 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                 _ => Ok(Transformed::no(Expr::ScalarFunction(f))),
             }
         }
+        Expr::ScalarSubquery(sq)
+            if sq.subquery.schema().fields().len() == 1
+                && !sq.subquery.schema().field(0).is_nullable() =>
+        {
+            // A scalar subquery of no rows is NULL, whatever its column
+            // (`(SELECT name FROM persons WHERE false)` failed: the column
+            // was declared NOT NULL).
+            let (qualifier, field) = sq.subquery.schema().qualified_field(0);
+            let column = Expr::Column(datafusion::common::Column::new(
+                qualifier.cloned(),
+                field.name(),
+            ));
+            let nullable = Expr::ScalarFunction(ScalarFunction::new_udf(
+                NULLABLE.clone(),
+                vec![column],
+            ))
+            .alias(field.name());
+            let plan = datafusion::logical_expr::Projection::try_new(
+                vec![nullable],
+                Arc::clone(&sq.subquery),
+            )?;
+            let mut sq = sq;
+            sq.subquery = Arc::new(LogicalPlan::Projection(plan));
+            Ok(Transformed::yes(Expr::ScalarSubquery(sq)))
+        }
         other => Ok(Transformed::no(other)),
     }
 }
@@ -1053,6 +1078,42 @@ fn boolean_comparison(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
 }
 
 static RINT: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(ScalarUDF::from(Rint::new())));
+static NULLABLE: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
+    Arc::new(ScalarUDF::from(Nullable {
+        signature: Signature::any(1, Volatility::Immutable),
+    }))
+});
+
+/// Its argument, declared nullable (see the scalar subqueries above).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Nullable {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for Nullable {
+    fn name(&self) -> &str {
+        "pg_nullable"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        Ok(args[0].clone())
+    }
+    fn return_field_from_args(
+        &self,
+        args: datafusion::logical_expr::ReturnFieldArgs,
+    ) -> Result<datafusion::arrow::datatypes::FieldRef> {
+        Ok(Arc::new(datafusion::arrow::datatypes::Field::new(
+            self.name(),
+            args.arg_fields[0].data_type().clone(),
+            true,
+        )))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        Ok(args.args[0].clone())
+    }
+}
 static TEXT: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(ScalarUDF::from(PgText::new())));
 
 /// Rounds half to even (PostgreSQL's float-to-integer cast).
