@@ -978,6 +978,20 @@ fn type_column_name(t: &datafusion::sql::sqlparser::ast::DataType) -> Option<&'s
     })
 }
 
+/// Whether `query` is one SELECT whose rows an aggregate over it can stand
+/// for: no DISTINCT, GROUP BY, HAVING, LIMIT or FETCH.
+fn plain_select(query: &datafusion::sql::sqlparser::ast::Query) -> bool {
+    use datafusion::sql::sqlparser::ast::{GroupByExpr, SetExpr};
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return false;
+    };
+    select.distinct.is_none()
+        && matches!(&select.group_by, GroupByExpr::Expressions(e, _) if e.is_empty())
+        && select.having.is_none()
+        && query.limit_clause.is_none()
+        && query.fetch.is_none()
+}
+
 /// `EXISTS (SELECT … FROM … WHERE …)` as `((SELECT count(*) FROM … WHERE
 /// …) > 0)` (`= 0` for NOT EXISTS), for a plain subquery: the same answer,
 /// in a form DataFusion plans in a select list, correlated or not.
@@ -987,17 +1001,12 @@ fn exists_as_count(e: &Expr) -> Option<Expr> {
         return None;
     };
     let mut query = subquery.clone();
+    if !plain_select(&query) {
+        return None;
+    }
     let SetExpr::Select(select) = query.body.as_mut() else {
         return None;
     };
-    let plain = select.distinct.is_none()
-        && matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty())
-        && select.having.is_none()
-        && query.limit_clause.is_none()
-        && query.fetch.is_none();
-    if !plain {
-        return None;
-    }
     select.projection = vec![SelectItem::UnnamedExpr(parse_expr("count(*)")?)];
     query.order_by = None;
     let comparison = if *negated { "= 0" } else { "> 0" };
@@ -1022,14 +1031,10 @@ fn array_constructor(expr: &Expr) -> Option<Expr> {
         return None;
     }
     let mut query = query.clone();
+    let plain = plain_select(&query);
     let SetExpr::Select(select) = query.body.as_mut() else {
         return None;
     };
-    let plain = select.distinct.is_none()
-        && matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty())
-        && select.having.is_none()
-        && query.limit_clause.is_none()
-        && query.fetch.is_none();
     let [SelectItem::UnnamedExpr(item) | SelectItem::ExprWithAlias { expr: item, .. }] =
         select.projection.as_slice()
     else {
