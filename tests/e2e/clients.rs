@@ -40,7 +40,10 @@ async fn run(mut cmd: Command) -> String {
     // printed, and it exits 1 exactly when one failed (a crash part way,
     // or output cut short, fails here).
     let (passed, failed) = summary(&stdout).unwrap_or_else(|| {
-        panic!("{shown} printed no closing summary (exit {:?}):\n{stdout}\n{stderr}", out.status.code())
+        panic!(
+            "{shown} printed no closing summary (exit {:?}):\n{stdout}\n{stderr}",
+            out.status.code()
+        )
     });
     let printed = |prefix: &str| stdout.lines().filter(|l| l.starts_with(prefix)).count();
     assert_eq!(
@@ -65,7 +68,10 @@ fn summary(stdout: &str) -> Option<(usize, usize)> {
     let passed = passed
         .strip_suffix(" ok")
         .or_else(|| passed.strip_suffix(" passed"))?;
-    Some((passed.parse().ok()?, failed.strip_suffix(" failed")?.parse().ok()?))
+    Some((
+        passed.parse().ok()?,
+        failed.strip_suffix(" failed")?.parse().ok()?,
+    ))
 }
 
 /// The failed checks' lines, after `FAIL ` (and, for the SQL runner, after

@@ -207,13 +207,20 @@ fn same_numbers(a: &[Vec<Option<String>>], b: &[Vec<Option<String>>]) -> bool {
     fn canonical(text: &str) -> Option<String> {
         let digits = text.strip_prefix('-').unwrap_or(text);
         let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-        if int.is_empty() || !int.bytes().all(|c| c.is_ascii_digit()) || !frac.bytes().all(|c| c.is_ascii_digit()) {
+        if int.is_empty()
+            || !int.bytes().all(|c| c.is_ascii_digit())
+            || !frac.bytes().all(|c| c.is_ascii_digit())
+        {
             return None;
         }
         let frac = frac.trim_end_matches('0');
         let int = int.trim_start_matches('0');
         let value = format!("{}.{frac}", if int.is_empty() { "0" } else { int });
-        Some(if value == "0." { value } else { format!("{}{value}", if text.starts_with('-') { "-" } else { "" }) })
+        Some(if value == "0." {
+            value
+        } else {
+            format!("{}{value}", if text.starts_with('-') { "-" } else { "" })
+        })
     }
     a.len() == b.len()
         && a.iter().zip(b).all(|(x, y)| {
@@ -281,7 +288,11 @@ fn disagreement(zj: &Answer, pg: &Answer) -> Option<(&'static str, String)> {
             if r1 != r2 && same_numbers(r1, r2) {
                 Some((
                     "scale",
-                    format!("same numbers, other decimal places: zhenjie: {}; PostgreSQL: {}", show(r1), show(r2)),
+                    format!(
+                        "same numbers, other decimal places: zhenjie: {}; PostgreSQL: {}",
+                        show(r1),
+                        show(r2)
+                    ),
                 ))
             } else if r1 != r2 {
                 Some((
@@ -470,8 +481,20 @@ async fn catalog_sql_agrees_with_postgresql_or_is_a_known_gap() {
     drop(connect_postgres(pg.port).await);
     let mut cmd = Command::new("python3");
     cmd.arg(corpus_dir().join("catalog_diff.py"))
-        .args(["--zj", &addr.to_string(), "--zj-user", "admin", "--zj-password", "demo"])
-        .args(["--pg", &format!("127.0.0.1:{}", pg.port), "--owner", "zhenjie"]);
+        .args([
+            "--zj",
+            &addr.to_string(),
+            "--zj-user",
+            "admin",
+            "--zj-password",
+            "demo",
+        ])
+        .args([
+            "--pg",
+            &format!("127.0.0.1:{}", pg.port),
+            "--owner",
+            "zhenjie",
+        ]);
     if std::env::var("PG_DIFF_BLESS").is_ok() {
         cmd.arg("--bless");
     }

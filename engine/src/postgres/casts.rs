@@ -179,10 +179,12 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                     },
                     e => e,
                 };
-                return Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(
-                    Arc::clone(&super::numeric_math::DIVIDE),
-                    vec![folded(left), folded(right)],
-                ))));
+                return Ok(Transformed::yes(Expr::ScalarFunction(
+                    ScalarFunction::new_udf(
+                        Arc::clone(&super::numeric_math::DIVIDE),
+                        vec![folded(left), folded(right)],
+                    ),
+                )));
             }
             match date_arithmetic(&left, op, &right, &lt, &rt, schema) {
                 Some(e) => Ok(Transformed::yes(e)),
@@ -222,7 +224,9 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
             // PostgreSQL's numeric functions (see `numeric_math`).
             let func = super::numeric_math::udf(f.func.name()).expect("checked");
             let args = numeric_arguments(f.func.name(), &f.args, schema).expect("checked");
-            Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(func, args))))
+            Ok(Transformed::yes(Expr::ScalarFunction(
+                ScalarFunction::new_udf(func, args),
+            )))
         }
         Expr::ScalarFunction(f)
             if f.func.name() == "log"
@@ -231,10 +235,9 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         {
             // The float `log(x)` is the C library's log10, as PostgreSQL's
             // (DataFusion divides natural logarithms: a last digit off).
-            Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(
-                datafusion::functions::math::log10(),
-                f.args,
-            ))))
+            Ok(Transformed::yes(Expr::ScalarFunction(
+                ScalarFunction::new_udf(datafusion::functions::math::log10(), f.args),
+            )))
         }
         Expr::ScalarFunction(f)
             if f.func.name() == "to_hex"
@@ -253,18 +256,19 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                     None,
                 )),
             ));
-            Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(
-                Arc::clone(&f.func),
-                vec![bits],
-            ))))
+            Ok(Transformed::yes(Expr::ScalarFunction(
+                ScalarFunction::new_udf(Arc::clone(&f.func), vec![bits]),
+            )))
         }
         Expr::ScalarFunction(mut f)
-            if matches!(f.func.name(), "acos" | "asin" | "ln" | "log" | "log10" | "log2") =>
+            if matches!(
+                f.func.name(),
+                "acos" | "asin" | "ln" | "log" | "log10" | "log2"
+            ) =>
         {
             let name = f.func.name().to_string();
-            let checked = |a: &Expr| {
-                matches!(a, Expr::ScalarFunction(g) if g.func.name().starts_with("pg_"))
-            };
+            let checked =
+                |a: &Expr| matches!(a, Expr::ScalarFunction(g) if g.func.name().starts_with("pg_"));
             if f.args.iter().all(checked) {
                 return Ok(Transformed::no(Expr::ScalarFunction(f)));
             }
@@ -293,7 +297,8 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
             // PostgreSQL has these for double precision and numeric, and
             // reads an integer as a double precision.
             let arg = f.args.remove(0);
-            f.args.push(Expr::Cast(Cast::new(Box::new(arg), DataType::Float64)));
+            f.args
+                .push(Expr::Cast(Cast::new(Box::new(arg), DataType::Float64)));
             Ok(Transformed::yes(Expr::ScalarFunction(f)))
         }
         Expr::ScalarFunction(f)
@@ -307,10 +312,12 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         {
             // A float rounds half to even, as PostgreSQL's `rint`.
             let arg = f.args.into_iter().next().expect("one argument");
-            Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(
-                RINT.clone(),
-                vec![Expr::Cast(Cast::new(Box::new(arg), DataType::Float64))],
-            ))))
+            Ok(Transformed::yes(Expr::ScalarFunction(
+                ScalarFunction::new_udf(
+                    RINT.clone(),
+                    vec![Expr::Cast(Cast::new(Box::new(arg), DataType::Float64))],
+                ),
+            )))
         }
         Expr::ScalarFunction(f)
             if matches!(f.func.name(), "round" | "ceil" | "floor" | "trunc")
@@ -353,7 +360,10 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
             if let Ok(DataType::Decimal128(p, s)) = f.args[0].get_type(schema) {
                 if p < 38 {
                     let arg = f.args.remove(0);
-                    f.args.insert(0, Expr::Cast(Cast::new(Box::new(arg), DataType::Decimal128(38, s))));
+                    f.args.insert(
+                        0,
+                        Expr::Cast(Cast::new(Box::new(arg), DataType::Decimal128(38, s))),
+                    );
                 }
             }
             match scale {
@@ -378,11 +388,9 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                 qualifier.cloned(),
                 field.name(),
             ));
-            let nullable = Expr::ScalarFunction(ScalarFunction::new_udf(
-                NULLABLE.clone(),
-                vec![column],
-            ))
-            .alias(field.name());
+            let nullable =
+                Expr::ScalarFunction(ScalarFunction::new_udf(NULLABLE.clone(), vec![column]))
+                    .alias(field.name());
             let plan = datafusion::logical_expr::Projection::try_new(
                 vec![nullable],
                 Arc::clone(&sq.subquery),
@@ -453,15 +461,17 @@ fn zoned(e: Expr, schema: &DFSchema, zone: &Arc<str>) -> Result<Transformed<Expr
     let local = |unit: TimeUnit| DataType::Timestamp(unit, Some(Arc::clone(zone)));
     match (f.func.name(), f.args.as_slice()) {
         ("to_timestamp", [x])
-            if x.get_type(schema).is_ok_and(|t| {
-                t.is_numeric() && !matches!(t, DataType::Timestamp(..))
-            }) =>
+            if x.get_type(schema)
+                .is_ok_and(|t| t.is_numeric() && !matches!(t, DataType::Timestamp(..))) =>
         {
             // Microseconds, as PostgreSQL keeps them.
             let micros = Expr::ScalarFunction(ScalarFunction::new_udf(
                 RINT.clone(),
                 vec![Expr::BinaryExpr(BinaryExpr::new(
-                    Box::new(Expr::Cast(Cast::new(Box::new(x.clone()), DataType::Float64))),
+                    Box::new(Expr::Cast(Cast::new(
+                        Box::new(x.clone()),
+                        DataType::Float64,
+                    ))),
                     Operator::Multiply,
                     Box::new(Expr::Literal(
                         datafusion::common::ScalarValue::Float64(Some(1e6)),
@@ -488,10 +498,9 @@ fn zoned(e: Expr, schema: &DFSchema, zone: &Arc<str>) -> Result<Transformed<Expr
                     Expr::Literal(datafusion::common::ScalarValue::from(zone.as_ref()), None),
                 ],
             ));
-            Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(
-                Arc::clone(&f.func),
-                vec![unit.clone(), midnight],
-            ))))
+            Ok(Transformed::yes(Expr::ScalarFunction(
+                ScalarFunction::new_udf(Arc::clone(&f.func), vec![unit.clone(), midnight]),
+            )))
         }
         ("pg_at_time_zone", _) => {
             let e = Expr::ScalarFunction(f);
@@ -567,7 +576,8 @@ fn exact_averages(plan: LogicalPlan) -> Result<LogicalPlan> {
         {
             match exact(e) {
                 Some((f, decimal)) => {
-                    let (sum_name, count_name) = (format!("__pg_avg_sum_{i}"), format!("__pg_avg_count_{i}"));
+                    let (sum_name, count_name) =
+                        (format!("__pg_avg_sum_{i}"), format!("__pg_avg_count_{i}"));
                     let with = |func: Arc<datafusion::logical_expr::AggregateUDF>, arg: Expr| {
                         let mut g = f.clone();
                         g.func = func;
@@ -632,9 +642,8 @@ fn exact_averages(plan: LogicalPlan) -> Result<LogicalPlan> {
 /// prunes row groups.
 fn date_part_as_double(plan: LogicalPlan) -> Result<LogicalPlan> {
     use datafusion::common::tree_node::TreeNodeRecursion;
-    let is_integer_part = |e: &Expr| {
-        matches!(e, Expr::ScalarFunction(f) if f.func.name() == "date_part")
-    };
+    let is_integer_part =
+        |e: &Expr| matches!(e, Expr::ScalarFunction(f) if f.func.name() == "date_part");
     plan.transform_up_with_subqueries(|node| {
         if !matches!(node, LogicalPlan::Projection(_) | LogicalPlan::Aggregate(_)) {
             return Ok(Transformed::no(node));
@@ -654,7 +663,10 @@ fn date_part_as_double(plan: LogicalPlan) -> Result<LogicalPlan> {
                 // to a decimal much faster than a float does).
                 if let Expr::Cast(Cast { expr, field }) = &e {
                     if is_integer_part(expr)
-                        && matches!(field.data_type(), DataType::Float64 | DataType::Decimal128(..))
+                        && matches!(
+                            field.data_type(),
+                            DataType::Float64 | DataType::Decimal128(..)
+                        )
                     {
                         return Ok(Transformed::new(e, false, TreeNodeRecursion::Jump));
                     }
@@ -816,7 +828,12 @@ fn date_part(f: &ScalarFunction, schema: &DFSchema) -> Result<Option<Expr>> {
     };
     let time_part = matches!(
         part.as_str(),
-        "hour" | "minute" | "second" | "millisecond" | "milliseconds" | "microsecond"
+        "hour"
+            | "minute"
+            | "second"
+            | "millisecond"
+            | "milliseconds"
+            | "microsecond"
             | "microseconds"
     );
     let null = |mut e: &Expr| {
@@ -846,7 +863,10 @@ fn date_part(f: &ScalarFunction, schema: &DFSchema) -> Result<Option<Expr>> {
         // 2440588). A timestamp's fraction of a day stays unsupported.
         DataType::Date32 if part == "julian" => Some(Expr::Cast(Cast::new(
             Box::new(Expr::BinaryExpr(BinaryExpr::new(
-                Box::new(Expr::Cast(Cast::new(Box::new(source.clone()), DataType::Int32))),
+                Box::new(Expr::Cast(Cast::new(
+                    Box::new(source.clone()),
+                    DataType::Int32,
+                ))),
                 Operator::Plus,
                 Box::new(Expr::Literal(
                     datafusion::common::ScalarValue::Int32(Some(2_440_588)),
@@ -923,9 +943,10 @@ fn integer_literal(e: Expr) -> Result<Transformed<Expr>> {
         Expr::Literal(ScalarValue::Int64(Some(v)), metadata)
             if v > i32::MIN as i64 && v <= i32::MAX as i64 =>
         {
-            Ok(
-                Transformed::yes(Expr::Literal(ScalarValue::Int32(Some(v as i32)), metadata)),
-            )
+            Ok(Transformed::yes(Expr::Literal(
+                ScalarValue::Int32(Some(v as i32)),
+                metadata,
+            )))
         }
         // `1e3` is the numeric 1000 (scale 0) in PostgreSQL; a negative
         // Arrow scale breaks `abs`, negation and casts.

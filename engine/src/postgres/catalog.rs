@@ -520,8 +520,9 @@ fn roles_table(
                     rows.iter().map(|r| r.0).collect::<Vec<_>>(),
                 )),
                 "oid" => datafusion::arrow::compute::cast(
-                    &(Arc::new(Int32Array::from(rows.iter().map(|r| r.1).collect::<Vec<_>>()))
-                        as datafusion::arrow::array::ArrayRef),
+                    &(Arc::new(Int32Array::from(
+                        rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+                    )) as datafusion::arrow::array::ArrayRef),
                     f.data_type(),
                 )?,
                 "rolcanlogin" => Arc::new(BooleanArray::from(
@@ -536,9 +537,8 @@ fn roles_table(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| {
-        EngineError::new("XX000", format!("pg_roles: {e}"))
-    })?;
+    let batch = RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|e| EngineError::new("XX000", format!("pg_roles: {e}")))?;
     Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
 }
 
@@ -548,26 +548,28 @@ pub(crate) fn userbyid_udf(user: &str) -> datafusion::logical_expr::ScalarUDF {
     use datafusion::arrow::array::{AsArray, StringArray};
     use datafusion::logical_expr::{ColumnarValue, Signature, Volatility};
     let user = user.to_string();
-    datafusion::logical_expr::ScalarUDF::from(datafusion::logical_expr::SimpleScalarUDF::new_with_signature(
-        "pg_get_userbyid",
-        Signature::uniform(1, vec![DataType::Int64], Volatility::Stable),
-        DataType::Utf8,
-        Arc::new(move |args: &[ColumnarValue]| {
-            let oids = ColumnarValue::values_to_arrays(args)?;
-            let out: StringArray = oids[0]
-                .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
-                .iter()
-                .map(|o| {
-                    o.map(|o| match o {
-                        o if o == OWNER_OID as i64 => OWNER.to_string(),
-                        o if o == USER_OID as i64 => user.clone(),
-                        o => format!("unknown (OID={o})"),
+    datafusion::logical_expr::ScalarUDF::from(
+        datafusion::logical_expr::SimpleScalarUDF::new_with_signature(
+            "pg_get_userbyid",
+            Signature::uniform(1, vec![DataType::Int64], Volatility::Stable),
+            DataType::Utf8,
+            Arc::new(move |args: &[ColumnarValue]| {
+                let oids = ColumnarValue::values_to_arrays(args)?;
+                let out: StringArray = oids[0]
+                    .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                    .iter()
+                    .map(|o| {
+                        o.map(|o| match o {
+                            o if o == OWNER_OID as i64 => OWNER.to_string(),
+                            o if o == USER_OID as i64 => user.clone(),
+                            o => format!("unknown (OID={o})"),
+                        })
                     })
-                })
-                .collect();
-            Ok(ColumnarValue::Array(Arc::new(out)))
-        }),
-    ))
+                    .collect();
+                Ok(ColumnarValue::Array(Arc::new(out)))
+            }),
+        ),
+    )
 }
 
 /// `pg_encoding_to_char(int)`: PostgreSQL's encoding names (`\l` shows
@@ -575,37 +577,74 @@ pub(crate) fn userbyid_udf(user: &str) -> datafusion::logical_expr::ScalarUDF {
 pub(crate) fn encoding_to_char_udf() -> datafusion::logical_expr::ScalarUDF {
     use datafusion::arrow::array::{AsArray, StringArray};
     use datafusion::logical_expr::{ColumnarValue, Signature, Volatility};
-    datafusion::logical_expr::ScalarUDF::from(datafusion::logical_expr::SimpleScalarUDF::new_with_signature(
-        "pg_encoding_to_char",
-        Signature::uniform(1, vec![DataType::Int64], Volatility::Immutable),
-        DataType::Utf8,
-        Arc::new(|args: &[ColumnarValue]| {
-            const NAMES: &[&str] = &[
-                "SQL_ASCII", "EUC_JP", "EUC_CN", "EUC_KR", "EUC_TW", "EUC_JIS_2004", "UTF8",
-                "MULE_INTERNAL", "LATIN1", "LATIN2", "LATIN3", "LATIN4", "LATIN5", "LATIN6",
-                "LATIN7", "LATIN8", "LATIN9", "LATIN10", "WIN1256", "WIN1258", "WIN866",
-                "WIN874", "KOI8R", "WIN1251", "WIN1252", "ISO_8859_5", "ISO_8859_6",
-                "ISO_8859_7", "ISO_8859_8", "WIN1250", "WIN1253", "WIN1254", "WIN1255",
-                "WIN1257", "KOI8U", "SJIS", "BIG5", "GBK", "UHC", "GB18030", "JOHAB",
-                "SHIFT_JIS_2004",
-            ];
-            let codes = ColumnarValue::values_to_arrays(args)?;
-            let out: StringArray = codes[0]
-                .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
-                .iter()
-                .map(|c| {
-                    c.map(|c| {
-                        usize::try_from(c)
-                            .ok()
-                            .and_then(|c| NAMES.get(c))
-                            .copied()
-                            .unwrap_or("")
+    datafusion::logical_expr::ScalarUDF::from(
+        datafusion::logical_expr::SimpleScalarUDF::new_with_signature(
+            "pg_encoding_to_char",
+            Signature::uniform(1, vec![DataType::Int64], Volatility::Immutable),
+            DataType::Utf8,
+            Arc::new(|args: &[ColumnarValue]| {
+                const NAMES: &[&str] = &[
+                    "SQL_ASCII",
+                    "EUC_JP",
+                    "EUC_CN",
+                    "EUC_KR",
+                    "EUC_TW",
+                    "EUC_JIS_2004",
+                    "UTF8",
+                    "MULE_INTERNAL",
+                    "LATIN1",
+                    "LATIN2",
+                    "LATIN3",
+                    "LATIN4",
+                    "LATIN5",
+                    "LATIN6",
+                    "LATIN7",
+                    "LATIN8",
+                    "LATIN9",
+                    "LATIN10",
+                    "WIN1256",
+                    "WIN1258",
+                    "WIN866",
+                    "WIN874",
+                    "KOI8R",
+                    "WIN1251",
+                    "WIN1252",
+                    "ISO_8859_5",
+                    "ISO_8859_6",
+                    "ISO_8859_7",
+                    "ISO_8859_8",
+                    "WIN1250",
+                    "WIN1253",
+                    "WIN1254",
+                    "WIN1255",
+                    "WIN1257",
+                    "KOI8U",
+                    "SJIS",
+                    "BIG5",
+                    "GBK",
+                    "UHC",
+                    "GB18030",
+                    "JOHAB",
+                    "SHIFT_JIS_2004",
+                ];
+                let codes = ColumnarValue::values_to_arrays(args)?;
+                let out: StringArray = codes[0]
+                    .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                    .iter()
+                    .map(|c| {
+                        c.map(|c| {
+                            usize::try_from(c)
+                                .ok()
+                                .and_then(|c| NAMES.get(c))
+                                .copied()
+                                .unwrap_or("")
+                        })
                     })
-                })
-                .collect();
-            Ok(ColumnarValue::Array(Arc::new(out)))
-        }),
-    ))
+                    .collect();
+                Ok(ColumnarValue::Array(Arc::new(out)))
+            }),
+        ),
+    )
 }
 
 /// A catalog table with extra all-NULL text columns PostgreSQL has and

@@ -57,8 +57,7 @@ static MUL: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| udf(Check::Mul, "pg_int_
 static FLOAT_DIV: LazyLock<Arc<ScalarUDF>> =
     LazyLock::new(|| udf(Check::FloatDiv, "pg_float_div", 2));
 static UNIT: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| udf(Check::Unit, "pg_unit_arg", 1));
-static POSITIVE: LazyLock<Arc<ScalarUDF>> =
-    LazyLock::new(|| udf(Check::Positive, "pg_log_arg", 1));
+static POSITIVE: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| udf(Check::Positive, "pg_log_arg", 1));
 
 /// Integer `+ - *` and float `/` with PostgreSQL's errors (see the module
 /// doc). An optimizer rule rather than part of the analyzer: the analyzer
@@ -130,11 +129,7 @@ pub(super) fn checked_binary(
                 _ => &MUL,
             }
         }
-        Operator::Divide
-            if left_type.is_floating() && left_type == right_type =>
-        {
-            &FLOAT_DIV
-        }
+        Operator::Divide if left_type.is_floating() && left_type == right_type => &FLOAT_DIV,
         _ => return None,
     };
     Some(Expr::ScalarFunction(ScalarFunction::new_udf(
@@ -209,7 +204,10 @@ impl ScalarUDFImpl for Checked {
                     Err(ArrowError::ArithmeticOverflow(_)) => {
                         return Err(pg_error(
                             sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
-                            format!("{} out of range", type_word(&args.return_field.data_type().clone())),
+                            format!(
+                                "{} out of range",
+                                type_word(&args.return_field.data_type().clone())
+                            ),
                         ))
                     }
                     Err(e) => return Err(e.into()),

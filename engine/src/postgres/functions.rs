@@ -313,21 +313,23 @@ pub(crate) fn cbrt_udf() -> datafusion::logical_expr::ScalarUDF {
     use datafusion::arrow::array::{AsArray, Float64Array};
     use datafusion::arrow::datatypes::Float64Type;
     use datafusion::logical_expr::{ColumnarValue, Signature, Volatility};
-    datafusion::logical_expr::ScalarUDF::from(datafusion::logical_expr::SimpleScalarUDF::new_with_signature(
-        "cbrt",
-        Signature::uniform(1, vec![DataType::Float64], Volatility::Immutable),
-        DataType::Float64,
-        Arc::new(|args: &[ColumnarValue]| {
-            let xs = ColumnarValue::values_to_arrays(args)?;
-            let cbrt = c_library_cbrt();
-            let out: Float64Array = xs[0]
-                .as_primitive::<Float64Type>()
-                .iter()
-                .map(|x| x.map(|x| cbrt.map_or_else(|| x.cbrt(), |f| f(x))))
-                .collect();
-            Ok(ColumnarValue::Array(Arc::new(out)))
-        }),
-    ))
+    datafusion::logical_expr::ScalarUDF::from(
+        datafusion::logical_expr::SimpleScalarUDF::new_with_signature(
+            "cbrt",
+            Signature::uniform(1, vec![DataType::Float64], Volatility::Immutable),
+            DataType::Float64,
+            Arc::new(|args: &[ColumnarValue]| {
+                let xs = ColumnarValue::values_to_arrays(args)?;
+                let cbrt = c_library_cbrt();
+                let out: Float64Array = xs[0]
+                    .as_primitive::<Float64Type>()
+                    .iter()
+                    .map(|x| x.map(|x| cbrt.map_or_else(|| x.cbrt(), |f| f(x))))
+                    .collect();
+                Ok(ColumnarValue::Array(Arc::new(out)))
+            }),
+        ),
+    )
 }
 
 /// glibc's `cbrt`, looked up in `libm.so.6` itself: a plain `extern "C"`
@@ -347,7 +349,10 @@ fn c_library_cbrt() -> Option<extern "C" fn(f64) -> f64> {
             if symbol.is_null() {
                 return None;
             }
-            Some(std::mem::transmute::<*mut libc::c_void, extern "C" fn(f64) -> f64>(symbol))
+            Some(std::mem::transmute::<
+                *mut libc::c_void,
+                extern "C" fn(f64) -> f64,
+            >(symbol))
         }
     })
 }
@@ -358,26 +363,30 @@ fn c_library_cbrt() -> Option<extern "C" fn(f64) -> f64> {
 pub(crate) fn char_to_encoding_udf() -> datafusion::logical_expr::ScalarUDF {
     use datafusion::arrow::array::{AsArray, Int32Array};
     use datafusion::logical_expr::{ColumnarValue, Signature, Volatility};
-    datafusion::logical_expr::ScalarUDF::from(datafusion::logical_expr::SimpleScalarUDF::new_with_signature(
-        "pg_char_to_encoding",
-        Signature::uniform(1, vec![DataType::Utf8], Volatility::Immutable),
-        DataType::Int32,
-        Arc::new(|args: &[ColumnarValue]| {
-            let names = ColumnarValue::values_to_arrays(args)?;
-            let out: Int32Array = names[0]
-                .as_string::<i32>()
-                .iter()
-                .map(|n| {
-                    n.map(|n| match n.to_ascii_uppercase().replace(['-', '_'], "").as_str() {
-                        "SQLASCII" => 0,
-                        "UTF8" | "UNICODE" => 6,
-                        _ => -1,
+    datafusion::logical_expr::ScalarUDF::from(
+        datafusion::logical_expr::SimpleScalarUDF::new_with_signature(
+            "pg_char_to_encoding",
+            Signature::uniform(1, vec![DataType::Utf8], Volatility::Immutable),
+            DataType::Int32,
+            Arc::new(|args: &[ColumnarValue]| {
+                let names = ColumnarValue::values_to_arrays(args)?;
+                let out: Int32Array = names[0]
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|n| {
+                        n.map(
+                            |n| match n.to_ascii_uppercase().replace(['-', '_'], "").as_str() {
+                                "SQLASCII" => 0,
+                                "UTF8" | "UNICODE" => 6,
+                                _ => -1,
+                            },
+                        )
                     })
-                })
-                .collect();
-            Ok(ColumnarValue::Array(Arc::new(out)))
-        }),
-    ))
+                    .collect();
+                Ok(ColumnarValue::Array(Arc::new(out)))
+            }),
+        ),
+    )
 }
 
 /// Catalog functions about objects zhenjie never has (index and trigger

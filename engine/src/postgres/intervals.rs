@@ -94,7 +94,8 @@ fn nanos(v: &ColumnarValue, n: usize) -> Result<datafusion::arrow::array::Int64A
     };
     let a = cast(&a, &DataType::Timestamp(TimeUnit::Nanosecond, tz))?;
     let a = cast(&a, &DataType::Int64)?;
-    Ok(a.as_primitive::<datafusion::arrow::datatypes::Int64Type>().clone())
+    Ok(a.as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+        .clone())
 }
 
 impl ScalarUDFImpl for TimestampDiff {

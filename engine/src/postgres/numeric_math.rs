@@ -83,7 +83,8 @@ fn base_10000(v: &BigDecimal) -> Option<(i64, Vec<u32>)> {
     let weight = leading.div_euclid(4);
     // Four base-10000 digits from the weight down.
     let shift = 4 * (weight - 3);
-    let shifted = (v * BigDecimal::new(BigInt::from(1), shift)).with_scale_round(0, RoundingMode::Down);
+    let shifted =
+        (v * BigDecimal::new(BigInt::from(1), shift)).with_scale_round(0, RoundingMode::Down);
     let mut n = shifted.to_u128().unwrap_or(0);
     let mut groups = Vec::new();
     for _ in 0..4 {
@@ -102,8 +103,8 @@ fn ln_dweight(v: &BigDecimal) -> i64 {
     if !v.is_positive() {
         return 0;
     }
-    let near_one = v >= &BigDecimal::new(BigInt::from(9), 1)
-        && v <= &BigDecimal::new(BigInt::from(11), 1);
+    let near_one =
+        v >= &BigDecimal::new(BigInt::from(9), 1) && v <= &BigDecimal::new(BigInt::from(11), 1);
     if near_one {
         return match base_10000(&(v - BigDecimal::from(1))) {
             Some((weight, groups)) => weight * 4 + (groups[0] as f64).log10() as i64,
@@ -222,7 +223,11 @@ fn compute(name: &str, args: &[Numeric]) -> Result<(BigDecimal, i64)> {
             let weight = (x.value.to_f64().unwrap_or(0.0) * std::f64::consts::LOG10_E)
                 .clamp(-2000.0, 2000.0);
             let rscale = scale(MIN_SIG_DIGITS - weight as i64);
-            Ok((x.value.exp_with_context(&context(rscale + weight.abs() as i64 + 40)), rscale))
+            Ok((
+                x.value
+                    .exp_with_context(&context(rscale + weight.abs() as i64 + 40)),
+                rscale,
+            ))
         }
         ("ln", [x]) => {
             log_argument(&x.value)?;
@@ -248,8 +253,7 @@ fn compute(name: &str, args: &[Numeric]) -> Result<(BigDecimal, i64)> {
             if base.value == 1 {
                 return Err(pg_error(sqlstate::DIVISION_BY_ZERO, "division by zero"));
             }
-            let rscale =
-                scale(MIN_SIG_DIGITS - (ln_dweight(&x.value) - ln_dweight(&base.value)));
+            let rscale = scale(MIN_SIG_DIGITS - (ln_dweight(&x.value) - ln_dweight(&base.value)));
             let digits = rscale + 40;
             Ok((ln(&x.value, digits) / ln(&base.value, digits), rscale))
         }
@@ -267,7 +271,10 @@ fn compute(name: &str, args: &[Numeric]) -> Result<(BigDecimal, i64)> {
                     "a negative number raised to a non-integer power yields a complex result",
                 ));
             }
-            let exponent = y.value.to_i64().filter(|n| integer && i32::try_from(*n).is_ok());
+            let exponent = y
+                .value
+                .to_i64()
+                .filter(|n| integer && i32::try_from(*n).is_ok());
             if let Some(n) = exponent {
                 // PostgreSQL's power_var_int: x ≈ f · 10^p.
                 let weight = match base_10000(&x.value) {
@@ -340,7 +347,12 @@ fn to_decimal(value: &BigDecimal, rscale: i64, scale: i8) -> Result<i128> {
     digits
         .to_i128()
         .filter(|d| d.unsigned_abs() < 10u128.pow(38))
-        .ok_or_else(|| pg_error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"))
+        .ok_or_else(|| {
+            pg_error(
+                sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+                "value out of range: overflow",
+            )
+        })
 }
 
 impl ScalarUDFImpl for NumericMath {
@@ -488,8 +500,12 @@ fn divide(a: i128, sa: i8, b: i128, sb: i8, scale: i8) -> Result<i128> {
         ));
     }
     let ten = i256::from_i128(10);
-    let out_of_range =
-        || pg_error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow");
+    let out_of_range = || {
+        pg_error(
+            sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+            "value out of range: overflow",
+        )
+    };
     // q = a / b · 10^(rscale + sb − sa), as integers.
     let shift = rscale + sb as i64 - sa as i64;
     let (mut num, mut den) = (i256::from_i128(a), i256::from_i128(b));
@@ -503,7 +519,10 @@ fn divide(a: i128, sa: i8, b: i128, sb: i8, scale: i8) -> Result<i128> {
             .ok_or_else(out_of_range)?;
     }
     let (q, r) = (num / den, num % den);
-    let twice = r.wrapping_abs().checked_mul(i256::from_i128(2)).ok_or_else(out_of_range)?;
+    let twice = r
+        .wrapping_abs()
+        .checked_mul(i256::from_i128(2))
+        .ok_or_else(out_of_range)?;
     let q = if twice >= den.wrapping_abs() {
         if (num < i256::ZERO) != (den < i256::ZERO) {
             q - i256::ONE
@@ -514,7 +533,10 @@ fn divide(a: i128, sa: i8, b: i128, sb: i8, scale: i8) -> Result<i128> {
         q
     };
     let q = q
-        .checked_mul(ten.checked_pow((scale as i64 - rscale) as u32).ok_or_else(out_of_range)?)
+        .checked_mul(
+            ten.checked_pow((scale as i64 - rscale) as u32)
+                .ok_or_else(out_of_range)?,
+        )
         .ok_or_else(out_of_range)?;
     q.to_i128()
         .filter(|q| q.unsigned_abs() < 10u128.pow(38))
@@ -627,7 +649,10 @@ impl ScalarUDFImpl for Scales {
         if !(input.is_integer() || matches!(input, DataType::Decimal128(..) | DataType::Null)) {
             return Err(pg_error(
                 sqlstate::UNDEFINED_FUNCTION,
-                format!("function {}({input}) does not exist: it takes a numeric", self.name),
+                format!(
+                    "function {}({input}) does not exist: it takes a numeric",
+                    self.name
+                ),
             ));
         }
         let out = match self.name {
@@ -694,7 +719,9 @@ mod tests {
             })
             .collect();
         let (value, rscale) = compute(name, &args).unwrap();
-        value.with_scale_round(rscale, RoundingMode::HalfUp).to_string()
+        value
+            .with_scale_round(rscale, RoundingMode::HalfUp)
+            .to_string()
     }
 
     fn quotient(a: i128, sa: i8, b: i128, sb: i8) -> String {
@@ -711,7 +738,10 @@ mod tests {
         assert_eq!(quotient(25, 1, 2, 0), "1.25000000000000000000");
         assert_eq!(quotient(-7, 0, 5, 1), "-14.0000000000000000");
         assert_eq!(quotient(-325, 2, 4, 0), "-0.81250000000000000000");
-        assert_eq!(quotient(9223372036854775807, 0, 5, 1), "18446744073709551614.0");
+        assert_eq!(
+            quotient(9223372036854775807, 0, 5, 1),
+            "18446744073709551614.0"
+        );
     }
 
     #[test]

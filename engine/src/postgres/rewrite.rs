@@ -100,10 +100,14 @@ pub(crate) fn before_rules(statement: &mut Statement) {
         // (The parser reads it as a column or as a function without
         // parentheses, like CURRENT_USER.)
         let user = match &*e {
-            Expr::Identifier(id) => id.quote_style.is_none() && id.value.eq_ignore_ascii_case("user"),
+            Expr::Identifier(id) => {
+                id.quote_style.is_none() && id.value.eq_ignore_ascii_case("user")
+            }
             Expr::Function(f) => {
-                matches!(f.args, datafusion::sql::sqlparser::ast::FunctionArguments::None)
-                    && f.name.0.len() == 1
+                matches!(
+                    f.args,
+                    datafusion::sql::sqlparser::ast::FunctionArguments::None
+                ) && f.name.0.len() == 1
                     && f.name.to_string().eq_ignore_ascii_case("user")
             }
             _ => false,
@@ -215,7 +219,9 @@ impl VisitorMut for PostgresSemantics {
         &mut self,
         factor: &mut datafusion::sql::sqlparser::ast::TableFactor,
     ) -> ControlFlow<()> {
-        use datafusion::sql::sqlparser::ast::{DataType as T, FunctionArg, FunctionArgExpr, TableFactor};
+        use datafusion::sql::sqlparser::ast::{
+            DataType as T, FunctionArg, FunctionArgExpr, TableFactor,
+        };
         let TableFactor::Table {
             name,
             args: Some(args),
@@ -232,9 +238,9 @@ impl VisitorMut for PostgresSemantics {
             Expr::Cast { data_type, .. } => matches!(data_type, T::Date),
             _ => false,
         };
-        let dates = args.args[..2].iter().all(|a| {
-            matches!(a, FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) if is_date(e))
-        });
+        let dates = args.args[..2]
+            .iter()
+            .all(|a| matches!(a, FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) if is_date(e)));
         if dates {
             for a in &mut args.args[..2] {
                 if let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = a {
@@ -384,7 +390,9 @@ impl VisitorMut for PostgresSemantics {
             // `x = ANY (subquery)` is `x IN (subquery)` (the crate's rule
             // made it an array lookup, which a subquery is not).
             Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("array_contains") => {
-                use datafusion::sql::sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments};
+                use datafusion::sql::sqlparser::ast::{
+                    FunctionArg, FunctionArgExpr, FunctionArguments,
+                };
                 if let FunctionArguments::List(list) = &f.args {
                     if let [FunctionArg::Unnamed(FunctionArgExpr::Expr(array)), FunctionArg::Unnamed(FunctionArgExpr::Expr(x))] =
                         list.args.as_slice()
@@ -411,7 +419,10 @@ impl VisitorMut for PostgresSemantics {
                         | datafusion::sql::sqlparser::ast::UnaryOperator::PGCubeRoot
                 ) =>
             {
-                let f = if matches!(op, datafusion::sql::sqlparser::ast::UnaryOperator::PGSquareRoot) {
+                let f = if matches!(
+                    op,
+                    datafusion::sql::sqlparser::ast::UnaryOperator::PGSquareRoot
+                ) {
                     "sqrt"
                 } else {
                     "cbrt"
@@ -424,7 +435,9 @@ impl VisitorMut for PostgresSemantics {
             Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("isfinite") => {
                 let args = function_args(&f.args);
                 if let [a] = args.as_slice() {
-                    if let Some(e) = parse_expr(&format!("CASE WHEN ({a}) IS NULL THEN NULL ELSE true END")) {
+                    if let Some(e) =
+                        parse_expr(&format!("CASE WHEN ({a}) IS NULL THEN NULL ELSE true END"))
+                    {
                         *expr = e;
                     }
                 }
@@ -439,16 +452,19 @@ impl VisitorMut for PostgresSemantics {
             } => {
                 let word = |e: &Expr| match e {
                     Expr::Value(v) => match &v.value {
-                        Value::SingleQuotedString(s) => match s.trim().to_ascii_lowercase().as_str() {
-                            "t" | "true" | "y" | "yes" | "on" | "1" => Some(true),
-                            "f" | "false" | "n" | "no" | "off" | "0" => Some(false),
-                            _ => None,
-                        },
+                        Value::SingleQuotedString(s) => {
+                            match s.trim().to_ascii_lowercase().as_str() {
+                                "t" | "true" | "y" | "yes" | "on" | "1" => Some(true),
+                                "f" | "false" | "n" | "no" | "off" | "0" => Some(false),
+                                _ => None,
+                            }
+                        }
                         _ => None,
                     },
                     _ => None,
                 };
-                let boolean = |e: &Expr| matches!(e, Expr::Value(v) if matches!(v.value, Value::Boolean(_)));
+                let boolean =
+                    |e: &Expr| matches!(e, Expr::Value(v) if matches!(v.value, Value::Boolean(_)));
                 if boolean(left) {
                     if let Some(b) = word(right) {
                         **right = Expr::Value(Value::Boolean(b).into());
@@ -899,9 +915,7 @@ fn figure_name(e: &Expr) -> Option<(String, u8)> {
                 .map(|n| (n.to_string(), 1))
                 .or(inner.filter(|(_, s)| *s > 0)),
         },
-        Expr::TypedString(typed) => {
-            type_column_name(&typed.data_type).map(|n| (n.to_string(), 1))
-        }
+        Expr::TypedString(typed) => type_column_name(&typed.data_type).map(|n| (n.to_string(), 1)),
         Expr::Ceil { .. } => named("ceil", 2),
         Expr::Floor { .. } => named("floor", 2),
         Expr::Position { .. } => named("position", 2),
@@ -1071,12 +1085,13 @@ fn array_constructor(expr: &Expr) -> Option<Expr> {
     // `\dp`), the array is empty: said so, rather than a correlated
     // subquery DataFusion may not plan.
     if let [from] = select.from.as_slice() {
-        if let datafusion::sql::sqlparser::ast::TableFactor::Table { name, args: None, .. } =
-            &from.relation
+        if let datafusion::sql::sqlparser::ast::TableFactor::Table {
+            name, args: None, ..
+        } = &from.relation
         {
             let table = name.0.last().map(|p| p.to_string().to_ascii_lowercase());
-            let schema_ok = name.0.len() == 1
-                || name.0[0].to_string().eq_ignore_ascii_case("pg_catalog");
+            let schema_ok =
+                name.0.len() == 1 || name.0[0].to_string().eq_ignore_ascii_case("pg_catalog");
             if from.joins.is_empty()
                 && schema_ok
                 && table.is_some_and(|t| {
@@ -1115,19 +1130,21 @@ fn array_constructor(expr: &Expr) -> Option<Expr> {
 /// `alias` names (see `CatalogIdioms::pre_visit_query`).
 fn table_oids(select: &mut datafusion::sql::sqlparser::ast::Select) {
     use datafusion::sql::sqlparser::ast::TableFactor;
-let mut tables = std::collections::HashMap::new();
+    let mut tables = std::collections::HashMap::new();
     for from in &select.from {
-        for relation in std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation)) {
+        for relation in
+            std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation))
+        {
             if let TableFactor::Table { name, alias, .. } = relation {
-                let Some(table) = name.0.last().map(|p| p.to_string().to_ascii_lowercase())
-                else {
+                let Some(table) = name.0.last().map(|p| p.to_string().to_ascii_lowercase()) else {
                     continue;
                 };
-                let Some((_, oid)) = SYSTEM_RELATION_OIDS.iter().find(|(n, _)| *n == table)
-                else {
+                let Some((_, oid)) = SYSTEM_RELATION_OIDS.iter().find(|(n, _)| *n == table) else {
                     continue;
                 };
-                let key = alias.as_ref().map_or(table.clone(), |a| a.name.value.to_ascii_lowercase());
+                let key = alias
+                    .as_ref()
+                    .map_or(table.clone(), |a| a.name.value.to_ascii_lowercase());
                 tables.insert(key, *oid);
             }
         }

@@ -94,7 +94,10 @@ fn number_text(v: i128, scale: u32, pattern: &str) -> std::result::Result<String
     }
     let point = parts.iter().position(|p| *p == Point);
     let digit = |p: &NumberPart| matches!(p, Nine | Zero);
-    let int_positions = parts[..point.unwrap_or(parts.len())].iter().filter(|p| digit(p)).count();
+    let int_positions = parts[..point.unwrap_or(parts.len())]
+        .iter()
+        .filter(|p| digit(p))
+        .count();
     let frac_positions = point.map_or(0, |at| parts[at..].iter().filter(|p| digit(p)).count());
     // |v| rounded half away from zero to the pattern's decimals.
     let negative = v < 0;
@@ -150,7 +153,11 @@ fn number_text(v: i128, scale: u32, pattern: &str) -> std::result::Result<String
                 }
             }
             Nine | Zero => {
-                let c = if overflow { '#' } else { frac_digits.chars().nth(frac_seen).unwrap_or('0') };
+                let c = if overflow {
+                    '#'
+                } else {
+                    frac_digits.chars().nth(frac_seen).unwrap_or('0')
+                };
                 frac_seen += 1;
                 if *p == Nine {
                     frac_nines.push(text.len());
@@ -179,9 +186,7 @@ fn number_text(v: i128, scale: u32, pattern: &str) -> std::result::Result<String
     }
     // Without S, MI or SG the sign has a column of its own (PL shows only
     // a plus), just before the first character printed.
-    let has_sign = parts
-        .iter()
-        .any(|p| matches!(p, Sign(k) if *k != "PL"));
+    let has_sign = parts.iter().any(|p| matches!(p, Sign(k) if *k != "PL"));
     if !has_sign || anchored {
         let first = text.iter().position(|c| *c != ' ').unwrap_or(text.len());
         let sign = match (negative, anchored) {
@@ -249,7 +254,8 @@ impl ScalarUDFImpl for ToChar {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let n = args.number_rows;
         let values = args.args[0].to_array(n)?;
-        if values.data_type().is_integer() || matches!(values.data_type(), DataType::Decimal128(..)) {
+        if values.data_type().is_integer() || matches!(values.data_type(), DataType::Decimal128(..))
+        {
             return numbers(&values, &args.args[1].to_array(n)?);
         }
         let patterns =

@@ -117,7 +117,9 @@ impl SqlParser {
             // client statements it substitutes).
             return self.compat.parse(sql).map(alone);
         };
-        statements.iter_mut().for_each(crate::postgres::before_rules);
+        statements
+            .iter_mut()
+            .for_each(crate::postgres::before_rules);
         if !Self::is_catalog_sql(sql) {
             return Ok(statements
                 .into_iter()
