@@ -393,25 +393,24 @@ impl ScalarUDFImpl for NumericMath {
             unreachable!("the return type is a Decimal128");
         };
         let n = args.number_rows;
+        // Integers read as numerics of scale 0, once for the whole batch.
         let arrays: Vec<ArrayRef> = args
             .args
             .iter()
-            .map(|a| a.to_array(n))
+            .map(|a| {
+                let a = a.to_array(n)?;
+                Ok(match a.data_type() {
+                    DataType::Decimal128(..) => a,
+                    _ => cast(&a, &DataType::Decimal128(38, 0))?,
+                })
+            })
             .collect::<Result<_>>()?;
         let mut out = Decimal128Builder::with_capacity(n);
         for row in 0..n {
             let mut values = Vec::with_capacity(arrays.len());
             for a in &arrays {
                 let DataType::Decimal128(_, s) = a.data_type() else {
-                    let a = cast(a, &DataType::Decimal128(38, 0))?;
-                    values.push((!a.is_null(row)).then(|| Numeric {
-                        value: BigDecimal::new(
-                            BigInt::from(a.as_primitive::<Decimal128Type>().value(row)),
-                            0,
-                        ),
-                        dscale: 0,
-                    }));
-                    continue;
+                    unreachable!("cast to a decimal above");
                 };
                 values.push((!a.is_null(row)).then(|| Numeric {
                     value: BigDecimal::new(
