@@ -1001,7 +1001,18 @@ fn array_text(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         let list = ScalarValue::new_list_nullable(&items?, field.data_type());
         Some(Expr::Literal(ScalarValue::List(list), None))
     };
-    if op.supports_propagation() || matches!(op, Operator::Eq | Operator::NotEq) {
+    let comparison = matches!(
+        op,
+        Operator::Eq
+            | Operator::NotEq
+            | Operator::Lt
+            | Operator::LtEq
+            | Operator::Gt
+            | Operator::GtEq
+            | Operator::IsDistinctFrom
+            | Operator::IsNotDistinctFrom
+    );
+    if comparison {
         if let Some(array) = as_array(&left, &right) {
             return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
                 left,
