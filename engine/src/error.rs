@@ -45,6 +45,8 @@ pub mod sqlstate {
     pub const INVALID_PARAMETER_VALUE: &str = "22023";
     /// undefined_object (unknown setting)
     pub const UNDEFINED_OBJECT: &str = "42704";
+    /// cannot_coerce (a cast PostgreSQL has not, e.g. boolean to bigint)
+    pub const CANNOT_COERCE: &str = "42846";
     /// datatype_mismatch
     pub const DATATYPE_MISMATCH: &str = "42804";
     /// undefined_file (a dataset's files are missing)

@@ -44,6 +44,7 @@ impl AnalyzerRule for PostgresCasts {
             rewrite(e, schema)?.transform_data(|e| zoned(e, schema, &zone))
         })?;
         let plan = date_part_as_double(plan)?;
+        let plan = window_counts(plan)?;
         let plan = exact_averages(plan)?;
         shown_in_zone(plan, &zone)
     }
@@ -376,6 +377,13 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                 _ => Ok(Transformed::no(Expr::ScalarFunction(f))),
             }
         }
+        Expr::ScalarFunction(f) if result_type(&f, schema).is_some() => {
+            let to = result_type(&f, schema).expect("checked");
+            Ok(Transformed::yes(Expr::Cast(Cast::new(
+                Box::new(Expr::ScalarFunction(f)),
+                to,
+            ))))
+        }
         Expr::ScalarSubquery(sq)
             if sq.subquery.schema().fields().len() == 1
                 && !sq.subquery.schema().field(0).is_nullable() =>
@@ -400,6 +408,44 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
             Ok(Transformed::yes(Expr::ScalarSubquery(sq)))
         }
         other => Ok(Transformed::no(other)),
+    }
+}
+
+/// The type PostgreSQL gives a function's result where DataFusion's differs
+/// in type only: `gcd`/`lcm` of int4s are int4, `sign` of a numeric and
+/// `factorial` are numeric, array lengths and positions are int4 (DataFusion:
+/// unsigned, which clients would read as numeric).
+fn result_type(f: &ScalarFunction, schema: &DFSchema) -> Option<DataType> {
+    let int4 = |e: &Expr| {
+        strip_casts(e)
+            .get_type(schema)
+            .is_ok_and(|t| matches!(t, DataType::Int32 | DataType::Int16))
+    };
+    let returns = |t: DataType| {
+        Expr::ScalarFunction(f.clone())
+            .get_type(schema)
+            .is_ok_and(|r| r == t)
+    };
+    match f.func.name() {
+        "gcd" | "lcm" if f.args.iter().all(int4) && returns(DataType::Int64) => {
+            Some(DataType::Int32)
+        }
+        "sign"
+            if f.args.len() == 1
+                && strip_casts(&f.args[0])
+                    .get_type(schema)
+                    .is_ok_and(|t| matches!(t, DataType::Decimal128(..)))
+                && returns(DataType::Float64) =>
+        {
+            Some(DataType::Decimal128(38, 0))
+        }
+        "factorial" if returns(DataType::Int64) => Some(DataType::Decimal128(38, 0)),
+        "array_length" | "cardinality" | "array_position" | "array_ndims"
+            if returns(DataType::UInt64) =>
+        {
+            Some(DataType::Int32)
+        }
+        _ => None,
     }
 }
 
@@ -688,6 +734,62 @@ fn date_part_as_double(plan: LogicalPlan) -> Result<LogicalPlan> {
     .map(|t| t.data)
 }
 
+/// `row_number`, `rank` and `dense_rank` are bigints and `ntile` an integer
+/// in PostgreSQL; DataFusion's are unsigned (which clients would read as
+/// numeric): cast where a projection takes them from the window.
+fn window_counts(plan: LogicalPlan) -> Result<LogicalPlan> {
+    use datafusion::logical_expr::expr::WindowFunctionDefinition;
+    let mut counts = std::collections::HashMap::new();
+    plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::Window(w) = node {
+            for e in &w.window_expr {
+                let mut inner = e;
+                while let Expr::Alias(a) = inner {
+                    inner = a.expr.as_ref();
+                }
+                if let Expr::WindowFunction(f) = inner {
+                    if let WindowFunctionDefinition::WindowUDF(udf) = &f.fun {
+                        let to = match udf.name() {
+                            "row_number" | "rank" | "dense_rank" => DataType::Int64,
+                            "ntile" => DataType::Int32,
+                            _ => continue,
+                        };
+                        counts.insert(e.schema_name().to_string(), to);
+                    }
+                }
+            }
+        }
+        Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+    })?;
+    if counts.is_empty() {
+        return Ok(plan);
+    }
+    plan.transform_up_with_subqueries(|node| {
+        let LogicalPlan::Projection(_) = node else {
+            // (A parent's types follow its rewritten input.)
+            return node.recompute_schema().map(Transformed::yes);
+        };
+        let schema = node.inputs()[0].schema().clone();
+        let names = NamePreserver::new(&node);
+        node.map_expressions(|e| {
+            let original = names.save(&e);
+            let e = e.transform_up(|e| match &e {
+                Expr::Column(c)
+                    if counts.contains_key(&c.name)
+                        && e.get_type(&schema).is_ok_and(|t| t == DataType::UInt64) =>
+                {
+                    let to = counts[&c.name].clone();
+                    Ok(Transformed::yes(Expr::Cast(Cast::new(Box::new(e), to))))
+                }
+                _ => Ok(Transformed::no(e)),
+            })?;
+            Ok(e.update_data(|e| original.restore(e)))
+        })?
+        .map_data(|p| p.recompute_schema())
+    })
+    .map(|t| t.data)
+}
+
 /// The statement's own timestamptz columns in the session's zone: an
 /// instant read from a file labelled UTC is shown as PostgreSQL shows every
 /// timestamptz, in the session's `TimeZone`.
@@ -916,9 +1018,11 @@ impl AnalyzerRule for BooleanLiterals {
         let plan = if recursive {
             plan
         } else {
-            rewrite_plan(plan, true, &|e, _| integer_literal(e))?
+            let plan = rewrite_plan(plan, true, &|e, _| integer_literal(e))?;
+            int4_rows(plan)?
         };
         rewrite_plan(plan, false, &|e, schema| {
+            refused(&e, schema)?;
             boolean_comparison(e, schema)?
                 .transform_data(|e| real_with_other(e, schema))?
                 .transform_data(|e| array_text(e, schema))
@@ -930,6 +1034,130 @@ impl AnalyzerRule for BooleanLiterals {
     }
 }
 
+/// What PostgreSQL has no operator or cast for, refused as it refuses it
+/// (DataFusion would answer): `%` of a double precision or real, and a
+/// boolean cast to a number other than `int4`.
+fn refused(e: &Expr, schema: &DFSchema) -> Result<()> {
+    use crate::error::sqlstate;
+    let refuse = |code, message: String| {
+        Err(datafusion::common::DataFusionError::External(Box::new(
+            crate::EngineError::new(code, message),
+        )))
+    };
+    let name = |e: &Expr| {
+        e.get_type(schema)
+            .map(|t| super::proc::pg_type_name(&t))
+            .unwrap_or_default()
+    };
+    match e {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Modulo,
+            right,
+        }) if [left, right]
+            .iter()
+            .any(|e| e.get_type(schema).is_ok_and(|t| t.is_floating())) =>
+        {
+            refuse(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!("operator does not exist: {} % {}", name(left), name(right)),
+            )
+        }
+        Expr::Cast(Cast { expr, field })
+            if expr.get_type(schema).is_ok_and(|t| t == DataType::Boolean)
+                && (field.data_type().is_numeric() && field.data_type() != &DataType::Int32) =>
+        {
+            refuse(
+                sqlstate::CANNOT_COERCE,
+                format!(
+                    "cannot cast type boolean to {}",
+                    super::proc::pg_type_name(field.data_type())
+                ),
+            )
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The int4 literals above reach the types of what combines rows: a VALUES
+/// column of integer literals that all fit is int4 (its schema was fixed
+/// before this rule), and a UNION's column types are found again from its
+/// branches (`SELECT 1 UNION SELECT 2` is int4, as in PostgreSQL; type
+/// coercion widens where branches differ).
+fn int4_rows(plan: LogicalPlan) -> Result<LogicalPlan> {
+    use datafusion::common::ScalarValue;
+    use datafusion::logical_expr::{Union, Values};
+    let fits = |e: &Expr| match e {
+        Expr::Literal(ScalarValue::Int64(Some(v)), _) => i32::try_from(*v).is_ok(),
+        Expr::Literal(ScalarValue::Int32(_), _) => true,
+        _ => false,
+    };
+    let combines = plan
+        .exists(|p| Ok(matches!(p, LogicalPlan::Values(_) | LogicalPlan::Union(_))))
+        .unwrap_or(false);
+    if !combines {
+        return Ok(plan);
+    }
+    plan.transform_up_with_subqueries(|node| match node {
+        LogicalPlan::Values(Values { schema, values }) => {
+            let width = schema.fields().len();
+            let narrow: Vec<bool> = (0..width)
+                .map(|c| {
+                    schema.field(c).data_type() == &DataType::Int64
+                        && values.iter().all(|row| fits(&row[c]))
+                })
+                .collect();
+            if !narrow.contains(&true) {
+                return Ok(Transformed::no(LogicalPlan::Values(Values {
+                    schema,
+                    values,
+                })));
+            }
+            let values = values
+                .into_iter()
+                .map(|row| {
+                    row.into_iter()
+                        .zip(&narrow)
+                        .map(|(e, &narrow)| match e {
+                            Expr::Literal(ScalarValue::Int64(Some(v)), m) if narrow => {
+                                Expr::Literal(ScalarValue::Int32(Some(v as i32)), m)
+                            }
+                            e => e,
+                        })
+                        .collect()
+                })
+                .collect();
+            let fields = schema
+                .iter()
+                .zip(&narrow)
+                .map(|((q, f), &narrow)| {
+                    let f = if narrow {
+                        Arc::new(f.as_ref().clone().with_data_type(DataType::Int32))
+                    } else {
+                        Arc::clone(f)
+                    };
+                    (q.cloned(), f)
+                })
+                .collect();
+            let schema = Arc::new(DFSchema::new_with_metadata(
+                fields,
+                schema.metadata().clone(),
+            )?);
+            Ok(Transformed::yes(LogicalPlan::Values(Values {
+                schema,
+                values,
+            })))
+        }
+        LogicalPlan::Union(u) => {
+            let union = Union::try_new_with_loose_types(u.inputs)?;
+            Ok(Transformed::yes(LogicalPlan::Union(union)))
+        }
+        // (Above a changed node, the schema follows.)
+        node => node.recompute_schema().map(Transformed::yes),
+    })
+    .map(|t| t.data)
+}
+
 /// A numeric literal written with an exponent keeps no negative scale, and an
 /// integer literal is an `int4` where it fits, as PostgreSQL reads
 /// `1` (DataFusion reads every integer literal as an `int8`): `SELECT 1` is
@@ -938,10 +1166,31 @@ impl AnalyzerRule for BooleanLiterals {
 fn integer_literal(e: Expr) -> Result<Transformed<Expr>> {
     use datafusion::common::ScalarValue;
     match e {
-        // (`-2147483648` is an int8 in PostgreSQL: its digits are not an
-        // int4 before the minus.)
+        // A minus on a constant is part of the constant (`-(-2147483648)`
+        // is the int8 2147483648, as PostgreSQL folds it).
+        Expr::Negative(inner)
+            if matches!(
+                inner.as_ref(),
+                Expr::Literal(ScalarValue::Int32(Some(_)) | ScalarValue::Int64(Some(_)), _)
+            ) =>
+        {
+            let Expr::Literal(v, metadata) = *inner else {
+                unreachable!("matched above")
+            };
+            let v = match v {
+                ScalarValue::Int32(Some(v)) => -(v as i64),
+                ScalarValue::Int64(Some(v)) if v != i64::MIN => -v,
+                v => {
+                    return Ok(Transformed::no(Expr::Negative(Box::new(Expr::Literal(
+                        v, metadata,
+                    )))))
+                }
+            };
+            integer_literal(Expr::Literal(ScalarValue::Int64(Some(v)), metadata))
+                .map(|t| Transformed::yes(t.data))
+        }
         Expr::Literal(ScalarValue::Int64(Some(v)), metadata)
-            if v > i32::MIN as i64 && v <= i32::MAX as i64 =>
+            if v >= i32::MIN as i64 && v <= i32::MAX as i64 =>
         {
             Ok(Transformed::yes(Expr::Literal(
                 ScalarValue::Int32(Some(v as i32)),

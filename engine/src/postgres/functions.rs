@@ -119,7 +119,8 @@ pub(crate) fn format_udf() -> datafusion::logical_expr::ScalarUDF {
         let values = (1..args.len())
             .map(text)
             .collect::<datafusion::error::Result<Vec<_>>>()?;
-        format_row(&fmt, |i| values.get(i).and_then(|v| v.as_deref()))
+        let values: Vec<Option<&str>> = values.iter().map(|v| v.as_deref()).collect();
+        format_row(&fmt, &values)
             .map(Some)
             .map_err(datafusion::error::DataFusionError::Execution)
     })
@@ -252,11 +253,14 @@ pub(super) fn row_text_udf(
     })
 }
 
-/// One `format()` result; `arg(i)` is the i-th argument after the format.
-pub(super) fn format_row<'a>(
-    fmt: &str,
-    arg: impl Fn(usize) -> Option<&'a str>,
-) -> std::result::Result<String, String> {
+/// One `format()` result; `args` are the arguments after the format (`None`
+/// a NULL).
+pub(super) fn format_row(fmt: &str, args: &[Option<&str>]) -> std::result::Result<String, String> {
+    let arg = |i: usize| {
+        args.get(i)
+            .copied()
+            .ok_or_else(|| "too few arguments for format()".to_string())
+    };
     let mut out = String::new();
     let mut next = 0;
     let mut chars = fmt.chars();
@@ -265,13 +269,68 @@ pub(super) fn format_row<'a>(
             out.push(c);
             continue;
         }
-        let spec = chars.next().ok_or("unterminated format() type specifier")?;
-        if spec == '%' {
+        if chars.clone().next() == Some('%') {
+            chars.next();
             out.push('%');
             continue;
         }
-        let value = arg(next);
+        // `%[position$][-][width]type`, width a number or `*[position$]`.
+        let number = |chars: &mut std::str::Chars| -> Option<usize> {
+            let digits: String = chars.clone().take_while(|c| c.is_ascii_digit()).collect();
+            if digits.is_empty() {
+                return None;
+            }
+            chars.nth(digits.len() - 1);
+            digits.parse().ok()
+        };
+        let position = |chars: &mut std::str::Chars| -> std::result::Result<Option<usize>, String> {
+            let mut ahead = chars.clone();
+            match number(&mut ahead) {
+                Some(n) if ahead.clone().next() == Some('$') => {
+                    ahead.next();
+                    *chars = ahead;
+                    if n == 0 {
+                        return Err(
+                            "format specifies argument 0, but arguments are numbered from 1".into(),
+                        );
+                    }
+                    Ok(Some(n - 1))
+                }
+                _ => Ok(None),
+            }
+        };
+        if let Some(p) = position(&mut chars)? {
+            next = p;
+        }
+        let mut left = false;
+        while chars.clone().next() == Some('-') {
+            chars.next();
+            left = true;
+        }
+        let mut width = None;
+        if chars.clone().next() == Some('*') {
+            chars.next();
+            // (The value is the argument after the width's, as in PostgreSQL.)
+            let at = position(&mut chars)?.unwrap_or(next);
+            next = at + 1;
+            let w: i64 = match arg(at)? {
+                None => 0,
+                Some(w) => w
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("invalid input syntax for type integer: \"{w}\""))?,
+            };
+            if w < 0 {
+                left = true;
+            }
+            width = Some(w.unsigned_abs() as usize);
+        } else if let Some(w) = number(&mut chars) {
+            width = Some(w);
+        }
+        let spec = chars.next().ok_or("unterminated format() type specifier")?;
+        let value = arg(next)?;
         next += 1;
+        let start = out.len();
         match spec {
             's' => out.push_str(value.unwrap_or("")),
             'I' => {
@@ -299,6 +358,17 @@ pub(super) fn format_row<'a>(
                 }
             },
             other => return Err(format!("unrecognized format() type specifier \"{other}\"")),
+        }
+        if let Some(width) = width {
+            let written = out[start..].chars().count();
+            if written < width {
+                let pad = " ".repeat(width - written);
+                if left {
+                    out.push_str(&pad);
+                } else {
+                    out.insert_str(start, &pad);
+                }
+            }
         }
     }
     Ok(out)
@@ -658,12 +728,22 @@ mod tests {
     #[test]
     fn format_quotes_like_postgres() {
         // Expected strings from PostgreSQL 15's format().
-        let args = ["public", "Persons", "it's"];
-        let f = |fmt: &str| super::format_row(fmt, |i| args.get(i).copied()).unwrap();
+        let args = [Some("public"), Some("Persons"), Some("it's"), Some("-4")];
+        let f = |fmt: &str| super::format_row(fmt, &args).unwrap();
         assert_eq!(f("%I.%I"), "public.\"Persons\"");
         assert_eq!(f("%s-%s=%L %%"), "public-Persons='it''s' %");
-        assert!(super::format_row("%I", |_| None).is_err());
-        assert_eq!(super::format_row("%L|%s|", |_| None).unwrap(), "NULL||");
+        assert_eq!(f("%3$s|%1$8s|%-8s|"), "it's|  public|Persons |");
+        assert!(super::format_row("%*4$s|", &args).is_err());
+        assert_eq!(
+            super::format_row("%*s|%*1$s|", &[Some("-4"), Some("ab"), Some("x")]).unwrap(),
+            "ab  |ab  |"
+        );
+        assert!(super::format_row("%I", &[None]).is_err());
+        assert!(super::format_row("%s %s", &[Some("a")]).is_err());
+        assert_eq!(
+            super::format_row("%L|%s|", &[None, None]).unwrap(),
+            "NULL||"
+        );
     }
 
     #[test]

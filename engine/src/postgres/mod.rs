@@ -8,6 +8,7 @@
 //! * [`settings`] and [`live_settings`] — `SET`/`SHOW` and `pg_settings`;
 //! * [`information_schema`] — PostgreSQL's type names and views;
 //! * [`functions`] — PostgreSQL functions DataFusion lacks;
+//! * [`ordered_set`] — `mode()` and `percentile_disc` (WITHIN GROUP);
 //! * [`rewrite`] — the SQL clients send, rewritten before planning;
 //! * [`types`] — type names DataFusion does not plan, and result types
 //!   narrowed to PostgreSQL's;
@@ -22,7 +23,11 @@
 mod casts;
 mod checks;
 mod numeric_math;
+mod ordered_set;
+pub(crate) use make::make_udfs;
+mod make;
 pub(crate) use numeric_math::scale_udfs;
+pub(crate) use ordered_set::ordered_set_udafs;
 mod zones;
 pub(crate) use zones::at_time_zone_udf;
 mod intervals;

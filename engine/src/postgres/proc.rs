@@ -204,6 +204,7 @@ pub(super) fn pg_type_name(t: &DataType) -> String {
         DataType::Float32 => "real".into(),
         DataType::Float64 => "double precision".into(),
         DataType::Date32 | DataType::Date64 => "date".into(),
+        DataType::Decimal128(..) | DataType::Decimal256(..) => "numeric".into(),
         DataType::Struct(_) => "record".into(),
         DataType::List(f) | DataType::LargeList(f) => format!("{}[]", pg_type_name(f.data_type())),
         other => other.to_string().to_lowercase(),

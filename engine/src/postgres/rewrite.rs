@@ -714,12 +714,36 @@ impl VisitorMut for PostgresSemantics {
                 }
             }
             Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("div") => {
-                // PostgreSQL's integer quotient: the quotient truncated.
+                // PostgreSQL's `div` is of numerics: the quotient truncated.
                 let args = function_args(&f.args);
                 if let [a, b] = args.as_slice() {
-                    if let Some(e) = parse_expr(&format!("trunc(({a}) / ({b}))")) {
+                    if let Some(e) = parse_expr(&format!(
+                        "trunc(CAST(({a}) AS numeric) / CAST(({b}) AS numeric))"
+                    )) {
                         *expr = e;
                     }
+                }
+            }
+            // make_interval's arguments are named and each optional: all
+            // seven, in order, zeros for those left out.
+            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("make_interval") => {
+                if let Some(args) = make_interval_args(&f.args) {
+                    if let Some(e) = parse_expr(&format!("make_interval({})", args.join(", "))) {
+                        *expr = e;
+                    }
+                }
+            }
+            // `a && b` of arrays: they share an element (a NULL element
+            // matches nothing, as in PostgreSQL).
+            Expr::BinaryOp {
+                left,
+                op: datafusion::sql::sqlparser::ast::BinaryOperator::PGOverlap,
+                right,
+            } => {
+                if let Some(e) = parse_expr(&format!(
+                    "array_has_any(array_compact({left}), array_compact({right}))"
+                )) {
+                    *expr = e;
                 }
             }
             Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("array_remove") => {
@@ -818,6 +842,40 @@ pub(super) fn function_args(args: &FunctionArguments) -> Vec<String> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// make_interval's arguments as seven positional ones (`None` when they do
+/// not name its parameters: the planner then reports the mistake).
+fn make_interval_args(args: &FunctionArguments) -> Option<Vec<String>> {
+    use super::make::INTERVAL_PARAMETERS;
+    let FunctionArguments::List(list) = args else {
+        return (matches!(args, FunctionArguments::None)).then(|| vec!["0".into(); 7]);
+    };
+    let mut out = vec!["0".to_string(); 7];
+    let mut position = 0;
+    for a in &list.args {
+        let (name, value) = match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => (None, e.to_string()),
+            FunctionArg::Named {
+                name,
+                arg: FunctionArgExpr::Expr(e),
+                ..
+            } => (Some(name.value.to_ascii_lowercase()), e.to_string()),
+            FunctionArg::ExprNamed {
+                name: Expr::Identifier(name),
+                arg: FunctionArgExpr::Expr(e),
+                ..
+            } => (Some(name.value.to_ascii_lowercase()), e.to_string()),
+            _ => return None,
+        };
+        let at = match name {
+            Some(n) => INTERVAL_PARAMETERS.iter().position(|p| *p == n)?,
+            None => position,
+        };
+        *out.get_mut(at)? = value;
+        position = at + 1;
+    }
+    Some(out)
 }
 
 pub(super) fn parse_expr(sql: &str) -> Option<Expr> {

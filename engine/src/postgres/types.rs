@@ -128,7 +128,13 @@ pub(super) fn is_pg_int4(
     match e {
         Expr::Literal(ScalarValue::Int64(Some(v)), _) => i32::try_from(*v).is_ok(),
         Expr::Literal(ScalarValue::Int32(Some(_)), _) => true,
-        Expr::Negative(inner) => is_pg_int4(inner, schema),
+        // (A minus on a constant folds into it: `-(-2147483648)` is int8.)
+        Expr::Negative(inner) => match inner.as_ref() {
+            Expr::Literal(ScalarValue::Int64(Some(v)), _) => {
+                v.checked_neg().is_some_and(|n| i32::try_from(n).is_ok())
+            }
+            inner => is_pg_int4(inner, schema),
+        },
         Expr::BinaryExpr(b) => {
             matches!(
                 b.op,

@@ -353,6 +353,12 @@ impl Session {
             ctx.register_udf(udf);
         }
         ctx.register_udf(crate::postgres::json_build_object_udf());
+        for udf in crate::postgres::make_udfs() {
+            ctx.register_udf(udf);
+        }
+        for udaf in crate::postgres::ordered_set_udafs() {
+            ctx.register_udaf(udaf);
+        }
         // The size of the whole city's files is a rough count of its rows:
         // below city level, where the fence hides most of them, it is NULL
         // (PostgreSQL's answer for a database one cannot size).
