@@ -71,6 +71,10 @@ def numeric():
     for fn in ["power", "mod", "div", "gcd", "lcm", "atan2", "log"]:
         for a, b in [("2", "10"), ("10", "3"), ("-10", "3"), ("9", "0.5"), ("0", "0"), ("12", "18"), ("2.0", "3")]:
             out.append(select(f"{fn}({a}, {b})"))
+    for e in ["gcd(-2147483648, 0)", "div(-7, 0)", "factorial(20)", "-(-2147483648)", "-2147483648"]:
+        out.append(select(e))
+    for e in ["gcd(b, 4)", "lcm(i, 6)", "div(i, 2)", "sign(n)"]:
+        out.append(over_t(e))
     for v, lo, hi, n in [("5.35", "0.024", "10.06", "5"), ("-1", "0", "10", "4"), ("11", "0", "10", "4"), ("0", "0", "10", "4")]:
         out.append(select(f"width_bucket({v}, {lo}, {hi}, {n})"))
     out.append(select("pi()"))
@@ -143,8 +147,9 @@ def text():
         out.append(select(f"CAST({v} AS char(5))"))
     for pat in ["'(id|uscc)%'", "'id%'", "'%valid'", "'i_\\_valid'", "'(a|b)*'"]:
         out.append(select(f"'id_valid' SIMILAR TO {pat}"))
-    for f_ in ["'%s and %s'", "'%I.%I'", "'%L'", "'%5s|'", "'%-5s|'"]:
+    for f_ in ["'%s and %s'", "'%I.%I'", "'%L'", "'%5s|'", "'%-5s|'", "'%2$s %1$s'", "'%s %s %s'", "'%*s|'"]:
         out.append(select(f"format({f_}, 'a', 'b')"))
+    out.append(select("format('%*s|%-*s|', 4, 'ab', 3, 'c')"))
     out.append(select("chr(65)"))
     out.append(select("chr(24352)"))
     out.append(select("regexp_match('foobarbequebaz', 'ba.')"))
@@ -210,6 +215,10 @@ def datetime():
     out.append(select("make_date(2023, 2, 29)"))
     out.append(select("make_timestamp(2024, 1, 2, 3, 4, 5.5)"))
     out.append(select("make_interval(days => 10)"))
+    for args in ["1, 2, 3", "hours => 1, mins => 30", "secs => 1.5", "", "weeks => 2, days => -1", "0, 0, 0, 0, 0, 0, -0.25"]:
+        out.append(select(f"make_interval({args})"))
+    out.append(select("make_timestamp(2024, 2, 30, 0, 0, 0)"))
+    out.append(select("make_timestamp(2024, 1, 1, 23, 59, 60)"))
     out.append(select("to_timestamp('2024-03-05 10:11', 'YYYY-MM-DD HH24:MI')"))
     out.append(select("date_bin(INTERVAL '15 minutes', TIMESTAMP '2024-03-05 10:11:12', TIMESTAMP '2000-01-01')"))
     out.append(select("isfinite(DATE '2024-01-01')"))
@@ -271,7 +280,7 @@ def conditional():
 
 def aggregates():
     out = []
-    for agg in ["count(*)", "count(b)", "count(DISTINCT b)", "sum(i)", "sum(b)", "sum(n)", "sum(f)", "avg(i)", "avg(b)", "avg(n)", "avg(f)", "min(n)", "max(s)", "min(d)", "max(ts)", "bool_and(flag)", "bool_or(flag)", "every(flag)", "string_agg(s, ',' ORDER BY i)", "array_agg(i ORDER BY i)", "stddev(f)", "stddev_pop(f)", "variance(n)", "var_pop(b)", "bit_and(i)", "bit_or(i)", "count(*) FILTER (WHERE flag)", "sum(i) FILTER (WHERE i > 2)", "corr(i, f)", "covar_samp(i, f)", "regr_slope(f, i)", "percentile_cont(0.5) WITHIN GROUP (ORDER BY f)", "percentile_disc(0.5) WITHIN GROUP (ORDER BY i)", "mode() WITHIN GROUP (ORDER BY b)", "json_agg(i ORDER BY i)", "max(name)", "min(name)", "sum(i)::float8 / count(*)"]:
+    for agg in ["count(*)", "count(b)", "count(DISTINCT b)", "sum(i)", "sum(b)", "sum(n)", "sum(f)", "avg(i)", "avg(b)", "avg(n)", "avg(f)", "min(n)", "max(s)", "min(d)", "max(ts)", "bool_and(flag)", "bool_or(flag)", "every(flag)", "string_agg(s, ',' ORDER BY i)", "array_agg(i ORDER BY i)", "stddev(f)", "stddev_pop(f)", "variance(n)", "var_pop(b)", "bit_and(i)", "bit_or(i)", "count(*) FILTER (WHERE flag)", "sum(i) FILTER (WHERE i > 2)", "corr(i, f)", "covar_samp(i, f)", "regr_slope(f, i)", "percentile_cont(0.5) WITHIN GROUP (ORDER BY f)", "percentile_disc(0.5) WITHIN GROUP (ORDER BY i)", "mode() WITHIN GROUP (ORDER BY b)", "json_agg(i ORDER BY i)", "json_agg(s ORDER BY i DESC)", "jsonb_agg(n ORDER BY i)", "mode() WITHIN GROUP (ORDER BY s DESC)", "percentile_disc(0.25) WITHIN GROUP (ORDER BY n DESC)", "percentile_disc(0.5) WITHIN GROUP (ORDER BY d)", "max(name)", "min(name)", "sum(i)::float8 / count(*)"]:
         out.append(select(agg, " FROM t"))
     for g in ["flag", "b", "d IS NULL", "length(s)", "extract(year from d)"]:
         out.append(f"SELECT {g} AS g, count(*), sum(i) FROM t GROUP BY 1 ORDER BY 1 NULLS FIRST;")
@@ -358,6 +367,33 @@ def json_arrays():
         "json_array_length('[1,2,3]')",
         "json_typeof('1')",
         "'{\"a\":[1,2]}'::jsonb #> '{a,1}'",
+        "'{\"b\":1,  \"a\":[1,2.50,1e2], \"aa\":null, \"b\":\"x\"}'::jsonb",
+        "'{\"b\": 1,  \"a\" : [1, 2.50]}'::json",
+        "'{\"a\": {\"b\" :  [1, 2]}}'::json -> 'a'",
+        "'{\"a\": {\"b\" :  [1, 2]}}'::jsonb -> 'a'",
+        "'[1,2,3]'::json -> -1",
+        "'[1,2,3]'::json -> '1'",
+        "'[1,2,3]'::json ->> 5",
+        "'{\"a\":[1,{\"b\": \"x\"}]}'::json #>> '{a,1,b}'",
+        "'{\"a\":null}'::json ->> 'a'",
+        "'{\"a\":\"q\\\"uote\"}'::json ->> 'a'",
+        "'[\"a\",\"b\"]'::jsonb ? 'b'",
+        "'{\"a\":1}'::jsonb ? 'b'",
+        "'[1,2,[3]]'::jsonb @> '[[3]]'",
+        "'[1,2,[3]]'::jsonb @> '[3]'",
+        "'{\"a\":1}'::jsonb <@ '{\"a\":1,\"b\":2}'",
+        "json_typeof('{\"a\":1}')",
+        "json_typeof('null')",
+        "jsonb_typeof('[1]')",
+        "json_array_length('{\"a\":1}')",
+        "jsonb_array_length('[]')",
+        "json_build_array(1.50, true, DATE '2024-01-02', '{\"x\": 1}'::json)",
+        "jsonb_build_array(1, 'a', NULL)",
+        "to_json(2.50)",
+        "to_json(NULL::text)",
+        "to_jsonb('a\"b'::text)",
+        "'{bad'::json",
+        "ARRAY[1, NULL] && ARRAY[NULL::int]",
         "ARRAY[1, 2, 3]",
         "ARRAY[1, 2] || 3",
         "ARRAY[1, 2] || ARRAY[3]",

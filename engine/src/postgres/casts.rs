@@ -110,6 +110,27 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                 DataType::Decimal128(38, 0),
             ))))
         }
+        Expr::Cast(Cast { expr, field })
+            if matches!(
+                field.metadata().get(crate::PG_TYPE_KEY).map(String::as_str),
+                Some("json" | "jsonb")
+            ) =>
+        {
+            // Text read as json is checked; as jsonb, also normalised.
+            let jsonb =
+                field.metadata().get(crate::PG_TYPE_KEY).map(String::as_str) == Some("jsonb");
+            let from_jsonb = expr.to_field(schema).is_ok_and(|(_, f)| {
+                f.metadata().get(crate::PG_TYPE_KEY).map(String::as_str) == Some("jsonb")
+            });
+            if from_jsonb && jsonb {
+                return Ok(Transformed::yes(*expr));
+            }
+            let udf = &super::json::JSON_IN[usize::from(jsonb)];
+            let text = Expr::Cast(Cast::new(expr, DataType::Utf8));
+            Ok(Transformed::yes(Expr::ScalarFunction(
+                ScalarFunction::new_udf(Arc::clone(udf), vec![text]),
+            )))
+        }
         Expr::Cast(Cast { expr, field }) => {
             let data_type = field.data_type().clone();
             let Ok(from) = expr.get_type(schema) else {
@@ -430,7 +451,7 @@ fn result_type(f: &ScalarFunction, schema: &DFSchema) -> Option<DataType> {
         "gcd" | "lcm" if f.args.iter().all(int4) && returns(DataType::Int64) => {
             Some(DataType::Int32)
         }
-        "sign"
+        "sign" | "signum"
             if f.args.len() == 1
                 && strip_casts(&f.args[0])
                     .get_type(schema)

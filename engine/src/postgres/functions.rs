@@ -193,12 +193,26 @@ pub(super) fn row_text_udf(
         usize,
     ) -> datafusion::error::Result<Option<String>>,
 ) -> datafusion::logical_expr::ScalarUDF {
+    row_typed_udf(name, None, row)
+}
+
+/// [`row_text_udf`] whose text is of a PostgreSQL type carried as text
+/// (`json`), marked so clients receive that type.
+pub(super) fn row_typed_udf(
+    name: &'static str,
+    pg_type: Option<&'static str>,
+    row: fn(
+        &[datafusion::arrow::array::ArrayRef],
+        usize,
+    ) -> datafusion::error::Result<Option<String>>,
+) -> datafusion::logical_expr::ScalarUDF {
     use datafusion::logical_expr::{
         ColumnarValue, ScalarFunctionArgs, Signature, TypeSignature, Volatility,
     };
     #[derive(Debug)]
     struct RowText {
         name: &'static str,
+        pg_type: Option<&'static str>,
         signature: Signature,
         row: fn(
             &[datafusion::arrow::array::ArrayRef],
@@ -226,6 +240,18 @@ pub(super) fn row_text_udf(
         fn return_type(&self, _: &[DataType]) -> datafusion::error::Result<DataType> {
             Ok(DataType::Utf8)
         }
+        fn return_field_from_args(
+            &self,
+            _: datafusion::logical_expr::ReturnFieldArgs,
+        ) -> datafusion::error::Result<datafusion::arrow::datatypes::FieldRef> {
+            let field = Field::new(self.name, DataType::Utf8, true);
+            Ok(Arc::new(match self.pg_type {
+                Some(t) => {
+                    field.with_metadata([(crate::PG_TYPE_KEY.to_string(), t.to_string())].into())
+                }
+                None => field,
+            }))
+        }
         fn invoke_with_args(
             &self,
             args: ScalarFunctionArgs,
@@ -245,6 +271,7 @@ pub(super) fn row_text_udf(
     }
     datafusion::logical_expr::ScalarUDF::new_from_impl(RowText {
         name,
+        pg_type,
         signature: Signature::one_of(
             vec![TypeSignature::Nullary, TypeSignature::VariadicAny],
             Volatility::Stable,
@@ -541,7 +568,7 @@ pub(crate) fn constant_any_udf(
 pub(crate) fn json_build_object_udf() -> datafusion::logical_expr::ScalarUDF {
     use datafusion::common::ScalarValue;
     use datafusion::error::DataFusionError;
-    row_text_udf("json_build_object", |args, row| {
+    row_typed_udf("json_build_object", Some("json"), |args, row| {
         if args.len() % 2 != 0 {
             return Err(DataFusionError::Execution(
                 "argument list must have even number of elements".into(),

@@ -9,6 +9,7 @@
 //! * [`information_schema`] — PostgreSQL's type names and views;
 //! * [`functions`] — PostgreSQL functions DataFusion lacks;
 //! * [`ordered_set`] — `mode()` and `percentile_disc` (WITHIN GROUP);
+//! * [`json`] — `json`/`jsonb` operators and functions over their text;
 //! * [`rewrite`] — the SQL clients send, rewritten before planning;
 //! * [`types`] — type names DataFusion does not plan, and result types
 //!   narrowed to PostgreSQL's;
@@ -22,6 +23,7 @@
 
 mod casts;
 mod checks;
+pub(crate) mod json;
 mod numeric_math;
 mod ordered_set;
 pub(crate) use make::make_udfs;

@@ -724,6 +724,26 @@ impl VisitorMut for PostgresSemantics {
                     }
                 }
             }
+            // json_agg(x ORDER BY …) is the JSON of array_agg(x ORDER BY …),
+            // whose ordering and merging are DataFusion's.
+            Expr::Function(f)
+                if ["json_agg", "jsonb_agg"]
+                    .iter()
+                    .any(|n| f.name.to_string().eq_ignore_ascii_case(n)) =>
+            {
+                let to = if f.name.to_string().eq_ignore_ascii_case("json_agg") {
+                    "pg_json_from_list"
+                } else {
+                    "pg_jsonb_from_list"
+                };
+                let mut agg = f.clone();
+                agg.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![
+                    datafusion::sql::sqlparser::ast::Ident::new("array_agg"),
+                ]);
+                if let Some(e) = parse_expr(&format!("{to}({agg})")) {
+                    *expr = e;
+                }
+            }
             // make_interval's arguments are named and each optional: all
             // seven, in order, zeros for those left out.
             Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("make_interval") => {

@@ -249,6 +249,9 @@ impl Session {
             .with_runtime_env(engine.runtime().clone())
             .with_default_features();
         crate::speed::date_part::install(&mut builder);
+        if let Some(planners) = builder.expr_planners() {
+            planners.insert(0, Arc::new(crate::postgres::json::JsonPlanner));
+        }
         // PostgreSQL's reading of boolean words goes before type coercion
         // (which would refuse `flag = 'true'`), its casts after it.
         let mut analyzer: Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> =
@@ -353,6 +356,9 @@ impl Session {
             ctx.register_udf(udf);
         }
         ctx.register_udf(crate::postgres::json_build_object_udf());
+        for udf in crate::postgres::json::json_udfs() {
+            ctx.register_udf(udf.as_ref().clone());
+        }
         for udf in crate::postgres::make_udfs() {
             ctx.register_udf(udf);
         }
