@@ -136,6 +136,28 @@ const SAME_ROWS: &[(&str, &str, &str)] = &[
      "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}') AND character_length(name) >= 2"),
     ("village", "SELECT count(*) FROM persons WHERE phone LIKE '%****%'",
      "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}') AND phone IS NOT NULL"),
+    // Leakproof predicates run below the barrier beside the fence, never
+    // instead of it: a range, LIKE, IN and NULL tests over unmasked columns.
+    ("town", "SELECT count(*) FROM persons WHERE grid_code LIKE '37%' AND relation IN ('01', '02')",
+     "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}') AND relation IN ('01', '02')"),
+    ("grid", "SELECT count(*) FROM persons WHERE grid_code >= '3' OR grid_code IS NULL",
+     "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}')"),
+    ("town", "SELECT count(*) FROM persons WHERE id_number BETWEEN '1' AND '9' AND NOT is_alive IS NULL",
+     "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}') AND id_number BETWEEN '1' AND '9'"),
+    // … on a key-placed dataset, below its attribution.
+    ("village", "SELECT count(*) FROM social_security_cards WHERE issued_on >= DATE '2020-01-01' AND channel IS NOT NULL",
+     "SELECT count(*) FROM social_security_cards WHERE issued_on >= DATE '2020-01-01' AND channel IS NOT NULL AND id_number IN (SELECT id_number FROM persons WHERE starts_with(grid_code, '{P}'))"),
+    // A masked column (amount is health data, NULL for the village): the
+    // comparison reads the mask, above the barrier.
+    ("village", "SELECT count(*), count(amount) FROM subsidy_payments WHERE amount > 0 OR month IS NOT NULL",
+     "SELECT count(*), 0 FROM subsidy_payments WHERE starts_with(grid_code, '{P}')"),
+    // A leakproof conjunct goes below; the division stays above and sees
+    // only the fence's rows.
+    ("town", "SELECT count(*) FROM persons WHERE grid_code >= '3' AND 1 / (CASE WHEN starts_with(grid_code, current_area_prefix()) THEN 1 ELSE 0 END) = 1",
+     "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}')"),
+    // A comparison with a masked column reads the mask, as before.
+    ("village", "SELECT count(*) FROM persons WHERE phone <> '13800000000'",
+     "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}') AND phone IS NOT NULL"),
     // Catalog views run under the caller's fence: one SQL, each level its own rows.
     ("village", "SELECT sum(residents), sum(households) FROM village_population",
      "SELECT count(*), count(DISTINCT household_no) FROM persons WHERE starts_with(grid_code, '{P}')"),
@@ -419,6 +441,71 @@ async fn explain_shows_only_the_own_fence_and_analyze_and_verbose_are_refused_be
         assert!(line.contains("Rows=Inexact("), "{line}");
         assert!(!line.contains("=Exact("), "{line}");
         assert!(!line.contains("Min=") && !line.contains("Max="), "{line}");
+    }
+}
+
+/// Leakproof predicates reach the Parquet scan below the barrier (so they
+/// prune row groups and pages); a predicate that could fail, call a
+/// function or read a masked column does not.
+#[tokio::test]
+async fn only_leakproof_predicates_reach_the_governed_scan() {
+    let addr = start_server().await;
+    let plan = |text: Vec<Vec<String>>| {
+        text.iter()
+            .map(|r| r.join(" "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // The scan below the barrier: what follows its line in the plan.
+    let below = |text: &str| {
+        text.split_once("FenceBarrierExec")
+            .map(|(_, below)| below.to_string())
+            .unwrap_or_default()
+    };
+    let town = connect(addr, "town").await;
+    let text = plan(
+        rows(
+            &town,
+            "EXPLAIN SELECT count(*) FROM persons WHERE id_number = '370602199901019999' \
+             AND 1 / (CASE WHEN grid_code LIKE '37%' THEN 1 ELSE 0 END) = 1",
+        )
+        .await,
+    );
+    let scan = below(&text);
+    assert!(scan.contains("370602199901019999"), "{text}");
+    assert!(scan.contains("required_guarantees=[id_number in"), "{text}");
+    assert!(!scan.contains("CASE"), "{text}");
+    // The village's id_number is a keyed hash: a comparison with it is a
+    // comparison with the mask, above the barrier.
+    let village = connect(addr, "village").await;
+    let text = plan(
+        rows(
+            &village,
+            "EXPLAIN SELECT count(*) FROM persons WHERE id_number = 'abc' AND grid_code LIKE '3706%'",
+        )
+        .await,
+    );
+    let scan = below(&text);
+    assert!(!scan.contains("abc"), "{text}");
+    assert!(scan.contains("3706%"), "{text}");
+    // Functions and arithmetic stay above.
+    for predicate in [
+        "starts_with(grid_code, '3706')",
+        "length(grid_code) + 1 > 3",
+        "CAST(grid_code AS BIGINT) > 3",
+    ] {
+        let text = plan(
+            rows(
+                &town,
+                &format!("EXPLAIN SELECT count(*) FROM persons WHERE {predicate}"),
+            )
+            .await,
+        );
+        let scan = below(&text);
+        assert!(
+            !scan.contains("starts_with") && !scan.contains("length") && !scan.contains("Int64"),
+            "{predicate}: {text}"
+        );
     }
 }
 

@@ -23,12 +23,18 @@
 //! it, so the user's predicates stay above the scan, and the scan's plan is
 //! built and optimized apart from the user's query.
 //!
-//! **3. Nothing of the user's query runs below the barrier.**
-//! [`barrier::FenceBarrierExec`] refuses filter, dynamic-filter, projection and
-//! limit pushdown, and reports only inexact row and byte counts (no column's
-//! values). So no user expression (one that can fail on a value, say a
-//! cast or a division, and so reveal it) ever sees a row outside the fence
-//! or an unmasked value, and no aggregate is answered from file metadata.
+//! **3. Nothing of the user's query runs below the barrier but leakproof
+//! predicates.** [`barrier::FenceBarrierExec`] refuses filter, dynamic-filter,
+//! projection and limit pushdown, and reports only inexact row and byte
+//! counts (no column's values). So no user expression that can fail on a
+//! value (a cast, a division) and so reveal it, or that calls a function,
+//! ever sees a row outside the fence or an unmasked value, and no aggregate
+//! is answered from file metadata. The one exception is [`leakproof`]:
+//! comparisons, `LIKE`, `IN` lists and NULL tests of unmasked columns
+//! against constants, which cannot fail or call anything, are taken by the
+//! governed scan *beside* the fence (and run again above it), so they prune
+//! the files, as PostgreSQL's leakproof operators may run below a
+//! security-barrier view.
 //!
 //! **4. The rules that reshape a governed plan may assume 1–3 and must keep
 //! what they promise.** Each states its conditions; any condition unmet
@@ -57,6 +63,7 @@
 pub(crate) mod attribution_join;
 pub(crate) mod barrier;
 pub(crate) mod derived;
+pub(crate) mod leakproof;
 pub(crate) mod lineage;
 pub(crate) mod mask_switch;
 pub(crate) mod raw_key_join;

@@ -9,7 +9,9 @@
 //!   above the scan, so the user's filters, joins, grouping and functions only
 //!   ever see masked values;
 //! * the [`FenceBarrierExec`] stops anything of the user's query from being
-//!   pushed below it, and hides file statistics.
+//!   pushed below it, and hides file statistics — but for the user's
+//!   leakproof predicates over unmasked columns, which the scan takes in
+//!   beside the fence (see `leakproof`), so they prune the files.
 //!
 //! Whatever cannot be applied (a mask that does not fit a column, a missing
 //! secret) turns the table into one that refuses every scan: fail closed.
@@ -461,6 +463,27 @@ impl GovernedTable {
         }
     }
 
+    /// The columns a user reads as they are stored: those the top
+    /// projection (where `apply_masks` puts the masks) passes through, or
+    /// every column when nothing is masked.
+    fn raw_columns(&self) -> Vec<String> {
+        match &self.plan {
+            LogicalPlan::Projection(p) => p
+                .expr
+                .iter()
+                .zip(self.schema.fields())
+                .filter(|(e, _)| matches!(e, Expr::Column(_)))
+                .map(|(_, f)| f.name().clone())
+                .collect(),
+            _ => self
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect(),
+        }
+    }
+
     /// The dataset this is the governed view of.
     pub(crate) fn dataset(&self) -> &str {
         &self.dataset
@@ -501,21 +524,32 @@ impl TableProvider for GovernedTable {
         TableType::Base
     }
 
+    /// Leakproof predicates over unmasked columns are taken (inexactly: they
+    /// run again above the barrier); every other predicate stays above.
     fn supports_filters_pushdown(
         &self,
         filters: &[&Expr],
     ) -> datafusion::error::Result<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![
-            TableProviderFilterPushDown::Unsupported;
-            filters.len()
-        ])
+        let schema = datafusion::common::DFSchema::try_from(self.schema.as_ref().clone())?;
+        let raw = self.raw_columns();
+        let raw = |name: &str| raw.iter().any(|r| r == name);
+        Ok(filters
+            .iter()
+            .map(|f| {
+                if super::leakproof::is_leakproof(&unqualified(f), &schema, &raw) {
+                    TableProviderFilterPushDown::Inexact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
+            })
+            .collect())
     }
 
     async fn scan(
         &self,
         state: &dyn CatalogSession,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
+        filters: &[Expr],
         _limit: Option<usize>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
         let source = match &self.proof {
@@ -524,6 +558,16 @@ impl TableProvider for GovernedTable {
         };
         let (source, switches) = switchable_masks(source)?;
         let mut plan = LogicalPlanBuilder::from(source.clone());
+        // The leakproof predicates (only those were taken), on top of the
+        // fenced and masked rows: the scan's own optimizer then pushes them,
+        // beside the fence, into the files.
+        if let Some(predicate) = filters
+            .iter()
+            .map(unqualified)
+            .reduce(datafusion::logical_expr::Expr::and)
+        {
+            plan = plan.filter(predicate)?;
+        }
         if let Some(projection) = projection {
             let fields: Vec<Expr> = projection
                 .iter()
@@ -548,6 +592,22 @@ impl TableProvider for GovernedTable {
             FenceBarrierExec::new(&self.dataset, inner).with_switches(switches),
         ))
     }
+}
+
+/// A predicate of the user's query with its columns unqualified: it is
+/// applied to the governed plan, whose columns carry the dataset's name,
+/// not the query's alias.
+fn unqualified(e: &Expr) -> Expr {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    e.clone()
+        .transform(|e| match e {
+            Expr::Column(c) if c.relation.is_some() => Ok(Transformed::yes(Expr::Column(
+                Column::new_unqualified(c.name),
+            ))),
+            e => Ok(Transformed::no(e)),
+        })
+        .map(|t| t.data)
+        .unwrap_or_else(|_| e.clone())
 }
 
 /// `plan` with each keyed-hash mask of its top projection (where
