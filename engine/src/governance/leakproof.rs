@@ -11,8 +11,9 @@
 //! (a lookup by identity number reads one row group, not the whole file).
 //!
 //! A predicate that passes here runs below the barrier *together with* the
-//! fence, never instead of it, and runs again above it (DataFusion keeps an
-//! inexact filter), so the answer is the same with or without it. What it
+//! fence, never instead of it: the governed scan applies it to its fenced
+//! and masked rows, exactly what the filter above would have been given, so
+//! the answer is the same with or without it. What it
 //! may still change is how long a query takes: as in PostgreSQL, a leakproof
 //! predicate's speed may depend on rows outside the fence (pruning).
 //!

@@ -32,7 +32,7 @@
 //! is answered from file metadata. The one exception is [`leakproof`]:
 //! comparisons, `LIKE`, `IN` lists and NULL tests of unmasked columns
 //! against constants, which cannot fail or call anything, are taken by the
-//! governed scan *beside* the fence (and run again above it), so they prune
+//! governed scan *beside* the fence (on its fenced, masked rows), so they prune
 //! the files, as PostgreSQL's leakproof operators may run below a
 //! security-barrier view.
 //!

@@ -524,8 +524,10 @@ impl TableProvider for GovernedTable {
         TableType::Base
     }
 
-    /// Leakproof predicates over unmasked columns are taken (inexactly: they
-    /// run again above the barrier); every other predicate stays above.
+    /// Leakproof predicates over unmasked columns are taken, exactly: the
+    /// scan applies them to its fenced and masked rows, which is what the
+    /// filter above would have done (and a join then meets the barrier
+    /// straight, see `raw_key_join`). Every other predicate stays above.
     fn supports_filters_pushdown(
         &self,
         filters: &[&Expr],
@@ -537,7 +539,7 @@ impl TableProvider for GovernedTable {
             .iter()
             .map(|f| {
                 if super::leakproof::is_leakproof(&unqualified(f), &schema, &raw) {
-                    TableProviderFilterPushDown::Inexact
+                    TableProviderFilterPushDown::Exact
                 } else {
                     TableProviderFilterPushDown::Unsupported
                 }
