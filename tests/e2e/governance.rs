@@ -509,6 +509,54 @@ async fn only_leakproof_predicates_reach_the_governed_scan() {
     }
 }
 
+/// A join's run-time filter (the keys its build side holds) reaches the
+/// governed scan of the probe side when the key is read unmasked, and
+/// stays above the barrier when it is a mask.
+#[tokio::test]
+async fn join_filters_reach_the_scan_only_through_unmasked_keys() {
+    let addr = start_server().await;
+    let sql = "EXPLAIN SELECT count(*) FROM subsidy_payments s JOIN persons p \
+               ON p.id_number = s.id_number WHERE p.death_date IS NOT NULL";
+    let scans = |text: Vec<Vec<String>>| -> Vec<String> {
+        text.iter()
+            .flat_map(|r| r[1].lines().map(str::to_string).collect::<Vec<_>>())
+            .filter(|l| l.contains("DataSourceExec"))
+            .collect()
+    };
+    // town holds pii: identity numbers are raw, the join's keys prune.
+    let town = connect(addr, "town").await;
+    let with_pii = scans(rows(&town, sql).await);
+    assert!(
+        with_pii.iter().any(|l| l.contains("DynamicFilter")),
+        "{with_pii:#?}"
+    );
+    // The village reads keyed hashes: nothing of the join goes below.
+    let village = connect(addr, "village").await;
+    let masked = scans(rows(&village, sql).await);
+    assert!(!masked.is_empty());
+    assert!(
+        masked.iter().all(|l| !l.contains("DynamicFilter")),
+        "{masked:#?}"
+    );
+    // And the answers are the fence's, as the same join written by hand.
+    for user in ["town", "village"] {
+        let client = connect(addr, user).await;
+        let got = rows(
+            &client,
+            "SELECT count(*) FROM subsidy_payments s JOIN persons p \
+             ON p.id_number = s.id_number WHERE p.death_date IS NOT NULL",
+        )
+        .await;
+        let want = oracle(&format!(
+            "SELECT count(*) FROM subsidy_payments s JOIN persons p ON p.id_number = s.id_number \
+             WHERE p.death_date IS NOT NULL AND starts_with(s.grid_code, '{p}') \
+             AND starts_with(p.grid_code, '{p}')",
+            p = prefix_of(user)
+        ));
+        assert_eq!(got, want, "{user}");
+    }
+}
+
 /// A keyed-hash mask's key is the server's secret: with it, anyone could hash
 /// candidate identity numbers and undo the mask. Plans name the mask, never
 /// the key, in every form of EXPLAIN a user may run.

@@ -11,13 +11,26 @@
 //! of a join on its build side. The pushdown refusals are the defaults of
 //! `ExecutionPlan`; this node relies on them on purpose and the governance
 //! tests hold it to them.
+//!
+//! One kind of filter does pass: the dynamic filters a join or a top-N
+//! builds at run time (the join keys seen, the current N-th value), over
+//! columns the principal reads unmasked. They are comparisons with values
+//! and cannot fail or call anything (they are leakproof, see `leakproof`);
+//! below the barrier they only let the scan skip row groups and rows, beside
+//! the fence, and the join or sort above still decides every row.
 
 use super::mask_switch::Switch;
+use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::Statistics;
 use datafusion::error::Result;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::expressions::DynamicFilterPhysicalExpr;
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::filter_pushdown::{
+    ChildFilterDescription, ChildPushdownResult, FilterDescription, FilterPushdownPhase,
+    FilterPushdownPropagation,
+};
 use datafusion::physical_plan::statistics::{ChildStats, StatisticsArgs};
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use std::fmt;
@@ -32,6 +45,9 @@ pub struct FenceBarrierExec {
     /// Output columns that are keyed-hash masks, with their switches (see
     /// `raw_key_join`).
     switches: Vec<(usize, Switch)>,
+    /// Output columns the principal reads unmasked: the only ones a dynamic
+    /// filter may reach below the barrier through.
+    raw: Vec<usize>,
 }
 
 impl FenceBarrierExec {
@@ -42,7 +58,15 @@ impl FenceBarrierExec {
             dataset: dataset.to_string(),
             input,
             switches: Vec::new(),
+            raw: Vec::new(),
         }
+    }
+
+    /// The same barrier, letting dynamic filters over these (unmasked)
+    /// output columns through.
+    pub fn with_raw_columns(mut self, raw: Vec<usize>) -> Self {
+        self.raw = raw;
+        self
     }
 
     /// The same barrier, knowing which of its output columns are switchable
@@ -134,8 +158,44 @@ impl ExecutionPlan for FenceBarrierExec {
             datafusion::error::DataFusionError::Internal("FenceBarrierExec needs its input".into())
         })?;
         Ok(Arc::new(
-            FenceBarrierExec::new(&self.dataset, input).with_switches(self.switches.clone()),
+            FenceBarrierExec::new(&self.dataset, input)
+                .with_switches(self.switches.clone())
+                .with_raw_columns(self.raw.clone()),
         ))
+    }
+
+    /// Only dynamic filters (run-time bounds of a join or a top-N), and only
+    /// over unmasked columns, go below; static filters never do (the
+    /// leakproof ones already went in through the governed table).
+    fn gather_filters_for_pushdown(
+        &self,
+        phase: FilterPushdownPhase,
+        parent_filters: Vec<Arc<dyn PhysicalExpr>>,
+        _config: &ConfigOptions,
+    ) -> Result<FilterDescription> {
+        let dynamic =
+            |f: &Arc<dyn PhysicalExpr>| f.downcast_ref::<DynamicFilterPhysicalExpr>().is_some();
+        if phase != FilterPushdownPhase::Post || !parent_filters.iter().all(dynamic) {
+            return Ok(FilterDescription::all_unsupported(
+                &parent_filters,
+                &self.children(),
+            ));
+        }
+        let child = ChildFilterDescription::from_child_with_allowed_indices(
+            &parent_filters,
+            self.raw.iter().copied().collect(),
+            &self.input,
+        )?;
+        Ok(FilterDescription::new().with_child(child))
+    }
+
+    fn handle_child_pushdown_result(
+        &self,
+        _phase: FilterPushdownPhase,
+        child_pushdown_result: ChildPushdownResult,
+        _config: &ConfigOptions,
+    ) -> Result<FilterPushdownPropagation<Arc<dyn ExecutionPlan>>> {
+        Ok(FilterPushdownPropagation::if_all(child_pushdown_result))
     }
 
     fn execute(

@@ -589,9 +589,20 @@ impl TableProvider for GovernedTable {
                 Some((i, switch))
             })
             .collect();
+        let raw_names = self.raw_columns();
+        let raw = plan
+            .schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| raw_names.contains(f.name()))
+            .map(|(i, _)| i)
+            .collect();
         let inner = state.create_physical_plan(&plan).await?;
         Ok(Arc::new(
-            FenceBarrierExec::new(&self.dataset, inner).with_switches(switches),
+            FenceBarrierExec::new(&self.dataset, inner)
+                .with_switches(switches)
+                .with_raw_columns(raw),
         ))
     }
 }
