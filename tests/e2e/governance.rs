@@ -155,6 +155,10 @@ const SAME_ROWS: &[(&str, &str, &str)] = &[
     // only the fence's rows.
     ("town", "SELECT count(*) FROM persons WHERE grid_code >= '3' AND 1 / (CASE WHEN starts_with(grid_code, current_area_prefix()) THEN 1 ELSE 0 END) = 1",
      "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}')"),
+    // A comparison with an uncorrelated scalar subquery's value goes below
+    // too (at run time, as a constant); the subquery sees only the fence.
+    ("town", "SELECT count(*) FROM persons WHERE id_number = (SELECT max(id_number) FROM persons)",
+     "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}') AND id_number = (SELECT max(id_number) FROM persons WHERE starts_with(grid_code, '{P}'))"),
     // A comparison with a masked column reads the mask, as before.
     ("village", "SELECT count(*) FROM persons WHERE phone <> '13800000000'",
      "SELECT count(*) FROM persons WHERE starts_with(grid_code, '{P}') AND phone IS NOT NULL"),
@@ -488,6 +492,17 @@ async fn only_leakproof_predicates_reach_the_governed_scan() {
     let scan = below(&text);
     assert!(!scan.contains("abc"), "{text}");
     assert!(scan.contains("3706%"), "{text}");
+    // A comparison with a scalar subquery's value: below for an unmasked
+    // column, above for a mask.
+    let lookup = "EXPLAIN SELECT name FROM persons WHERE id_number = \
+                  (SELECT min(id_number) FROM persons WHERE grid_code LIKE '3706%')";
+    let text = plan(rows(&town, lookup).await);
+    assert!(
+        below(&text).contains("id_number@0 = scalar_subquery"),
+        "{text}"
+    );
+    let text = plan(rows(&village, lookup).await);
+    assert!(!below(&text).contains("= scalar_subquery"), "{text}");
     // Functions and arithmetic stay above.
     for predicate in [
         "starts_with(grid_code, '3706')",

@@ -125,6 +125,11 @@ pub struct AuditRecord {
     pub sqlstate: Option<String>,
     /// Wall time from start to the end of its result.
     pub duration_ms: f64,
+    /// Whether the run reused the plan its prepared statement kept (see
+    /// `speed::plan_cache`) instead of planning afresh: what makes a
+    /// dashboard's repeated query cheap, visible to whoever checks it.
+    #[serde(default)]
+    pub plan_kept: bool,
 }
 
 /// The append-only file of audit records. Appends are serialised by a mutex
@@ -286,6 +291,7 @@ impl Pending {
                 status: Status::Ok,
                 sqlstate: None,
                 duration_ms: 0.0,
+                plan_kept: false,
             },
             started: Instant::now(),
         }
@@ -297,6 +303,11 @@ impl Pending {
         self.record.masks = crate::governance::masks_applied(engine, principal, &columns);
         self.record.columns = columns.iter().map(|(d, c)| format!("{d}.{c}")).collect();
         self.record.datasets = touched.datasets.into_iter().collect();
+    }
+
+    /// Notes that the run reuses its prepared statement's kept plan.
+    pub(crate) fn plan_kept(&mut self) {
+        self.record.plan_kept = true;
     }
 
     /// The finished record.
@@ -492,6 +503,7 @@ pub(crate) fn schema() -> SchemaRef {
                 Field::new("status", DataType::Utf8, false),
                 Field::new("sqlstate", DataType::Utf8, true),
                 Field::new("duration_ms", DataType::Float64, false),
+                Field::new("plan_kept", DataType::Boolean, false),
             ]))
         })
         .clone()
@@ -502,7 +514,7 @@ pub(crate) const TABLE_COMMENT: &str =
     "审计日志：每条语句一条记录（成功、拒绝、失败、取消、中断），仅 auditor 角色可查，按用户辖区围栏";
 
 /// Column comments shown by psql `\d+ audit_log`.
-pub(crate) const COLUMN_COMMENTS: [(&str, &str); 14] = [
+pub(crate) const COLUMN_COMMENTS: [(&str, &str); 15] = [
     ("time", "语句开始时间（UTC，毫秒）"),
     ("user", "登录用户"),
     ("level", "用户层级：city/county/town/village/grid"),
@@ -520,6 +532,7 @@ pub(crate) const COLUMN_COMMENTS: [(&str, &str); 14] = [
     ),
     ("sqlstate", "未成功时的 SQLSTATE"),
     ("duration_ms", "耗时（毫秒）"),
+    ("plan_kept", "是否复用预备语句保留的执行计划"),
 ];
 
 /// Records as one batch of the audit table.
@@ -540,6 +553,7 @@ pub(crate) fn to_batch(records: &[AuditRecord]) -> Result<RecordBatch> {
     let mut session_id = Int64Builder::with_capacity(n);
     let mut rows = Int64Builder::with_capacity(n);
     let mut duration = Float64Builder::with_capacity(n);
+    let mut kept = datafusion::arrow::array::BooleanBuilder::with_capacity(n);
     let mut datasets = ListBuilder::new(StringBuilder::new());
     let mut columns = ListBuilder::new(StringBuilder::new());
     let mut masks = ListBuilder::new(StringBuilder::new());
@@ -568,6 +582,7 @@ pub(crate) fn to_batch(records: &[AuditRecord]) -> Result<RecordBatch> {
         status.append_value(r.status.as_str());
         state.append_option(r.sqlstate.as_deref());
         duration.append_value(r.duration_ms);
+        kept.append_value(r.plan_kept);
     }
     let arrays: Vec<ArrayRef> = vec![
         Arc::new(time.finish()),
@@ -584,6 +599,7 @@ pub(crate) fn to_batch(records: &[AuditRecord]) -> Result<RecordBatch> {
         Arc::new(status.finish()),
         Arc::new(state.finish()),
         Arc::new(duration.finish()),
+        Arc::new(kept.finish()),
     ];
     Ok(RecordBatch::try_new(schema(), arrays)?)
 }
@@ -685,6 +701,7 @@ mod tests {
             status,
             sqlstate: (status != Status::Ok).then(|| "42501".into()),
             duration_ms: 1.5,
+            plan_kept: false,
         }
     }
 

@@ -164,9 +164,11 @@ impl ExecutionPlan for FenceBarrierExec {
         ))
     }
 
-    /// Only dynamic filters (run-time bounds of a join or a top-N), and only
-    /// over unmasked columns, go below; static filters never do (the
-    /// leakproof ones already went in through the governed table).
+    /// Only dynamic filters (run-time bounds of a join or a top-N), and
+    /// comparisons with a value known before the scan (an uncorrelated
+    /// scalar subquery's, which the logical plan cannot hand the governed
+    /// table), and only over unmasked columns, go below; other filters never
+    /// do (the leakproof ones already went in through the governed table).
     fn gather_filters_for_pushdown(
         &self,
         phase: FilterPushdownPhase,
@@ -175,7 +177,14 @@ impl ExecutionPlan for FenceBarrierExec {
     ) -> Result<FilterDescription> {
         let dynamic =
             |f: &Arc<dyn PhysicalExpr>| f.downcast_ref::<DynamicFilterPhysicalExpr>().is_some();
-        if phase != FilterPushdownPhase::Post || !parent_filters.iter().all(dynamic) {
+        let schema = self.input.schema();
+        let passes = match phase {
+            FilterPushdownPhase::Post => parent_filters.iter().all(dynamic),
+            FilterPushdownPhase::Pre => parent_filters
+                .iter()
+                .all(|f| compares_with_a_value(f, &self.raw, &schema)),
+        };
+        if !passes {
             return Ok(FilterDescription::all_unsupported(
                 &parent_filters,
                 &self.children(),
@@ -204,5 +213,55 @@ impl ExecutionPlan for FenceBarrierExec {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         self.input.execute(partition, context)
+    }
+}
+
+/// Whether `e` compares unmasked columns only with values (a constant, an
+/// uncorrelated scalar subquery's result, another unmasked column of the
+/// same type), joined by AND/OR: nothing that could fail on a row, or call
+/// anything, runs below the barrier (see `leakproof`).
+fn compares_with_a_value(
+    e: &Arc<dyn PhysicalExpr>,
+    raw: &[usize],
+    schema: &datafusion::arrow::datatypes::Schema,
+) -> bool {
+    use datafusion::logical_expr::Operator;
+    use datafusion::physical_expr::expressions::{BinaryExpr, Column, Literal};
+    use datafusion::physical_expr::scalar_subquery::ScalarSubqueryExpr;
+    let Some(b) = e.downcast_ref::<BinaryExpr>() else {
+        return false;
+    };
+    let value = |v: &Arc<dyn PhysicalExpr>| {
+        v.downcast_ref::<Literal>().is_some()
+            || v.downcast_ref::<ScalarSubqueryExpr>().is_some()
+            || v.downcast_ref::<Column>()
+                .is_some_and(|c| raw.contains(&c.index()))
+    };
+    let column = |v: &Arc<dyn PhysicalExpr>| {
+        v.downcast_ref::<Column>()
+            .is_some_and(|c| raw.contains(&c.index()))
+    };
+    match b.op() {
+        Operator::And | Operator::Or => {
+            compares_with_a_value(b.left(), raw, schema)
+                && compares_with_a_value(b.right(), raw, schema)
+        }
+        Operator::Eq
+        | Operator::NotEq
+        | Operator::Lt
+        | Operator::LtEq
+        | Operator::Gt
+        | Operator::GtEq
+        | Operator::IsDistinctFrom
+        | Operator::IsNotDistinctFrom => {
+            (column(b.left()) || column(b.right()))
+                && value(b.left())
+                && value(b.right())
+                && matches!(
+                    (b.left().data_type(schema), b.right().data_type(schema)),
+                    (Ok(l), Ok(r)) if l == r
+                )
+        }
+        _ => false,
     }
 }

@@ -160,6 +160,7 @@ impl Session {
                     .await?
                 {
                     pending.touches(&self.engine, &self.principal, kept.touched.clone());
+                    pending.plan_kept();
                     return Ok(physical);
                 }
             }

@@ -54,7 +54,7 @@ public class ClientTest {
     static {
         TABLES.put("agri_subsidies", "household_no text,payee_id_number text,subsidy_type text,area_mu float8,amount numeric,year int4,grid_code text");
         TABLES.put("areas", "code text,parent_code text,level text,name text,lng float8,lat float8");
-        TABLES.put("audit_log", "time timestamptz,user text,level text,area text,client_addr text,session_id int8,statement text,datasets _text,columns _text,masks _text,rows int8,status text,sqlstate text,duration_ms float8");
+        TABLES.put("audit_log", "time timestamptz,user text,level text,area text,client_addr text,session_id int8,statement text,datasets _text,columns _text,masks _text,rows int8,status text,sqlstate text,duration_ms float8,plan_kept bool");
         TABLES.put("dept_list", "row_id int8,id_number text,name text,sex text,birth_date date,phone text,address text,source_dept text,item text,reported_on date");
         TABLES.put("disability_certs", "cert_no text,id_number text,disability_type text,grade int4,issued_date date,grid_code text");
         TABLES.put("employment", "id_number text,status text,since date,last_certified date,grid_code text");
