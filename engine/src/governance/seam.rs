@@ -209,6 +209,8 @@ pub(crate) fn govern_over(
         proof,
         attribution,
         dropped: false,
+        lean: true,
+        analyzed: Default::default(),
     })))
 }
 
@@ -266,15 +268,35 @@ impl FenceProof {
     /// statistics; `false` whenever the statistics are missing or inexact.
     async fn holds(&self, state: &dyn CatalogSession) -> datafusion::error::Result<bool> {
         use datafusion::common::stats::Precision;
-        let raw = self
+        // A listing table's files and their statistics, without planning a
+        // scan of them (the statistics come from the runtime's cache).
+        let listing = self
             .base
-            .scan(state, Some(&vec![self.column]), &[], None)
-            .await?;
-        let stats = datafusion::physical_plan::statistics::StatisticsContext::new().compute(
-            raw.as_ref(),
-            &datafusion::physical_plan::statistics::StatisticsArgs::new(),
-        )?;
-        let Some(c) = stats.column_statistics.first() else {
+            .as_ref()
+            .downcast_ref::<datafusion::datasource::listing::ListingTable>();
+        let stats = match listing {
+            Some(listing) => {
+                let listed = listing.list_files_for_scan(state, &[], None).await?;
+                listed
+                    .statistics
+                    .column_statistics
+                    .get(self.column)
+                    .cloned()
+            }
+            None => {
+                let raw = self
+                    .base
+                    .scan(state, Some(&vec![self.column]), &[], None)
+                    .await?;
+                let stats = datafusion::physical_plan::statistics::StatisticsContext::new()
+                    .compute(
+                        raw.as_ref(),
+                        &datafusion::physical_plan::statistics::StatisticsArgs::new(),
+                    )?;
+                stats.column_statistics.first().cloned()
+            }
+        };
+        let Some(c) = stats else {
             return Ok(false);
         };
         let text = |v: &ScalarValue| match v {
@@ -446,6 +468,14 @@ pub struct GovernedTable {
     attribution: Option<Arc<Attribution>>,
     /// Whether this is the variant without the attribution semi-join.
     dropped: bool,
+    /// Whether its plans are the seam's own (scan, fence, semi-join, masks),
+    /// which the lean planning below is for; a table function's plan is
+    /// planned as any query.
+    lean: bool,
+    /// Each source plan after the session's analyzer, by the source's
+    /// address: analysis depends on the plan only, and costs a tenth of a
+    /// short query's time when repeated at every scan.
+    analyzed: std::sync::Mutex<Vec<(usize, LogicalPlan)>>,
 }
 
 impl GovernedTable {
@@ -460,7 +490,30 @@ impl GovernedTable {
             proof: None,
             attribution: None,
             dropped: false,
+            lean: false,
+            analyzed: Default::default(),
         }
+    }
+
+    /// `source` (one of this table's plans) after the session's analyzer,
+    /// computed once.
+    fn analyzed(
+        &self,
+        source: &LogicalPlan,
+        session: &datafusion::execution::SessionState,
+    ) -> datafusion::error::Result<LogicalPlan> {
+        let key = source as *const LogicalPlan as usize;
+        let mut cache = self.analyzed.lock().expect("analyzed plans lock");
+        if let Some((_, plan)) = cache.iter().find(|(k, _)| *k == key) {
+            return Ok(plan.clone());
+        }
+        let plan = session.analyzer().execute_and_check(
+            source.clone(),
+            session.config_options(),
+            |_, _| {},
+        )?;
+        cache.push((key, plan.clone()));
+        Ok(plan)
     }
 
     /// The columns a user reads as they are stored: those the top
@@ -510,6 +563,8 @@ impl GovernedTable {
             proof: if dropped { None } else { a.proof.clone() },
             attribution: Some(a.clone()),
             dropped,
+            lean: true,
+            analyzed: Default::default(),
         }))
     }
 }
@@ -558,6 +613,18 @@ impl TableProvider for GovernedTable {
             Some(proof) if proof.holds(state).await? => &proof.unfenced,
             _ => &self.plan,
         };
+        let session = state
+            .as_any()
+            .downcast_ref::<datafusion::execution::SessionState>()
+            .filter(|_| self.lean);
+        let analyzed;
+        let source = match session {
+            Some(session) => {
+                analyzed = self.analyzed(source, session)?;
+                &analyzed
+            }
+            None => source,
+        };
         let (source, switches) = switchable_masks(source)?;
         let mut plan = LogicalPlanBuilder::from(source.clone());
         // The leakproof predicates (only those were taken), on top of the
@@ -598,7 +665,18 @@ impl TableProvider for GovernedTable {
             .filter(|(_, f)| raw_names.contains(f.name()))
             .map(|(i, _)| i)
             .collect();
-        let inner = state.create_physical_plan(&plan).await?;
+        let inner = match session {
+            // Already analyzed; the few rewrites a scan, a fence, a
+            // semi-join and masks need (see `LEAN_RULES`).
+            Some(session) => {
+                let optimized = LEAN.optimize(plan, session, |_, _| {})?;
+                session
+                    .query_planner()
+                    .create_physical_plan(&optimized, session)
+                    .await?
+            }
+            None => state.create_physical_plan(&plan).await?,
+        };
         Ok(Arc::new(
             FenceBarrierExec::new(&self.dataset, inner)
                 .with_switches(switches)
@@ -606,6 +684,32 @@ impl TableProvider for GovernedTable {
         ))
     }
 }
+
+/// The optimizer rules a governed scan's own plan needs: a scan, the fence
+/// filter, the attribution semi-join, the masks and the leakproof
+/// predicates only need their filters pushed into the scan (pruning), the
+/// semi-join's keys found, and unread columns dropped. DataFusion's full
+/// list (about thirty rules, each up to three passes) cost more than the
+/// rest of a short query's planning.
+const LEAN_RULES: usize = 5;
+
+static LEAN: std::sync::LazyLock<datafusion::optimizer::Optimizer> =
+    std::sync::LazyLock::new(|| {
+        use datafusion::optimizer::{
+            extract_equijoin_predicate::ExtractEquijoinPredicate,
+            filter_null_join_keys::FilterNullJoinKeys, optimize_projections::OptimizeProjections,
+            push_down_filter::PushDownFilter, simplify_expressions::SimplifyExpressions,
+            OptimizerRule,
+        };
+        let rules: [Arc<dyn OptimizerRule + Send + Sync>; LEAN_RULES] = [
+            Arc::new(SimplifyExpressions::new()),
+            Arc::new(ExtractEquijoinPredicate::new()),
+            Arc::new(FilterNullJoinKeys::default()),
+            Arc::new(PushDownFilter::new()),
+            Arc::new(OptimizeProjections::new()),
+        ];
+        datafusion::optimizer::Optimizer::with_rules(rules.to_vec())
+    });
 
 /// A predicate of the user's query with its columns unqualified: it is
 /// applied to the governed plan, whose columns carry the dataset's name,
