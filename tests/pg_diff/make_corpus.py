@@ -394,6 +394,8 @@ def json_arrays():
         "to_jsonb('a\"b'::text)",
         "'{bad'::json",
         "ARRAY[1, NULL] && ARRAY[NULL::int]",
+        "json_build_object('a', 'x' || chr(8) || chr(12) || chr(1) || 'y')",
+        "to_json('x' || chr(8) || 'y')",
         "ARRAY[1, 2, 3]",
         "ARRAY[1, 2] || 3",
         "ARRAY[1, 2] || ARRAY[3]",

@@ -601,22 +601,7 @@ pub(crate) fn json_build_object_udf() -> datafusion::logical_expr::ScalarUDF {
 /// as strings).
 pub(super) fn json_value(v: &datafusion::common::ScalarValue, as_key: bool) -> String {
     use datafusion::common::ScalarValue as S;
-    let quoted = |s: &str| {
-        let mut q = String::from("\"");
-        for c in s.chars() {
-            match c {
-                '"' => q.push_str("\\\""),
-                '\\' => q.push_str("\\\\"),
-                '\n' => q.push_str("\\n"),
-                '\r' => q.push_str("\\r"),
-                '\t' => q.push_str("\\t"),
-                c if (c as u32) < 0x20 => q.push_str(&format!("\\u{:04x}", c as u32)),
-                c => q.push(c),
-            }
-        }
-        q.push('"');
-        q
-    };
+    let quoted = super::json::quoted;
     if v.is_null() {
         return "null".into();
     }

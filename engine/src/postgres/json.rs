@@ -262,7 +262,7 @@ impl Parser<'_> {
 }
 
 /// A string as PostgreSQL's JSON output escapes it.
-fn quoted(s: &str) -> String {
+pub(super) fn quoted(s: &str) -> String {
     let mut q = String::with_capacity(s.len() + 2);
     q.push('"');
     for c in s.chars() {

@@ -39,6 +39,8 @@ SELECT to_json(NULL::text);
 SELECT to_jsonb('a"b'::text);
 SELECT '{bad'::json;
 SELECT ARRAY[1, NULL] && ARRAY[NULL::int];
+SELECT json_build_object('a', 'x' || chr(8) || chr(12) || chr(1) || 'y');
+SELECT to_json('x' || chr(8) || 'y');
 SELECT ARRAY[1, 2, 3];
 SELECT ARRAY[1, 2] || 3;
 SELECT ARRAY[1, 2] || ARRAY[3];
