@@ -50,6 +50,13 @@ enum Cmd {
         /// PEM private key of --tls-cert.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Sessions open at once, at most (beyond: SQLSTATE 53300).
+        #[arg(long, default_value_t = 100)]
+        max_connections: usize,
+        /// Of --max-connections, those kept for city-level users with the
+        /// admin role.
+        #[arg(long, default_value_t = 3)]
+        reserved_connections: usize,
     },
     /// Generate the demo city: Parquet files plus its catalog.
     Demo {
@@ -135,6 +142,8 @@ fn run(cli: Cli) -> Result<(), String> {
             memory_mb,
             tls_cert,
             tls_key,
+            max_connections,
+            reserved_connections,
         } => {
             let tls = match (&tls_cert, &tls_key) {
                 (Some(cert), Some(key)) => {
@@ -171,6 +180,10 @@ fn run(cli: Cli) -> Result<(), String> {
                 if let Some(tls) = tls {
                     server = server.with_tls(tls);
                 }
+                server = server.with_connection_limits(zhenjie_server::ConnectionLimits {
+                    max: max_connections,
+                    reserved_for_admins: reserved_connections,
+                });
                 let addr = server.local_addr().map_err(|e| e.to_string())?;
                 let warm = server_engine.clone();
                 tokio::spawn(async move {

@@ -246,6 +246,7 @@ impl Connection {
     async fn login<C: ClientInfo>(&self, client: &mut C, user: &str) -> PgWireResult<()> {
         let engine = &self.shared.engine;
         let principal = engine.principal(user).ok_or_else(|| auth_failed(user))?;
+        self.take_session_slot(&principal)?;
         let session = Arc::new(
             engine
                 .session(principal)
@@ -260,6 +261,32 @@ impl Connection {
             .cancels
             .register(pid, secret.to_bytes().to_vec(), Arc::downgrade(&session));
         *self.session.lock().expect("session lock") = Some(session);
+        Ok(())
+    }
+}
+
+impl Connection {
+    /// Takes one of the server's session slots for `principal`, or refuses
+    /// the login with 53300 as PostgreSQL does: none left, or only the ones
+    /// reserved for city-level administrators.
+    fn take_session_slot(&self, principal: &zhenjie_engine::Principal) -> PgWireResult<()> {
+        use std::sync::atomic::Ordering;
+        let limits = self.shared.limits;
+        let admin = principal.level == zhenjie_catalog::Level::City
+            && principal.roles.iter().any(|r| r == "admin");
+        let open = self.shared.sessions.fetch_add(1, Ordering::AcqRel);
+        let refused = if open >= limits.max {
+            Some("sorry, too many clients already")
+        } else if !admin && open >= limits.max.saturating_sub(limits.reserved_for_admins) {
+            Some("remaining connection slots are reserved for city-level administrators")
+        } else {
+            None
+        };
+        if let Some(message) = refused {
+            self.shared.sessions.fetch_sub(1, Ordering::AcqRel);
+            return Err(fatal("53300", message.to_string()));
+        }
+        self.counted.store(true, Ordering::Release);
         Ok(())
     }
 }

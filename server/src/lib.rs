@@ -31,6 +31,33 @@ pub struct Shared {
     /// The key of unknown users' mock SCRAM salts (see
     /// `ScramVerifier::mock`).
     pub mock_secret: [u8; 32],
+    /// How many sessions may be open at once, and how many of those are
+    /// kept for city-level administrators.
+    pub limits: ConnectionLimits,
+    /// Sessions open now (logged in, not yet closed).
+    pub sessions: std::sync::atomic::AtomicUsize,
+}
+
+/// PostgreSQL's `max_connections` and its reserve: one department's tool
+/// opening connections without end cannot lock everyone out, and the city's
+/// administrators can always log in to see why (SQLSTATE 53300 beyond).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Sessions open at once, at most.
+    pub max: usize,
+    /// Of those, the last ones only city-level users with the `admin` role
+    /// may take.
+    pub reserved_for_admins: usize,
+}
+
+impl Default for ConnectionLimits {
+    /// PostgreSQL's defaults: 100 connections, 3 reserved.
+    fn default() -> Self {
+        ConnectionLimits {
+            max: 100,
+            reserved_for_admins: 3,
+        }
+    }
 }
 
 /// One connection's state: its session once authentication succeeded.
@@ -39,6 +66,19 @@ pub struct Connection {
     shared: Arc<Shared>,
     session: Mutex<Option<Arc<Session>>>,
     auth: tokio::sync::Mutex<auth::ScramState>,
+    /// Whether this connection holds one of the server's session slots.
+    counted: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for Connection {
+    /// A closed connection gives its session slot back.
+    fn drop(&mut self) {
+        if self.counted.load(std::sync::atomic::Ordering::Acquire) {
+            self.shared
+                .sessions
+                .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        }
+    }
 }
 
 impl Connection {
@@ -48,6 +88,7 @@ impl Connection {
             shared,
             session: Mutex::new(None),
             auth: tokio::sync::Mutex::new(auth::ScramState::Initial),
+            counted: Default::default(),
         })
     }
 
@@ -107,6 +148,8 @@ impl Server {
                 mock_secret: mock_secret(&engine),
                 engine,
                 cancels: cancel::CancelRegistry::default(),
+                limits: ConnectionLimits::default(),
+                sessions: Default::default(),
             }),
             listener,
             tls: None,
@@ -116,6 +159,15 @@ impl Server {
     /// Offers TLS to clients that ask for it (see [`tls::acceptor`]).
     pub fn with_tls(mut self, acceptor: pgwire::tokio::TlsAcceptor) -> Server {
         self.tls = Some(acceptor);
+        self
+    }
+
+    /// Sets how many sessions may be open at once (see
+    /// [`ConnectionLimits`]). Call before [`Server::run`].
+    pub fn with_connection_limits(mut self, limits: ConnectionLimits) -> Server {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.limits = limits;
+        }
         self
     }
 

@@ -78,6 +78,20 @@ pub async fn start_server_over(
     addr
 }
 
+/// Starts a server over the test city with these connection limits.
+pub async fn start_server_with_limits(limits: zhenjie_server::ConnectionLimits) -> SocketAddr {
+    let engine = Engine::open(load_catalog(), EngineOptions::default())
+        .await
+        .expect("engine");
+    let server = zhenjie_server::Server::bind(engine, "127.0.0.1:0")
+        .await
+        .expect("bind")
+        .with_connection_limits(limits);
+    let addr = server.local_addr().unwrap();
+    tokio::spawn(server.run());
+    addr
+}
+
 /// Connection settings for a demo user.
 pub fn config(addr: SocketAddr, user: &str, password: &str) -> Config {
     let mut c = Config::new();

@@ -7,6 +7,7 @@ use crate::common::*;
 use datafusion::arrow::array::{Array, Int64Array};
 use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
 use std::sync::Arc;
+use tokio_postgres::NoTls;
 use zhenjie_engine::EngineOptions;
 
 /// The server still answers: a fresh connection counts the city.
@@ -107,4 +108,51 @@ async fn a_panic_inside_a_query_fails_that_statement_only() {
         assert_eq!(one, 1);
     }
     still_serving(addr).await;
+}
+
+/// Sessions beyond `max` are refused with 53300, as PostgreSQL refuses
+/// them; the last reserved slots take only city-level administrators, so
+/// they can always log in to see why; a closed session gives its slot back.
+#[tokio::test]
+async fn connections_beyond_the_limit_get_53300_and_admins_keep_a_reserve() {
+    let addr = start_server_with_limits(zhenjie_server::ConnectionLimits {
+        max: 3,
+        reserved_for_admins: 1,
+    })
+    .await;
+    let refused = |user: &'static str| async move {
+        match config(addr, user, "demo").connect(NoTls).await {
+            Ok(_) => panic!("{user} connected beyond the limit"),
+            Err(e) => sqlstate(&e),
+        }
+    };
+    let town = connect(addr, "town").await;
+    let grid = connect(addr, "grid").await;
+    // Two of three taken: the last one is the administrators'.
+    assert_eq!(refused("village").await, "53300");
+    assert_eq!(refused("city").await, "53300", "city without admin role");
+    let admin = connect(addr, "admin").await;
+    assert_eq!(refused("admin").await, "53300", "none left at all");
+    // The sessions in use go on.
+    for c in [&town, &grid, &admin] {
+        assert_eq!(c.simple_query("SELECT 1").await.unwrap().len(), 3);
+    }
+    // A closed session gives its slot back: with the town's and the
+    // admin's sessions open, the free slot is the reserved one; with the
+    // town's closed too, a village user gets in.
+    drop(grid);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(refused("village").await, "53300");
+    drop(town);
+    let mut again = None;
+    for _ in 0..50 {
+        if let Ok((client, conn)) = config(addr, "village", "demo").connect(NoTls).await {
+            tokio::spawn(conn);
+            again = Some(client);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let village = again.expect("a slot came back");
+    assert_eq!(village.simple_query("SELECT 1").await.unwrap().len(), 3);
 }
