@@ -212,6 +212,26 @@ impl Engine {
         Principal::from_catalog(&self.inner.catalog, user)
     }
 
+    /// Audits a failed login (status `denied`, SQLSTATE 28P01): under the
+    /// user's own area when the name is a user's, under the city's when it
+    /// is not (so only city-level auditors see guesses at names).
+    pub fn audit_failed_login(&self, user: &str, client_addr: Option<String>) -> Result<()> {
+        let principal = self
+            .principal(user)
+            .or_else(|| Principal::platform(&self.inner.catalog))
+            .ok_or_else(|| EngineError::new("XX000", "the catalog has no city area"))?;
+        let mut record = audit::Pending::start(&principal, 0, client_addr, "(login failed)")
+            .failed(
+                0,
+                &EngineError::new(
+                    "28P01",
+                    format!("password authentication failed for user \"{user}\""),
+                ),
+            );
+        record.user = user.to_string();
+        self.audit().append(&record)
+    }
+
     /// A new session for `principal`, seeing only what their fence allows.
     pub async fn session(&self, principal: Principal) -> Result<Session> {
         Session::new(self.clone(), principal).await

@@ -168,6 +168,7 @@ impl StartupHandler for Connection {
                         // the mock verifier), so both fail after the same work.
                         let proven = verifier.verify_proof(auth_message.as_bytes(), &proof);
                         if !proven || !known || got_nonce != nonce {
+                            self.failed_login(client.socket_addr(), &user).await;
                             return Err(auth_failed(&user));
                         }
                         let signature = verifier.server_signature(auth_message.as_bytes());
@@ -265,7 +266,70 @@ impl Connection {
     }
 }
 
+/// Failed logins of the last [`FAILURE_WINDOW`], by client address and by
+/// user name.
+#[derive(Default)]
+pub struct Failures {
+    by_addr: std::collections::HashMap<std::net::IpAddr, Vec<std::time::Instant>>,
+    by_user: std::collections::HashMap<String, Vec<std::time::Instant>>,
+}
+
+/// How long a failed login counts against its address and its user name.
+const FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+/// The answer to a failed login waits this long for each earlier failure
+/// in the window (from the same address, or for the same name), up to
+/// [`MAX_FAILURE_DELAY`]: a password guesser gets a few tries a minute,
+/// while the user who mistyped once waits a moment, and a correct password
+/// is never delayed (a guesser cannot lock anyone out).
+const FAILURE_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
+const MAX_FAILURE_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Failures {
+    /// Notes one failure; how many earlier ones the address or the name has
+    /// in the window (the larger).
+    fn note(&mut self, addr: std::net::IpAddr, user: &str) -> usize {
+        let now = std::time::Instant::now();
+        let recent = |times: &mut Vec<std::time::Instant>| {
+            times.retain(|t| now.duration_since(*t) < FAILURE_WINDOW);
+            let earlier = times.len();
+            times.push(now);
+            earlier
+        };
+        // (Forget addresses and names whose failures are all old, so the
+        // maps cannot grow without end.)
+        if self.by_addr.len() + self.by_user.len() > 10_000 {
+            self.by_addr
+                .retain(|_, t| t.iter().any(|t| now.duration_since(*t) < FAILURE_WINDOW));
+            self.by_user
+                .retain(|_, t| t.iter().any(|t| now.duration_since(*t) < FAILURE_WINDOW));
+        }
+        let a = recent(self.by_addr.entry(addr).or_default());
+        let u = recent(self.by_user.entry(user.to_string()).or_default());
+        a.max(u)
+    }
+}
+
 impl Connection {
+    /// A failed login is audited, and answered after a delay that grows
+    /// with the recent failures from its address or for its name.
+    async fn failed_login(&self, addr: std::net::SocketAddr, user: &str) {
+        if let Err(e) = self
+            .shared
+            .engine
+            .audit_failed_login(user, Some(addr.to_string()))
+        {
+            tracing::warn!("failed login of {user} not audited: {}", e.message);
+        }
+        let earlier = self
+            .shared
+            .failures
+            .lock()
+            .expect("failures lock")
+            .note(addr.ip(), user);
+        let delay = (FAILURE_DELAY * earlier as u32).min(MAX_FAILURE_DELAY);
+        tokio::time::sleep(delay).await;
+    }
+
     /// Takes one of the server's session slots for `principal`, or refuses
     /// the login with 53300 as PostgreSQL does: none left, or only the ones
     /// reserved for city-level administrators.

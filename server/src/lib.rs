@@ -36,6 +36,9 @@ pub struct Shared {
     pub limits: ConnectionLimits,
     /// Sessions open now (logged in, not yet closed).
     pub sessions: std::sync::atomic::AtomicUsize,
+    /// Recent failed logins, by client address and by user name (see
+    /// `auth::Connection::failed_login`).
+    pub failures: Mutex<auth::Failures>,
 }
 
 /// PostgreSQL's `max_connections` and its reserve: one department's tool
@@ -150,6 +153,7 @@ impl Server {
                 cancels: cancel::CancelRegistry::default(),
                 limits: ConnectionLimits::default(),
                 sessions: Default::default(),
+                failures: Default::default(),
             }),
             listener,
             tls: None,

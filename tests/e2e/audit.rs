@@ -575,3 +575,44 @@ async fn auditors_read_statements_masked_as_their_roles_say() {
     );
     assert!(text.contains("name = '***'"), "{text}");
 }
+
+/// Every failed login is audited — under the user's area when the name is a
+/// user's, under the city's when it is not — and answered later the more
+/// failures its address has had lately; a right password is still let in.
+#[tokio::test]
+async fn failed_logins_are_audited_and_slowed() {
+    let (_dir, log) = audit_file();
+    let addr = start_server_with_audit(&log).await;
+    let fail = |user: &'static str| async move {
+        let started = std::time::Instant::now();
+        let e = config(addr, user, "not-the-password")
+            .connect(tokio_postgres::NoTls)
+            .await
+            .err()
+            .expect("must fail");
+        assert_eq!(sqlstate(&e), "28P01");
+        started.elapsed()
+    };
+    fail("village").await;
+    fail("nobody").await;
+    // Two failures from this address before it: at least 2 × 0.5 s.
+    let third = fail("village").await;
+    assert!(third >= std::time::Duration::from_millis(1000), "{third:?}");
+    // The right password is not held back.
+    let village = connect(addr, "village").await;
+    assert_eq!(village.simple_query("SELECT 1").await.unwrap().len(), 3);
+    let failed = records_of(&log, "(login failed)");
+    assert_eq!(failed.len(), 3, "{failed:#?}");
+    for r in &failed {
+        assert_eq!(r["status"], "denied", "{r}");
+        assert_eq!(r["sqlstate"], "28P01", "{r}");
+        assert!(
+            r["client_addr"].as_str().unwrap().starts_with("127.0.0.1:"),
+            "{r}"
+        );
+    }
+    assert_eq!(failed[0]["user"], "village");
+    assert_eq!(failed[0]["level"], "village");
+    assert_eq!(failed[1]["user"], "nobody");
+    assert_eq!(failed[1]["level"], "city");
+}

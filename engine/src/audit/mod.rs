@@ -75,7 +75,8 @@ impl Status {
     /// The status of a statement that failed with `error`.
     pub fn of_error(error: &EngineError) -> Status {
         match error.code {
-            sqlstate::INSUFFICIENT_PRIVILEGE => Status::Denied,
+            // (A failed login, 28P01, is refused entry.)
+            sqlstate::INSUFFICIENT_PRIVILEGE | "28P01" => Status::Denied,
             sqlstate::QUERY_CANCELED => Status::Canceled,
             _ => Status::Error,
         }
