@@ -246,14 +246,7 @@ fn compares_with_a_value(
             compares_with_a_value(b.left(), raw, schema)
                 && compares_with_a_value(b.right(), raw, schema)
         }
-        Operator::Eq
-        | Operator::NotEq
-        | Operator::Lt
-        | Operator::LtEq
-        | Operator::Gt
-        | Operator::GtEq
-        | Operator::IsDistinctFrom
-        | Operator::IsNotDistinctFrom => {
+        op if super::leakproof::is_comparison(op) => {
             (column(b.left()) || column(b.right()))
                 && value(b.left())
                 && value(b.right())

@@ -37,14 +37,7 @@ pub(crate) fn is_leakproof(e: &Expr, schema: &DFSchema, raw: &dyn Fn(&str) -> bo
             Operator::And | Operator::Or => {
                 is_leakproof(left, schema, raw) && is_leakproof(right, schema, raw)
             }
-            Operator::Eq
-            | Operator::NotEq
-            | Operator::Lt
-            | Operator::LtEq
-            | Operator::Gt
-            | Operator::GtEq
-            | Operator::IsDistinctFrom
-            | Operator::IsNotDistinctFrom => {
+            op if is_comparison(op) => {
                 operand(left) && operand(right) && comparable(left, right, schema)
             }
             _ => false,
@@ -90,6 +83,23 @@ pub(crate) fn is_leakproof(e: &Expr, schema: &DFSchema, raw: &dyn Fn(&str) -> bo
         Expr::Literal(..) => true,
         _ => false,
     }
+}
+
+/// The comparisons that cannot fail on their operands' values (not
+/// DataFusion's `is_comparison_operator`, which counts regular expressions,
+/// whose pattern can fail to compile).
+pub(crate) fn is_comparison(op: &Operator) -> bool {
+    matches!(
+        op,
+        Operator::Eq
+            | Operator::NotEq
+            | Operator::Lt
+            | Operator::LtEq
+            | Operator::Gt
+            | Operator::GtEq
+            | Operator::IsDistinctFrom
+            | Operator::IsNotDistinctFrom
+    )
 }
 
 /// A value a comparison may read: a raw column, a constant, or one of them
