@@ -52,6 +52,7 @@ pub(crate) fn pg_fields(
                 Some("jsonb") => Some(Type::JSONB),
                 Some("uuid") => Some(Type::UUID),
                 Some("varchar") => Some(Type::VARCHAR),
+                Some("bpchar") => Some(Type::BPCHAR),
                 _ => None,
             };
             let source = sources.get(i).copied().flatten();

@@ -552,7 +552,7 @@ impl VisitorMut for PostgresSemantics {
                 if let Some((n, pad)) = length {
                     let cut = format!("left(CAST({inner} AS VARCHAR), {n})");
                     let sql = if pad {
-                        format!("rpad({cut}, {n})")
+                        format!("CAST(rpad({cut}, {n}) AS bpchar)")
                     } else {
                         format!("CAST({cut} AS VARCHAR)")
                     };

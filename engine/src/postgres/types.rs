@@ -5,9 +5,10 @@
 use super::*;
 
 /// SQL type names PostgreSQL clients send that DataFusion's planner does not
-/// know, on top of the crate's oid aliases: `json`, `jsonb`, `uuid` and
-/// `name` values are carried as text, the first three marked with their
-/// PostgreSQL type ([`crate::PG_TYPE_KEY`]) so clients receive them as such.
+/// know, on top of the crate's oid aliases: `json`, `jsonb`, `uuid`,
+/// `bpchar` (what `char(n)` becomes) and `name` values are carried as text,
+/// all but `name` marked with their PostgreSQL type ([`crate::PG_TYPE_KEY`])
+/// so clients receive them as such.
 #[derive(Debug)]
 pub(super) struct PgTypePlanner(
     datafusion_pg_catalog::pg_catalog::oid_type_planner::PgOidTypePlanner,
@@ -34,6 +35,7 @@ impl datafusion::logical_expr::planner::TypePlanner for PgTypePlanner {
             Some("json" | "pg_catalog.json") => Some("json"),
             Some("jsonb" | "pg_catalog.jsonb") => Some("jsonb"),
             Some("uuid" | "pg_catalog.uuid") => Some("uuid"),
+            Some("bpchar" | "pg_catalog.bpchar") => Some("bpchar"),
             Some("name" | "pg_catalog.name") => None,
             _ => return self.0.plan_type_field(sql_type),
         };
