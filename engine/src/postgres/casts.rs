@@ -453,9 +453,7 @@ fn result_type(f: &ScalarFunction, schema: &DFSchema) -> Option<DataType> {
         }
         "sign" | "signum"
             if f.args.len() == 1
-                && strip_casts(&f.args[0])
-                    .get_type(schema)
-                    .is_ok_and(|t| matches!(t, DataType::Decimal128(..)))
+                && numeric_before_coercion(&f.args[0], schema)
                 && returns(DataType::Float64) =>
         {
             Some(DataType::Decimal128(38, 0))
@@ -468,6 +466,17 @@ fn result_type(f: &ScalarFunction, schema: &DFSchema) -> Option<DataType> {
         }
         _ => None,
     }
+}
+
+/// Whether `e` was a numeric before type coercion cast it to a float (a
+/// column, a literal, or a user's own cast to numeric, `NULL::numeric`).
+fn numeric_before_coercion(e: &Expr, schema: &DFSchema) -> bool {
+    let e = match e {
+        Expr::Cast(Cast { expr, field }) if field.data_type() == &DataType::Float64 => expr,
+        e => e,
+    };
+    e.get_type(schema)
+        .is_ok_and(|t| matches!(t, DataType::Decimal128(..)))
 }
 
 /// An expression without the casts around it.
