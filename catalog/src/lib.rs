@@ -393,6 +393,34 @@ pub struct User {
     pub roles: Vec<String>,
     /// SCRAM-SHA-256 verifier in PostgreSQL's format; never a plain password.
     pub password: String,
+    /// The user's sessions start with this `statement_timeout` (PostgreSQL's
+    /// `ALTER ROLE … SET statement_timeout`): a grid worker's tool cannot hold
+    /// the city's query threads for an hour. They may SET it; RESET returns
+    /// to it. PostgreSQL's text: `30s`, `5min`, `1500` (milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement_timeout: Option<String>,
+}
+
+/// A PostgreSQL time setting's value in milliseconds: a bare number is
+/// milliseconds; units `us`, `ms`, `s`, `min`, `h`, `d`. `None` when it is
+/// not one.
+pub fn duration_ms(v: &str) -> Option<u64> {
+    let v = v.trim().trim_matches('\'').trim();
+    let split = v
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let factor = match unit.trim() {
+        "" | "ms" => 1.0,
+        "us" => 0.001,
+        "s" => 1000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => return None,
+    };
+    (n >= 0.0).then_some((n * factor) as u64)
 }
 
 /// A loaded, validated catalog.
@@ -828,6 +856,13 @@ impl Catalog {
                 )));
             }
             ScramVerifier::parse(&u.password).map_err(|e| bad(format!("password: {e}")))?;
+            if let Some(t) = &u.statement_timeout {
+                duration_ms(t).ok_or_else(|| {
+                    bad(format!(
+                        "statement_timeout \"{t}\" is not a time (30s, 5min, 1500)"
+                    ))
+                })?;
+            }
         }
         Ok(())
     }

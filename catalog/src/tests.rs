@@ -61,6 +61,7 @@ fn user(name: &str, level: Level, area: &str) -> User {
         area: area.into(),
         roles: vec![],
         password: ScramVerifier::derive("demo", b"salt", 16).to_string(),
+        statement_timeout: None,
     }
 }
 

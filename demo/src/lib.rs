@@ -312,6 +312,7 @@ fn user(seed: u64, name: &str, level: Level, area: &str, roles: &[&str]) -> User
         area: area.to_string(),
         roles: roles.iter().map(|r| r.to_string()).collect(),
         password: ScramVerifier::derive(DEMO_PASSWORD, &salt, DEFAULT_ITERATIONS).to_string(),
+        statement_timeout: None,
     }
 }
 

@@ -681,3 +681,62 @@ async fn current_setting_follows_set() {
         .get(0);
     assert_eq!(theirs, "");
 }
+
+/// A user's `statement_timeout` from the catalog is where their sessions
+/// start (PostgreSQL's `ALTER ROLE … SET`): it stops their long query; they
+/// may SET another; RESET returns to it. Other users keep no limit.
+#[tokio::test]
+async fn a_users_statement_timeout_comes_from_the_catalog() {
+    let mut catalog = load_catalog();
+    let grid = catalog
+        .file
+        .users
+        .iter_mut()
+        .find(|u| u.name == "grid")
+        .unwrap();
+    grid.statement_timeout = Some("300ms".into());
+    let addr = start_server_over(catalog, Default::default()).await;
+    async fn show(c: &tokio_postgres::Client) -> String {
+        c.query_one("SHOW statement_timeout", &[])
+            .await
+            .unwrap()
+            .get::<_, String>(0)
+    }
+    let grid = connect(addr, "grid").await;
+    assert_eq!(show(&grid).await, "300ms");
+    let err = grid.query(LONG_QUERY, &[]).await.expect_err("timed out");
+    assert_eq!(sqlstate(&err), "57014");
+    grid.batch_execute("SET statement_timeout = '5s'")
+        .await
+        .unwrap();
+    assert_eq!(show(&grid).await, "5s");
+    grid.batch_execute("RESET statement_timeout").await.unwrap();
+    assert_eq!(show(&grid).await, "300ms");
+    grid.batch_execute("RESET ALL").await.unwrap();
+    assert_eq!(show(&grid).await, "300ms");
+    let town = connect(addr, "town").await;
+    assert_eq!(show(&town).await, "0");
+}
+
+/// A catalog whose user has a `statement_timeout` that is not a time does
+/// not load, naming the user.
+#[test]
+fn a_statement_timeout_that_is_not_a_time_stops_the_catalog() {
+    let text = std::fs::read_to_string(city_dir().join("catalog.toml")).unwrap();
+    let bad = text.replacen(
+        "name = \"grid\"\n",
+        "name = \"grid\"\nstatement_timeout = \"soon\"\n",
+        1,
+    );
+    assert_ne!(bad, text);
+    // Beside the city's files, which the catalog names relatively.
+    let path = city_dir().join(format!("catalog-bad-timeout-{}.toml", std::process::id()));
+    std::fs::write(&path, bad).unwrap();
+    let loaded = zhenjie_catalog::Catalog::load(&path);
+    std::fs::remove_file(&path).unwrap();
+    let err = loaded.unwrap_err().to_string();
+    assert!(
+        err.contains("grid") && err.contains("statement_timeout"),
+        "{err}"
+    );
+}

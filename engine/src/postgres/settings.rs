@@ -32,6 +32,17 @@ const READ_ONLY: &[&str] = &[
 ];
 
 impl Settings {
+    /// Defaults for a new session of the catalog user `user`: PostgreSQL's,
+    /// and the user's own `statement_timeout` where the catalog gives one.
+    pub fn for_user(user: &zhenjie_catalog::User) -> Self {
+        let mut s = Settings::new(&user.name);
+        if let Some(t) = &user.statement_timeout {
+            // (Checked when the catalog was loaded.)
+            let _ = s.set("statement_timeout", t);
+        }
+        s
+    }
+
     /// Defaults for a new session of `user`.
     pub fn new(user: &str) -> Self {
         let mut values = BTreeMap::new();
@@ -118,25 +129,9 @@ impl Settings {
     }
 }
 
-/// Parses PostgreSQL time values: a bare number is milliseconds; units
-/// us/ms/s/min/h/d are accepted.
+/// Parses PostgreSQL time values (see [`zhenjie_catalog::duration_ms`]).
 fn parse_duration_ms(v: &str) -> Option<u64> {
-    let v = v.trim().trim_matches('\'').trim();
-    let split = v
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(v.len());
-    let (num, unit) = v.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let factor = match unit.trim() {
-        "" | "ms" => 1.0,
-        "us" => 0.001,
-        "s" => 1000.0,
-        "min" => 60_000.0,
-        "h" => 3_600_000.0,
-        "d" => 86_400_000.0,
-        _ => return None,
-    };
-    (n >= 0.0).then_some((n * factor) as u64)
+    zhenjie_catalog::duration_ms(v)
 }
 
 #[cfg(test)]

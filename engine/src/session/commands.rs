@@ -3,7 +3,6 @@
 
 use super::{Block, Output, RowStream, Session};
 use crate::error::sqlstate;
-use crate::postgres::settings::Settings;
 use crate::{EngineError, Result};
 use datafusion::arrow::array::{RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -97,7 +96,7 @@ impl Session {
                 Ok(Output::Command("SET"))
             }
             Command::Reset(name) => {
-                let fresh = Settings::new(&self.principal.user);
+                let fresh = super::fresh_settings(&self.engine, &self.principal);
                 match name {
                     None => *settings = fresh,
                     Some(n) => {

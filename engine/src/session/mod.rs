@@ -413,7 +413,7 @@ impl Session {
         ctx.register_udf(constant_udf("session_user", principal.user.clone()));
         ctx.register_udf(constant_udf("current_user", principal.user.clone()));
         register_views(&ctx, &engine, &principal).await;
-        let settings = Arc::new(Mutex::new(Settings::new(&principal.user)));
+        let settings = Arc::new(Mutex::new(fresh_settings(&engine, &principal)));
         let relation_oids =
             crate::postgres::install_comments(&ctx, &engine, settings.clone(), &principal.user)
                 .await?;
@@ -523,5 +523,14 @@ impl Session {
             }
             _ => Ok(Vec::new()),
         }
+    }
+}
+
+/// A new session's settings for `principal`: PostgreSQL's defaults and the
+/// catalog user's own (what RESET returns to).
+pub(crate) fn fresh_settings(engine: &Engine, principal: &Principal) -> Settings {
+    match engine.catalog().user(&principal.user) {
+        Some(user) => Settings::for_user(user),
+        None => Settings::new(&principal.user),
     }
 }
