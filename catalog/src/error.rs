@@ -52,6 +52,14 @@ pub enum CatalogError {
         /// What is wrong.
         problem: String,
     },
+    /// A level's session defaults are wrong.
+    #[error("levels {level}: {problem}")]
+    LevelDefaults {
+        /// The level.
+        level: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// The area tree is inconsistent.
     #[error("area tree: {0}")]
     AreaTree(String),

@@ -59,6 +59,10 @@ pub struct CatalogFile {
     /// deployment loaded every night; a fixed snapshot (the demo city) sets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_date: Option<String>,
+    /// Session defaults by level (a grid worker's statements may be held
+    /// shorter than the city's analysts'); a user's own value wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<LevelDefaults>,
     /// Principals allowed to log in.
     #[serde(default)]
     pub users: Vec<User>,
@@ -399,6 +403,32 @@ pub struct User {
     /// to it. PostgreSQL's text: `30s`, `5min`, `1500` (milliseconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statement_timeout: Option<String>,
+}
+
+/// The session defaults of every user at one level.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LevelDefaults {
+    /// The level these defaults are for (once each).
+    pub level: Level,
+    /// `statement_timeout` their sessions start with, unless the user has
+    /// their own (PostgreSQL's time text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement_timeout: Option<String>,
+}
+
+impl Catalog {
+    /// The `statement_timeout` a user's sessions start with: theirs, else
+    /// their level's, else none.
+    pub fn statement_timeout_of<'a>(&'a self, user: &'a User) -> Option<&'a str> {
+        user.statement_timeout.as_deref().or_else(|| {
+            self.file
+                .levels
+                .iter()
+                .find(|l| l.level == user.level)
+                .and_then(|l| l.statement_timeout.as_deref())
+        })
+    }
 }
 
 /// A PostgreSQL time setting's value in milliseconds: a bare number is
@@ -834,6 +864,23 @@ impl Catalog {
                     old: l.old.clone(),
                     problem: format!("maps to {} which is not in the area tree", l.new),
                 });
+            }
+        }
+        let mut levels = std::collections::HashSet::new();
+        for l in &self.file.levels {
+            let bad = |problem: String| CatalogError::LevelDefaults {
+                level: l.level.to_string(),
+                problem,
+            };
+            if !levels.insert(l.level) {
+                return Err(bad("is declared twice".into()));
+            }
+            if let Some(t) = &l.statement_timeout {
+                duration_ms(t).ok_or_else(|| {
+                    bad(format!(
+                        "statement_timeout \"{t}\" is not a time (30s, 5min, 1500)"
+                    ))
+                })?;
             }
         }
         let mut names = std::collections::HashSet::new();

@@ -48,6 +48,7 @@ fn file(users: Vec<User>) -> CatalogFile {
         reports: vec![],
         rules: vec![],
         reference_date: None,
+        levels: vec![],
         users,
         masks: vec![],
         mask_secret_file: None,
@@ -92,6 +93,47 @@ fn user_in_unknown_area_is_rejected_with_its_name() {
         err.contains("user wang") && err.contains("370602009000"),
         "{err}"
     );
+}
+
+#[test]
+fn statement_timeouts_are_times_and_a_users_own_wins_over_the_levels() {
+    let mut f = file(vec![
+        user("wang", Level::Town, "370602001000"),
+        User {
+            statement_timeout: Some("30s".into()),
+            ..user("li", Level::Town, "370602001000")
+        },
+    ]);
+    f.levels = vec![LevelDefaults {
+        level: Level::Town,
+        statement_timeout: Some("5min".into()),
+    }];
+    let c = Catalog::from_parts(f.clone(), tree(), ".".into()).unwrap();
+    let of = |name: &str| {
+        c.statement_timeout_of(c.user(name).unwrap())
+            .map(str::to_string)
+    };
+    assert_eq!(of("wang").as_deref(), Some("5min"));
+    assert_eq!(of("li").as_deref(), Some("30s"));
+    assert_eq!(duration_ms("5min"), Some(300_000));
+    assert_eq!(duration_ms("1500"), Some(1500));
+    assert_eq!(duration_ms("soon"), None);
+    // A level twice, or a value that is not a time, stops the catalog.
+    let mut twice = f.clone();
+    twice.levels.push(twice.levels[0].clone());
+    let err = Catalog::from_parts(twice, tree(), ".".into())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("levels town") && err.contains("twice"),
+        "{err}"
+    );
+    let mut bad = f;
+    bad.levels[0].statement_timeout = Some("later".into());
+    let err = Catalog::from_parts(bad, tree(), ".".into())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("later"), "{err}");
 }
 
 #[test]

@@ -650,6 +650,7 @@ fn catalog_file(plan: &areas::Plan, seed: u64) -> Result<CatalogFile, DemoError>
         rules: policies::demo_rules(),
         reference_date: Some(dates::reference_date()),
         object_stores: vec![],
+        levels: vec![],
         users: vec![
             user(seed, "city", Level::City, areas::CITY_CODE, &["auditor"]),
             user(seed, "county", Level::County, county, &[]),

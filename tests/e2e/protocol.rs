@@ -682,9 +682,10 @@ async fn current_setting_follows_set() {
     assert_eq!(theirs, "");
 }
 
-/// A user's `statement_timeout` from the catalog is where their sessions
-/// start (PostgreSQL's `ALTER ROLE … SET`): it stops their long query; they
-/// may SET another; RESET returns to it. Other users keep no limit.
+/// A user's `statement_timeout` from the catalog — their own, else their
+/// level's — is where their sessions start (PostgreSQL's `ALTER ROLE …
+/// SET`): it stops their long query; they may SET another; RESET returns to
+/// it. Other levels keep no limit.
 #[tokio::test]
 async fn a_users_statement_timeout_comes_from_the_catalog() {
     let mut catalog = load_catalog();
@@ -695,6 +696,14 @@ async fn a_users_statement_timeout_comes_from_the_catalog() {
         .find(|u| u.name == "grid")
         .unwrap();
     grid.statement_timeout = Some("300ms".into());
+    catalog.file.levels.push(zhenjie_catalog::LevelDefaults {
+        level: zhenjie_catalog::Level::Village,
+        statement_timeout: Some("2min".into()),
+    });
+    catalog.file.levels.push(zhenjie_catalog::LevelDefaults {
+        level: zhenjie_catalog::Level::Grid,
+        statement_timeout: Some("1h".into()),
+    });
     let addr = start_server_over(catalog, Default::default()).await;
     async fn show(c: &tokio_postgres::Client) -> String {
         c.query_one("SHOW statement_timeout", &[])
@@ -714,6 +723,9 @@ async fn a_users_statement_timeout_comes_from_the_catalog() {
     assert_eq!(show(&grid).await, "300ms");
     grid.batch_execute("RESET ALL").await.unwrap();
     assert_eq!(show(&grid).await, "300ms");
+    // The village user has none of their own: their level's.
+    let village = connect(addr, "village").await;
+    assert_eq!(show(&village).await, "2min");
     let town = connect(addr, "town").await;
     assert_eq!(show(&town).await, "0");
 }

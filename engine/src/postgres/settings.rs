@@ -33,10 +33,10 @@ const READ_ONLY: &[&str] = &[
 
 impl Settings {
     /// Defaults for a new session of the catalog user `user`: PostgreSQL's,
-    /// and the user's own `statement_timeout` where the catalog gives one.
-    pub fn for_user(user: &zhenjie_catalog::User) -> Self {
+    /// and the `statement_timeout` the catalog gives the user or their level.
+    pub fn for_user(catalog: &zhenjie_catalog::Catalog, user: &zhenjie_catalog::User) -> Self {
         let mut s = Settings::new(&user.name);
-        if let Some(t) = &user.statement_timeout {
+        if let Some(t) = catalog.statement_timeout_of(user) {
             // (Checked when the catalog was loaded.)
             let _ = s.set("statement_timeout", t);
         }

@@ -530,7 +530,7 @@ impl Session {
 /// catalog user's own (what RESET returns to).
 pub(crate) fn fresh_settings(engine: &Engine, principal: &Principal) -> Settings {
     match engine.catalog().user(&principal.user) {
-        Some(user) => Settings::for_user(user),
+        Some(user) => Settings::for_user(engine.catalog(), user),
         None => Settings::new(&principal.user),
     }
 }
