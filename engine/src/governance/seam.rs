@@ -667,7 +667,7 @@ impl TableProvider for GovernedTable {
             .collect();
         let inner = match session {
             // Already analyzed; the few rewrites a scan, a fence, a
-            // semi-join and masks need (see `LEAN_RULES`).
+            // semi-join and masks need (see `LEAN`).
             Some(session) => {
                 let optimized = LEAN.optimize(plan, session, |_, _| {})?;
                 session
@@ -685,30 +685,26 @@ impl TableProvider for GovernedTable {
     }
 }
 
-/// The optimizer rules a governed scan's own plan needs: a scan, the fence
-/// filter, the attribution semi-join, the masks and the leakproof
+/// The optimizer a governed scan's own plan is planned with: a scan, the
+/// fence filter, the attribution semi-join, the masks and the leakproof
 /// predicates only need their filters pushed into the scan (pruning), the
 /// semi-join's keys found, and unread columns dropped. DataFusion's full
 /// list (about thirty rules, each up to three passes) cost more than the
 /// rest of a short query's planning.
-const LEAN_RULES: usize = 5;
-
 static LEAN: std::sync::LazyLock<datafusion::optimizer::Optimizer> =
     std::sync::LazyLock::new(|| {
         use datafusion::optimizer::{
             extract_equijoin_predicate::ExtractEquijoinPredicate,
             filter_null_join_keys::FilterNullJoinKeys, optimize_projections::OptimizeProjections,
             push_down_filter::PushDownFilter, simplify_expressions::SimplifyExpressions,
-            OptimizerRule,
         };
-        let rules: [Arc<dyn OptimizerRule + Send + Sync>; LEAN_RULES] = [
+        datafusion::optimizer::Optimizer::with_rules(vec![
             Arc::new(SimplifyExpressions::new()),
             Arc::new(ExtractEquijoinPredicate::new()),
             Arc::new(FilterNullJoinKeys::default()),
             Arc::new(PushDownFilter::new()),
             Arc::new(OptimizeProjections::new()),
-        ];
-        datafusion::optimizer::Optimizer::with_rules(rules.to_vec())
+        ])
     });
 
 /// A predicate of the user's query with its columns unqualified: it is
