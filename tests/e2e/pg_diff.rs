@@ -41,7 +41,24 @@ struct Postgres {
 }
 
 impl Drop for Postgres {
+    /// Stops the postmaster itself (immediate shutdown, by the pid it
+    /// wrote): killing `runuser`, the child when the tests run as root,
+    /// would leave PostgreSQL running over a deleted folder.
     fn drop(&mut self) {
+        let pid_file = self._dir.path().join("data").join("postmaster.pid");
+        let pid = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.lines().next().map(str::to_string));
+        if let Some(pid) = &pid {
+            let _ = Command::new("kill").args(["-QUIT", pid]).status();
+            // Gone when its pid file is (it removes it on the way out).
+            for _ in 0..100 {
+                if !pid_file.exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
