@@ -206,6 +206,15 @@ def zj_dsn(user, port):
     return f"host=127.0.0.1 port={port} user={user} password=demo dbname=zhenjie"
 
 
+def stop_postgres(proc, workdir):
+    """Stops the cluster itself (immediate shutdown): terminating `runuser`
+    alone may leave the postmaster running."""
+    subprocess.run(["runuser", "-u", "postgres", "--", f"{PG_BIN}/pg_ctl", "-D", os.path.join(workdir, "pgdata"),
+                    "-m", "immediate", "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc.terminate()
+    proc.wait()
+
+
 def pg_dsn():
     return f"host=127.0.0.1 port={PG_PORT} user=postgres dbname=postgres"
 
@@ -351,9 +360,10 @@ def main():
             gov_conn.close()
             prep_conn.close()
     finally:
-        for p in (zj, zo, pg):
+        for p in (zj, zo):
             p.terminate()
             p.wait()
+        stop_postgres(pg, os.path.join(work, "pg"))
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"persons: {PERSONS:,}; medians of {REPS} runs after a warm-up; psycopg {psycopg.__version__}, "

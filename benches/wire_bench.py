@@ -173,6 +173,15 @@ def start_postgres(workdir):
     raise SystemExit("postgres did not start")
 
 
+def stop_postgres(proc, workdir):
+    """Stops the cluster itself (immediate shutdown): terminating `runuser`
+    alone may leave the postmaster running."""
+    subprocess.run(["runuser", "-u", "postgres", "--", f"{PG_BIN}/pg_ctl", "-D", os.path.join(workdir, "pgdata"),
+                    "-m", "immediate", "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc.terminate()
+    proc.wait()
+
+
 def pg_dsn():
     return f"host=127.0.0.1 port={PG_PORT} user=postgres dbname=postgres"
 
@@ -281,7 +290,7 @@ def main():
         assert zn == pn, f"row counts differ: zhenjie {zn}, postgres {pn}"
     finally:
         zj.terminate()
-        pg.terminate()
+        stop_postgres(pg, os.path.join(work, "pg"))
         zj.wait()
         pg.wait()
         shutil.rmtree(work, ignore_errors=True)
