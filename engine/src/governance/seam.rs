@@ -472,10 +472,10 @@ pub struct GovernedTable {
     /// which the lean planning below is for; a table function's plan is
     /// planned as any query.
     lean: bool,
-    /// Each source plan after the session's analyzer, by the source's
-    /// address: analysis depends on the plan only, and costs a tenth of a
-    /// short query's time when repeated at every scan.
-    analyzed: std::sync::Mutex<Vec<(usize, LogicalPlan)>>,
+    /// The plan, and the proof's plan without the fence, after the
+    /// session's analyzer: analysis depends on the plan only, and costs a
+    /// tenth of a short query's time when repeated at every scan.
+    analyzed: [std::sync::OnceLock<LogicalPlan>; 2],
 }
 
 impl GovernedTable {
@@ -495,16 +495,16 @@ impl GovernedTable {
         }
     }
 
-    /// `source` (one of this table's plans) after the session's analyzer,
-    /// computed once.
+    /// `source` (the plan, or with `unfenced` the proof's) after the
+    /// session's analyzer, computed once.
     fn analyzed(
         &self,
         source: &LogicalPlan,
+        unfenced: bool,
         session: &datafusion::execution::SessionState,
     ) -> datafusion::error::Result<LogicalPlan> {
-        let key = source as *const LogicalPlan as usize;
-        let mut cache = self.analyzed.lock().expect("analyzed plans lock");
-        if let Some((_, plan)) = cache.iter().find(|(k, _)| *k == key) {
+        let slot = &self.analyzed[usize::from(unfenced)];
+        if let Some(plan) = slot.get() {
             return Ok(plan.clone());
         }
         let plan = session.analyzer().execute_and_check(
@@ -512,8 +512,7 @@ impl GovernedTable {
             session.config_options(),
             |_, _| {},
         )?;
-        cache.push((key, plan.clone()));
-        Ok(plan)
+        Ok(slot.get_or_init(|| plan).clone())
     }
 
     /// The columns a user reads as they are stored: those the top
@@ -609,9 +608,9 @@ impl TableProvider for GovernedTable {
         filters: &[Expr],
         _limit: Option<usize>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
-        let source = match &self.proof {
-            Some(proof) if proof.holds(state).await? => &proof.unfenced,
-            _ => &self.plan,
+        let (source, unfenced) = match &self.proof {
+            Some(proof) if proof.holds(state).await? => (&proof.unfenced, true),
+            _ => (&self.plan, false),
         };
         let session = state
             .as_any()
@@ -620,7 +619,7 @@ impl TableProvider for GovernedTable {
         let analyzed;
         let source = match session {
             Some(session) => {
-                analyzed = self.analyzed(source, session)?;
+                analyzed = self.analyzed(source, unfenced, session)?;
                 &analyzed
             }
             None => source,
