@@ -510,7 +510,10 @@ impl Catalog {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        let dir = path.parent().unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         self.areas.save_csv(&dir.join(&self.file.area_tree))?;
         write_atomically(path, text.as_bytes())
     }
@@ -976,7 +979,10 @@ fn write_file(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
         path: path.to_path_buf(),
         source: e,
     };
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp{}",
         path.file_name()
@@ -997,6 +1003,12 @@ fn write_file(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
     f.write_all(bytes).map_err(io)?;
     f.sync_all().map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)?;
+    // The rename itself is durable only once the folder is synced: without
+    // it a crash could bring back the old file after the new was reported.
+    #[cfg(unix)]
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io)?;
     Ok(())
 }
 

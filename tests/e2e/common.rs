@@ -178,3 +178,106 @@ pub fn catalog_with_area_dataset(name: &str, location: &str) -> zhenjie_catalog:
     });
     catalog
 }
+
+/// A copy of the test city's catalog in `dir`, changed by `change`: its
+/// datasets still read the city's files, its audit log and everything the
+/// server writes go to `dir`.
+pub fn catalog_copy(dir: &Path, change: impl FnOnce(&mut zhenjie_catalog::CatalogFile)) -> PathBuf {
+    let mut catalog = load_catalog();
+    let base = catalog.clone();
+    for d in &mut catalog.file.datasets {
+        d.location = base.resolve_location(&d.location);
+    }
+    std::fs::copy(city_dir().join("mask.key"), dir.join("mask.key")).unwrap();
+    change(&mut catalog.file);
+    let path = dir.join("catalog.toml");
+    let catalog =
+        zhenjie_catalog::Catalog::from_parts(catalog.file, catalog.areas, dir.to_path_buf())
+            .unwrap();
+    catalog.save(&path).unwrap();
+    path
+}
+
+/// A `zhenjie serve` process (the real binary), killed when dropped.
+pub struct ServeProcess {
+    pub child: std::process::Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Everything it has written on stderr so far.
+    pub stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl ServeProcess {
+    /// Starts `zhenjie serve --catalog CATALOG --listen 127.0.0.1:0 ARGS…`
+    /// and waits until it says where it listens (a minute at most).
+    pub fn start(catalog: &Path, args: &[&str]) -> ServeProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_zhenjie"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--catalog"])
+            .arg(catalog)
+            .args(args)
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let lines = std::io::BufReader::new(child.stderr.take().unwrap());
+        let kept = stderr.clone();
+        std::thread::spawn(move || {
+            for line in lines.lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let addr = rest.split(';').next().unwrap_or_default().to_string();
+                    let _ = tx.send(addr);
+                }
+                let mut all = kept.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        let addr = match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(addr) => addr.parse().expect("the address zhenjie prints"),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("zhenjie serve did not start: {}", stderr.lock().unwrap());
+            }
+        };
+        ServeProcess {
+            child,
+            addr,
+            stderr,
+        }
+    }
+
+    /// Sends the process a signal (`kill -SIG pid`).
+    pub fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to end, `limit` at most; its exit status.
+    pub fn wait_for_exit(
+        &mut self,
+        limit: std::time::Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let started = std::time::Instant::now();
+        while started.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

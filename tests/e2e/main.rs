@@ -4,6 +4,7 @@
 mod audit;
 mod clients;
 mod common;
+mod crash;
 mod export;
 mod governance;
 mod governance_smoke;

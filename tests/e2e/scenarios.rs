@@ -223,18 +223,7 @@ async fn rules_are_listed_and_unknown_rules_refused() {
 /// printed on stderr.
 fn serve_changed(change: impl FnOnce(&mut zhenjie_catalog::CatalogFile)) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
-    let mut catalog = load_catalog();
-    let base = catalog.clone();
-    for d in &mut catalog.file.datasets {
-        d.location = base.resolve_location(&d.location);
-    }
-    std::fs::copy(city_dir().join("mask.key"), dir.path().join("mask.key")).unwrap();
-    change(&mut catalog.file);
-    let path = dir.path().join("catalog.toml");
-    let catalog =
-        zhenjie_catalog::Catalog::from_parts(catalog.file, catalog.areas, dir.path().to_path_buf())
-            .unwrap();
-    catalog.save(&path).unwrap();
+    let path = catalog_copy(dir.path(), change);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_zhenjie"))
         .args(["serve", "--listen", "127.0.0.1:0", "--catalog"])
         .arg(&path)

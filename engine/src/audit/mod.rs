@@ -173,11 +173,23 @@ impl AuditLog {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
+            .read(true)
             .open(path)
             .map_err(open_failed)?;
+        // A crash (power lost mid-write) can leave a last line without its
+        // end: the next record must not be glued to it, or it would be
+        // unreadable too. The fragment stays a line of its own, which
+        // `read_all` skips and reports.
+        let torn = ends_mid_line(&file).map_err(open_failed)?;
+        if torn {
+            tracing::warn!(
+                "audit log {}: the last line is incomplete (a crash mid-write); it is set aside",
+                path.display()
+            );
+        }
         Ok(AuditLog {
             path: path.to_path_buf(),
-            file: Mutex::new(Writer { file, torn: false }),
+            file: Mutex::new(Writer { file, torn }),
             failing: AtomicBool::new(false),
         })
     }
@@ -260,6 +272,18 @@ impl AuditLog {
         }
         Ok(records)
     }
+}
+
+/// Whether a non-empty file's last byte is not a newline.
+fn ends_mid_line(file: &File) -> std::io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(false);
+    }
+    let mut last = [0u8; 1];
+    file.read_exact_at(&mut last, len - 1)?;
+    Ok(last[0] != b'\n')
 }
 
 /// A statement's record while it runs: everything but how it ends.
@@ -745,6 +769,21 @@ mod tests {
         log.append(&a).unwrap();
         f.write_all(b"{\"time\":\"2024-05").unwrap();
         assert_eq!(log.read_all().unwrap(), vec![a.clone(), a]);
+    }
+
+    #[test]
+    fn a_log_reopened_after_a_crash_mid_line_keeps_the_next_record_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let a = record("town", Status::Ok);
+        AuditLog::open(&path).unwrap().append(&a).unwrap();
+        // The process died while writing the second record.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"time\":\"2024-05-01T08:3").unwrap();
+        let reopened = AuditLog::open(&path).unwrap();
+        let b = record("grid", Status::Denied);
+        reopened.append(&b).unwrap();
+        assert_eq!(reopened.read_all().unwrap(), vec![a, b]);
     }
 
     #[test]
