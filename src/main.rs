@@ -57,6 +57,10 @@ enum Cmd {
         /// admin role.
         #[arg(long, default_value_t = 3)]
         reserved_connections: usize,
+        /// On SIGTERM or Ctrl-C: seconds running statements may take to
+        /// finish before they are cancelled.
+        #[arg(long, default_value_t = 20)]
+        shutdown_grace: u64,
     },
     /// Generate the demo city: Parquet files plus its catalog.
     Demo {
@@ -144,6 +148,7 @@ fn run(cli: Cli) -> Result<(), String> {
             tls_key,
             max_connections,
             reserved_connections,
+            shutdown_grace,
         } => {
             let tls = match (&tls_cert, &tls_key) {
                 (Some(cert), Some(key)) => {
@@ -202,13 +207,28 @@ fn run(cli: Cli) -> Result<(), String> {
                     addr.ip(),
                     addr.port()
                 );
-                tokio::select! {
-                    r = server.run() => r.map_err(|e| e.to_string()),
-                    _ = tokio::signal::ctrl_c() => Ok(()),
-                }
+                let stop = stop_signal().map_err(|e| e.to_string())?;
+                server
+                    .run_until(stop, std::time::Duration::from_secs(shutdown_grace))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                eprintln!("zhenjie stopped");
+                Ok(())
             })
         }
     }
+}
+
+/// Completes on SIGTERM (what service managers send) or Ctrl-C.
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => eprintln!("SIGTERM: shutting down"),
+            _ = tokio::signal::ctrl_c() => eprintln!("interrupted: shutting down"),
+        }
+    })
 }
 
 /// A runtime whose threads have the stack zhenjie's planning needs.

@@ -403,7 +403,21 @@ pub struct User {
     /// to it. PostgreSQL's text: `30s`, `5min`, `1500` (milliseconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statement_timeout: Option<String>,
+    /// The user's sessions close after this long without a statement
+    /// (PostgreSQL's `idle_session_timeout`, FATAL 57P05): a forgotten BI
+    /// tab does not hold a connection slot all week.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_session_timeout: Option<String>,
+    /// The most rows one statement may return to the user (0: no limit),
+    /// unless they have the [`EXPORT_ROLE`]: bulk copies of personal data
+    /// leave through the export role, not through a query window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_result_rows: Option<u64>,
 }
+
+/// The role that lifts `max_result_rows`: its holders may take whole tables
+/// out (`COPY … TO STDOUT`, large exports).
+pub const EXPORT_ROLE: &str = "export";
 
 /// The session defaults of every user at one level.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -415,19 +429,60 @@ pub struct LevelDefaults {
     /// their own (PostgreSQL's time text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statement_timeout: Option<String>,
+    /// `idle_session_timeout` their sessions start with, unless the user
+    /// has their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_session_timeout: Option<String>,
+    /// `max_result_rows` of their statements, unless the user has their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_result_rows: Option<u64>,
 }
 
 impl Catalog {
-    /// The `statement_timeout` a user's sessions start with: theirs, else
-    /// their level's, else none.
-    pub fn statement_timeout_of<'a>(&'a self, user: &'a User) -> Option<&'a str> {
-        user.statement_timeout.as_deref().or_else(|| {
+    /// The user's own setting, else their level's.
+    fn own_or_level<'a, T: ?Sized>(
+        &'a self,
+        user: &'a User,
+        own: Option<&'a T>,
+        level: impl Fn(&'a LevelDefaults) -> Option<&'a T>,
+    ) -> Option<&'a T> {
+        own.or_else(|| {
             self.file
                 .levels
                 .iter()
                 .find(|l| l.level == user.level)
-                .and_then(|l| l.statement_timeout.as_deref())
+                .and_then(level)
         })
+    }
+
+    /// The `statement_timeout` a user's sessions start with: theirs, else
+    /// their level's, else none.
+    pub fn statement_timeout_of<'a>(&'a self, user: &'a User) -> Option<&'a str> {
+        self.own_or_level(user, user.statement_timeout.as_deref(), |l| {
+            l.statement_timeout.as_deref()
+        })
+    }
+
+    /// The `idle_session_timeout` a user's sessions start with: theirs, else
+    /// their level's, else none.
+    pub fn idle_session_timeout_of<'a>(&'a self, user: &'a User) -> Option<&'a str> {
+        self.own_or_level(user, user.idle_session_timeout.as_deref(), |l| {
+            l.idle_session_timeout.as_deref()
+        })
+    }
+
+    /// The most rows a statement of the user may return: none for holders
+    /// of the [`EXPORT_ROLE`] or where neither the user nor their level
+    /// sets one (or sets 0).
+    pub fn max_result_rows_of(&self, user: &User) -> Option<u64> {
+        if user.roles.iter().any(|r| r == EXPORT_ROLE) {
+            return None;
+        }
+        self.own_or_level(user, user.max_result_rows.as_ref(), |l| {
+            l.max_result_rows.as_ref()
+        })
+        .copied()
+        .filter(|&n| n > 0)
     }
 }
 
@@ -878,12 +933,15 @@ impl Catalog {
             if !levels.insert(l.level) {
                 return Err(bad("is declared twice".into()));
             }
-            if let Some(t) = &l.statement_timeout {
-                duration_ms(t).ok_or_else(|| {
-                    bad(format!(
-                        "statement_timeout \"{t}\" is not a time (30s, 5min, 1500)"
-                    ))
-                })?;
+            for (name, t) in [
+                ("statement_timeout", &l.statement_timeout),
+                ("idle_session_timeout", &l.idle_session_timeout),
+            ] {
+                if let Some(t) = t {
+                    duration_ms(t).ok_or_else(|| {
+                        bad(format!("{name} \"{t}\" is not a time (30s, 5min, 1500)"))
+                    })?;
+                }
             }
         }
         let mut names = std::collections::HashSet::new();
@@ -906,12 +964,15 @@ impl Catalog {
                 )));
             }
             ScramVerifier::parse(&u.password).map_err(|e| bad(format!("password: {e}")))?;
-            if let Some(t) = &u.statement_timeout {
-                duration_ms(t).ok_or_else(|| {
-                    bad(format!(
-                        "statement_timeout \"{t}\" is not a time (30s, 5min, 1500)"
-                    ))
-                })?;
+            for (name, t) in [
+                ("statement_timeout", &u.statement_timeout),
+                ("idle_session_timeout", &u.idle_session_timeout),
+            ] {
+                if let Some(t) = t {
+                    duration_ms(t).ok_or_else(|| {
+                        bad(format!("{name} \"{t}\" is not a time (30s, 5min, 1500)"))
+                    })?;
+                }
             }
         }
         Ok(())

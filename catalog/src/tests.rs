@@ -63,6 +63,8 @@ fn user(name: &str, level: Level, area: &str) -> User {
         roles: vec![],
         password: ScramVerifier::derive("demo", b"salt", 16).to_string(),
         statement_timeout: None,
+        idle_session_timeout: None,
+        max_result_rows: None,
     }
 }
 
@@ -107,6 +109,8 @@ fn statement_timeouts_are_times_and_a_users_own_wins_over_the_levels() {
     f.levels = vec![LevelDefaults {
         level: Level::Town,
         statement_timeout: Some("5min".into()),
+        idle_session_timeout: None,
+        max_result_rows: None,
     }];
     let c = Catalog::from_parts(f.clone(), tree(), ".".into()).unwrap();
     let of = |name: &str| {
@@ -134,6 +138,48 @@ fn statement_timeouts_are_times_and_a_users_own_wins_over_the_levels() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("later"), "{err}");
+}
+
+#[test]
+fn idle_timeouts_and_row_limits_come_from_the_user_or_the_level_and_export_lifts_the_limit() {
+    let mut f = file(vec![
+        user("wang", Level::Town, "370602001000"),
+        User {
+            idle_session_timeout: Some("10min".into()),
+            max_result_rows: Some(0),
+            ..user("li", Level::Town, "370602001000")
+        },
+        User {
+            roles: vec![EXPORT_ROLE.into()],
+            ..user("zhao", Level::Town, "370602001000")
+        },
+        user("qian", Level::County, "370602000000"),
+    ]);
+    f.levels = vec![LevelDefaults {
+        level: Level::Town,
+        statement_timeout: None,
+        idle_session_timeout: Some("1h".into()),
+        max_result_rows: Some(50_000),
+    }];
+    let c = Catalog::from_parts(f.clone(), tree(), ".".into()).unwrap();
+    let idle = |name: &str| c.idle_session_timeout_of(c.user(name).unwrap());
+    let rows = |name: &str| c.max_result_rows_of(c.user(name).unwrap());
+    assert_eq!(idle("wang"), Some("1h"));
+    assert_eq!(idle("li"), Some("10min"));
+    assert_eq!(idle("qian"), None);
+    assert_eq!(rows("wang"), Some(50_000));
+    assert_eq!(rows("li"), None, "0 is no limit");
+    assert_eq!(rows("zhao"), None, "the export role lifts it");
+    assert_eq!(rows("qian"), None);
+    let mut bad = f;
+    bad.users[0].idle_session_timeout = Some("a while".into());
+    let err = Catalog::from_parts(bad, tree(), ".".into())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("idle_session_timeout") && err.contains("a while"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -313,6 +313,8 @@ fn user(seed: u64, name: &str, level: Level, area: &str, roles: &[&str]) -> User
         roles: roles.iter().map(|r| r.to_string()).collect(),
         password: ScramVerifier::derive(DEMO_PASSWORD, &salt, DEFAULT_ITERATIONS).to_string(),
         statement_timeout: None,
+        idle_session_timeout: None,
+        max_result_rows: None,
     }
 }
 

@@ -41,6 +41,8 @@ pub mod sqlstate {
     pub const QUERY_CANCELED: &str = "57014";
     /// out_of_memory / resource limits
     pub const OUT_OF_MEMORY: &str = "53200";
+    /// program_limit_exceeded (a result over the user's `max_result_rows`)
+    pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
     /// invalid_parameter_value (bad SET)
     pub const INVALID_PARAMETER_VALUE: &str = "22023";
     /// undefined_object (unknown setting)

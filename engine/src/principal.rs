@@ -10,8 +10,12 @@ pub struct Principal {
     pub level: Level,
     /// The area the user works in: the work fence.
     pub area: Area,
-    /// Extra rights (`pii`, `auditor`, `admin`).
+    /// Extra rights (`pii`, `auditor`, `admin`, `export`).
     pub roles: Vec<String>,
+    /// The most rows one statement may return to them (the catalog's
+    /// `max_result_rows`; none with the `export` role): more is an error,
+    /// so whole registers leave only through the export role.
+    pub max_result_rows: Option<u64>,
 }
 
 impl Principal {
@@ -24,6 +28,7 @@ impl Principal {
             level: u.level,
             area,
             roles: u.roles.clone(),
+            max_result_rows: catalog.max_result_rows_of(u),
         })
     }
 
@@ -36,6 +41,7 @@ impl Principal {
             level: Level::City,
             area,
             roles: Vec::new(),
+            max_result_rows: None,
         })
     }
 

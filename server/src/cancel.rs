@@ -25,6 +25,17 @@ impl CancelRegistry {
         map.insert(pid, (secret, session));
     }
 
+    /// Cancels every session's running statement (the server is stopping).
+    pub(crate) fn cancel_all(&self) {
+        let sessions: Vec<_> = {
+            let map = self.inner.lock().expect("cancel registry lock");
+            map.values().filter_map(|(_, w)| w.upgrade()).collect()
+        };
+        for session in sessions {
+            session.cancel();
+        }
+    }
+
     /// Cancels the running statement of `pid` if the secret matches; a wrong
     /// secret is ignored silently, as PostgreSQL does.
     pub fn cancel(&self, pid: i32, secret: &[u8]) -> bool {

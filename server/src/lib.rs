@@ -13,13 +13,19 @@ pub mod cancel;
 mod copy;
 mod encode;
 mod errors;
+mod lifecycle;
 pub mod query;
 pub mod tls;
+mod wire_out;
 
 use pgwire::api::PgWireServerHandlers;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use zhenjie_engine::{Engine, Session};
 
 /// State shared by all connections of one server.
@@ -39,6 +45,8 @@ pub struct Shared {
     /// Recent failed logins, by client address and by user name (see
     /// `auth::Connection::failed_login`).
     pub failures: Mutex<auth::Failures>,
+    /// Bytes written to clients since the start.
+    pub bytes_out: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// PostgreSQL's `max_connections` and its reserve: one department's tool
@@ -154,6 +162,7 @@ impl Server {
                 limits: ConnectionLimits::default(),
                 sessions: Default::default(),
                 failures: Default::default(),
+                bytes_out: Default::default(),
             }),
             listener,
             tls: None,
@@ -183,25 +192,63 @@ impl Server {
     /// Serves connections until the task is dropped. Each connection runs in its
     /// own task; a failing connection never affects the others.
     pub async fn run(self) -> std::io::Result<()> {
+        self.run_until(std::future::pending(), Duration::MAX).await
+    }
+
+    /// Serves connections until `shutdown` completes, then shuts down as
+    /// PostgreSQL's fast shutdown does, but kinder to running work: no new
+    /// connection is accepted; sessions waiting for their next statement
+    /// end with FATAL 57P01; running statements may finish within `grace`,
+    /// after which they are cancelled (57014) and their sessions end too.
+    /// Returns when every connection has ended (or a few seconds after the
+    /// cancel, whatever a connection still does). Every statement's audit
+    /// record is synced before its end reaches the client, so nothing is
+    /// left to flush.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()>,
+        grace: Duration,
+    ) -> std::io::Result<()> {
+        let stop = CancellationToken::new();
+        let connections = TaskTracker::new();
+        tokio::pin!(shutdown);
         loop {
-            let (socket, peer) = match self.listener.accept().await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!("accept failed: {e}");
-                    continue;
-                }
+            let (socket, peer) = tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        continue;
+                    }
+                },
             };
             let _ = socket.set_nodelay(true);
             let handlers = Arc::new(ConnectionHandlers {
                 conn: Connection::new(self.shared.clone()),
             });
             let tls = self.tls.clone();
-            tokio::spawn(async move {
-                if let Err(e) = pgwire::tokio::process_socket(socket, tls, handlers).await {
+            let stop = stop.clone();
+            connections.spawn(async move {
+                if let Err(e) = lifecycle::serve(socket, tls, handlers, stop).await {
                     tracing::debug!("connection from {peer} ended: {e}");
                 }
             });
         }
+        drop(self.listener);
+        connections.close();
+        let open = connections.len();
+        tracing::info!("shutting down: no new connections; {open} open");
+        stop.cancel();
+        if tokio::time::timeout(grace, connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutting down: statements still running after {grace:?} are cancelled");
+            self.shared.cancels.cancel_all();
+            let _ = tokio::time::timeout(Duration::from_secs(5), connections.wait()).await;
+        }
+        Ok(())
     }
 }
 

@@ -11,6 +11,7 @@ mod governance_smoke;
 mod grouping;
 mod hostile;
 mod leaks;
+mod lifecycle;
 mod linkage;
 mod object_store;
 mod pg_diff;

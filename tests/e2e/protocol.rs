@@ -699,10 +699,14 @@ async fn a_users_statement_timeout_comes_from_the_catalog() {
     catalog.file.levels.push(zhenjie_catalog::LevelDefaults {
         level: zhenjie_catalog::Level::Village,
         statement_timeout: Some("2min".into()),
+        idle_session_timeout: None,
+        max_result_rows: None,
     });
     catalog.file.levels.push(zhenjie_catalog::LevelDefaults {
         level: zhenjie_catalog::Level::Grid,
         statement_timeout: Some("1h".into()),
+        idle_session_timeout: None,
+        max_result_rows: None,
     });
     let addr = start_server_over(catalog, Default::default()).await;
     async fn show(c: &tokio_postgres::Client) -> String {

@@ -33,12 +33,16 @@ const READ_ONLY: &[&str] = &[
 
 impl Settings {
     /// Defaults for a new session of the catalog user `user`: PostgreSQL's,
-    /// and the `statement_timeout` the catalog gives the user or their level.
+    /// and the `statement_timeout` and `idle_session_timeout` the catalog
+    /// gives the user or their level.
     pub fn for_user(catalog: &zhenjie_catalog::Catalog, user: &zhenjie_catalog::User) -> Self {
         let mut s = Settings::new(&user.name);
+        // (Both checked when the catalog was loaded.)
         if let Some(t) = catalog.statement_timeout_of(user) {
-            // (Checked when the catalog was loaded.)
             let _ = s.set("statement_timeout", t);
+        }
+        if let Some(t) = catalog.idle_session_timeout_of(user) {
+            let _ = s.set("idle_session_timeout", t);
         }
         s
     }
@@ -56,6 +60,7 @@ impl Settings {
             ("default_transaction_read_only", "on"),
             ("extra_float_digits", "1"),
             ("idle_in_transaction_session_timeout", "0"),
+            ("idle_session_timeout", "0"),
             ("integer_datetimes", "on"),
             ("intervalstyle", "postgres"),
             ("is_superuser", "off"),
@@ -110,11 +115,11 @@ impl Settings {
                 format!("unrecognized configuration parameter \"{name}\""),
             ));
         }
-        if name == "statement_timeout" {
+        if TIMES.contains(&name.as_str()) {
             parse_duration_ms(value).ok_or_else(|| {
                 (
                     "22023",
-                    format!("invalid value for parameter \"statement_timeout\": \"{value}\""),
+                    format!("invalid value for parameter \"{name}\": \"{value}\""),
                 )
             })?;
         }
@@ -124,10 +129,33 @@ impl Settings {
 
     /// `statement_timeout`, or `None` when it is 0 (no limit).
     pub fn statement_timeout(&self) -> Option<Duration> {
-        let ms = parse_duration_ms(self.get("statement_timeout").unwrap_or("0"))?;
+        self.time("statement_timeout")
+    }
+
+    /// `idle_session_timeout`: how long the session may wait for its next
+    /// statement outside a transaction block; `None` when 0.
+    pub fn idle_session_timeout(&self) -> Option<Duration> {
+        self.time("idle_session_timeout")
+    }
+
+    /// `idle_in_transaction_session_timeout`: the same inside a block.
+    pub fn idle_in_transaction_session_timeout(&self) -> Option<Duration> {
+        self.time("idle_in_transaction_session_timeout")
+    }
+
+    fn time(&self, name: &str) -> Option<Duration> {
+        let ms = parse_duration_ms(self.get(name).unwrap_or("0"))?;
         (ms > 0).then(|| Duration::from_millis(ms))
     }
 }
+
+/// The settings whose values are times (checked when set).
+const TIMES: &[&str] = &[
+    "statement_timeout",
+    "idle_session_timeout",
+    "idle_in_transaction_session_timeout",
+    "lock_timeout",
+];
 
 /// Parses PostgreSQL time values (see [`zhenjie_catalog::duration_ms`]).
 fn parse_duration_ms(v: &str) -> Option<u64> {

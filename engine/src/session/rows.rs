@@ -205,7 +205,8 @@ impl Session {
         if matches!(plan, LogicalPlan::Explain(_)) && self.principal.level != Level::City {
             stream = crate::postgres::explain::without_file_sizes(stream);
         }
-        Ok(guard_stream(stream, token, deadline))
+        let limit = self.principal.max_result_rows;
+        Ok(guard_stream(stream, token, deadline, limit))
     }
 }
 
@@ -217,17 +218,25 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 }
 
 /// Wraps a running query's stream so a cancel request or the statement timeout
-/// ends it with SQLSTATE 57014, even between batches of a slow query.
+/// ends it with SQLSTATE 57014, even between batches of a slow query, and a
+/// result growing past the user's row limit ends with 54000 after the rows
+/// up to the limit (a cursor's FETCHes deliver those).
 fn guard_stream(
     inner: SendableRecordBatchStream,
     token: CancellationToken,
     deadline: Option<tokio::time::Instant>,
+    max_rows: Option<u64>,
 ) -> RowStream {
     let schema = inner.schema();
-    let stream = futures::stream::unfold(Some(inner), move |state| {
+    // The state: the query's stream and the rows passed so far; the stream
+    // is gone once the limit was reached, with only its error left to say.
+    let stream = futures::stream::unfold(Some((Some(inner), 0u64)), move |state| {
         let token = token.clone();
         async move {
-            let mut inner = state?;
+            let (inner, sent) = state?;
+            let Some(mut inner) = inner else {
+                return Some((Err(too_many_rows(max_rows.unwrap_or(sent))), None));
+            };
             let next = tokio::select! {
                 b = inner.next() => b,
                 _ = token.cancelled() => Some(Err(cancel_error("user request"))),
@@ -236,7 +245,17 @@ fn guard_stream(
             match next {
                 None => None,
                 Some(Err(e)) => Some((Err(e), None)),
-                Some(Ok(b)) => Some((Ok(b), Some(inner))),
+                Some(Ok(b)) => {
+                    let total = sent + b.num_rows() as u64;
+                    match max_rows {
+                        // The rows up to the limit go out; the error follows.
+                        Some(max) if total > max => {
+                            let allowed = (max - sent) as usize;
+                            Some((Ok(b.slice(0, allowed)), Some((None, max))))
+                        }
+                        _ => Some((Ok(b), Some((Some(inner), total)))),
+                    }
+                }
             }
         }
     });
@@ -244,6 +263,17 @@ fn guard_stream(
         schema: schema.clone(),
         stream: Box::pin(RecordBatchStreamAdapter::new(schema, stream)),
     }
+}
+
+/// The error of a result over `max_result_rows`: what the limit is and the
+/// way around it, nothing about the rows.
+fn too_many_rows(max: u64) -> datafusion::error::DataFusionError {
+    datafusion::error::DataFusionError::External(Box::new(EngineError::new(
+        sqlstate::PROGRAM_LIMIT_EXCEEDED,
+        format!(
+            "the result has more than {max} rows, the most a statement may return to you (max_result_rows); aggregate or narrow the query, or ask for the export role"
+        ),
+    )))
 }
 
 /// Cancellation travels inside the batch stream as a DataFusion error whose
