@@ -18,8 +18,17 @@ use zhenjie_engine::{Engine, EngineOptions};
     about = "A governed PostgreSQL-compatible SQL layer for a city's data"
 )]
 struct Cli {
+    /// Log lines as text or as JSON objects (one per line, for log shippers).
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Cmd,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -61,6 +70,10 @@ enum Cmd {
         /// finish before they are cancelled.
         #[arg(long, default_value_t = 20)]
         shutdown_grace: u64,
+        /// Also serve GET /metrics (Prometheus) and /health over HTTP on
+        /// this address.
+        #[arg(long)]
+        ops_listen: Option<String>,
     },
     /// Generate the demo city: Parquet files plus its catalog.
     Demo {
@@ -91,13 +104,16 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -149,6 +165,7 @@ fn run(cli: Cli) -> Result<(), String> {
             max_connections,
             reserved_connections,
             shutdown_grace,
+            ops_listen,
         } => {
             let tls = match (&tls_cert, &tls_key) {
                 (Some(cert), Some(key)) => {
@@ -176,7 +193,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     .await
                     .map_err(|e| e.message)?;
                 for w in engine.warnings() {
-                    eprintln!("warning: {w}");
+                    tracing::warn!("{w}");
                 }
                 let server_engine = engine.clone();
                 let mut server = zhenjie_server::Server::bind(engine, &listen)
@@ -189,20 +206,31 @@ fn run(cli: Cli) -> Result<(), String> {
                     max: max_connections,
                     reserved_for_admins: reserved_connections,
                 });
+                if let Some(ops) = &ops_listen {
+                    server = server
+                        .with_ops(ops)
+                        .await
+                        .map_err(|e| format!("cannot listen on {ops}: {e}"))?;
+                }
                 let addr = server.local_addr().map_err(|e| e.to_string())?;
+                if let Some(ops) = server.ops_addr() {
+                    tracing::info!(
+                        "metrics on http://{ops}/metrics, health on http://{ops}/health"
+                    );
+                }
                 let warm = server_engine.clone();
                 tokio::spawn(async move {
                     let started = std::time::Instant::now();
                     match warm.prepare_scenarios().await {
                         Ok(0) => {}
-                        Ok(n) => eprintln!(
+                        Ok(n) => tracing::info!(
                             "policy rules answered for the city: {n} gaps in {:.1} s",
                             started.elapsed().as_secs_f64()
                         ),
-                        Err(e) => eprintln!("warning: policy rules: {}", e.message),
+                        Err(e) => tracing::warn!("policy rules: {}", e.message),
                     }
                 });
-                eprintln!(
+                tracing::info!(
                     "zhenjie listening on {addr}; try: psql -h {} -p {} -U town zhenjie",
                     addr.ip(),
                     addr.port()
@@ -212,7 +240,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     .run_until(stop, std::time::Duration::from_secs(shutdown_grace))
                     .await
                     .map_err(|e| e.to_string())?;
-                eprintln!("zhenjie stopped");
+                tracing::info!("zhenjie stopped");
                 Ok(())
             })
         }
@@ -225,8 +253,8 @@ fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     let mut term = signal(SignalKind::terminate())?;
     Ok(async move {
         tokio::select! {
-            _ = term.recv() => eprintln!("SIGTERM: shutting down"),
-            _ = tokio::signal::ctrl_c() => eprintln!("interrupted: shutting down"),
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: shutting down"),
         }
     })
 }

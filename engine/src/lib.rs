@@ -25,6 +25,7 @@ pub mod audit;
 mod error;
 pub mod governance;
 pub mod linkage;
+pub mod metrics;
 pub mod postgres;
 mod principal;
 mod query_runtime;
@@ -220,7 +221,7 @@ impl Engine {
             .principal(user)
             .or_else(|| Principal::platform(&self.inner.catalog))
             .ok_or_else(|| EngineError::new("XX000", "the catalog has no city area"))?;
-        let mut record = audit::Pending::start(&principal, 0, client_addr, "(login failed)")
+        let mut record = audit::Pending::start(&principal, 0, client_addr, audit::FAILED_LOGIN)
             .failed(
                 0,
                 &EngineError::new(
@@ -282,6 +283,27 @@ impl Engine {
 
     pub(crate) fn audit(&self) -> &Arc<audit::AuditLog> {
         &self.inner.audit
+    }
+
+    /// The operations metrics (see [`metrics`]); a front end adds its own.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        self.inner.audit.metrics()
+    }
+
+    /// Every metric in Prometheus' text format, memory in use read now.
+    pub fn metrics_text(&self) -> String {
+        self.metrics()
+            .encode(self.inner.runtime.memory_pool.reserved())
+    }
+
+    /// Whether the engine can serve data: false while the audit log cannot
+    /// be written (queries are refused then). For health checks.
+    pub fn healthy(&self) -> Result<(), &'static str> {
+        if self.inner.audit.is_failing() {
+            Err("the audit log cannot be written")
+        } else {
+            Ok(())
+        }
     }
 
     /// A fresh session id (1, 2, …), unique within this engine.

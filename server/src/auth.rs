@@ -348,6 +348,7 @@ impl Connection {
         };
         if let Some(message) = refused {
             self.shared.sessions.fetch_sub(1, Ordering::AcqRel);
+            self.shared.metrics.refused.inc();
             return Err(fatal("53300", message.to_string()));
         }
         self.counted.store(true, Ordering::Release);

@@ -14,6 +14,7 @@ mod copy;
 mod encode;
 mod errors;
 mod lifecycle;
+mod ops;
 pub mod query;
 pub mod tls;
 mod wire_out;
@@ -45,8 +46,8 @@ pub struct Shared {
     /// Recent failed logins, by client address and by user name (see
     /// `auth::Connection::failed_login`).
     pub failures: Mutex<auth::Failures>,
-    /// Bytes written to clients since the start.
-    pub bytes_out: Arc<std::sync::atomic::AtomicU64>,
+    /// The front end's metrics (sessions, bytes out, refusals).
+    pub(crate) metrics: ops::FrontMetrics,
 }
 
 /// PostgreSQL's `max_connections` and its reserve: one department's tool
@@ -148,6 +149,8 @@ pub struct Server {
     shared: Arc<Shared>,
     listener: TcpListener,
     tls: Option<pgwire::tokio::TlsAcceptor>,
+    /// The operations endpoint's listener (see [`Server::with_ops`]).
+    ops: Option<TcpListener>,
 }
 
 impl Server {
@@ -157,15 +160,16 @@ impl Server {
         Ok(Server {
             shared: Arc::new(Shared {
                 mock_secret: mock_secret(&engine),
-                engine,
                 cancels: cancel::CancelRegistry::default(),
                 limits: ConnectionLimits::default(),
                 sessions: Default::default(),
                 failures: Default::default(),
-                bytes_out: Default::default(),
+                metrics: ops::FrontMetrics::registered(&engine),
+                engine,
             }),
             listener,
             tls: None,
+            ops: None,
         })
     }
 
@@ -187,6 +191,19 @@ impl Server {
     /// The address actually bound.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Also serves `/metrics` and `/health` over HTTP on `addr` (see
+    /// `ops`): for Prometheus and load balancers, apart from the clients'
+    /// port.
+    pub async fn with_ops(mut self, addr: &str) -> std::io::Result<Server> {
+        self.ops = Some(TcpListener::bind(addr).await?);
+        Ok(self)
+    }
+
+    /// The operations endpoint's address, if it has one.
+    pub fn ops_addr(&self) -> Option<SocketAddr> {
+        self.ops.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// Serves connections until the task is dropped. Each connection runs in its
@@ -211,6 +228,17 @@ impl Server {
     ) -> std::io::Result<()> {
         let stop = CancellationToken::new();
         let connections = TaskTracker::new();
+        let ops_done = CancellationToken::new();
+        if let Some(listener) = self.ops {
+            tokio::spawn(ops::serve(
+                listener,
+                self.shared.clone(),
+                stop.clone(),
+                ops_done.clone(),
+            ));
+        }
+        // Cancelled however this function ends.
+        let _ops_done = ops_done.drop_guard();
         tokio::pin!(shutdown);
         loop {
             let (socket, peer) = tokio::select! {

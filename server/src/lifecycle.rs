@@ -47,7 +47,7 @@ pub(crate) async fn serve(
     };
     let parts = negotiated.into_parts();
     let mut wrapped = FramedParts::new(
-        WireOut::new(parts.io, handlers.conn.shared.bytes_out.clone()),
+        WireOut::new(parts.io, handlers.conn.shared.metrics.bytes_out.clone()),
         parts.codec,
     );
     wrapped.read_buf = parts.read_buf;

@@ -10,10 +10,9 @@
 //! ErrorResponse, which ends the COPY; so the CopyFail is dropped here.
 
 use bytes::{Buf, BytesMut};
+use prometheus_client::metrics::counter::Counter;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -37,11 +36,11 @@ pub(crate) struct WireOut<IO> {
     /// Whether the current message is dropped.
     dropping: bool,
     /// Bytes written to clients, server-wide.
-    sent: Arc<AtomicU64>,
+    sent: Counter,
 }
 
 impl<IO> WireOut<IO> {
-    pub(crate) fn new(inner: IO, sent: Arc<AtomicU64>) -> Self {
+    pub(crate) fn new(inner: IO, sent: Counter) -> Self {
         WireOut {
             inner,
             out: BytesMut::with_capacity(8 * 1024),
@@ -92,7 +91,7 @@ impl<IO: AsyncWrite + Unpin> WireOut<IO> {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
             self.out.advance(n);
-            self.sent.fetch_add(n as u64, Ordering::Relaxed);
+            self.sent.inc_by(n as u64);
         }
         Poll::Ready(Ok(()))
     }
@@ -164,7 +163,7 @@ mod tests {
         ]
         .concat();
         for chunk in [1, 2, 3, 5, 7, stream.len()] {
-            let mut w = WireOut::new((), Arc::default());
+            let mut w = WireOut::new((), Counter::default());
             for piece in stream.chunks(chunk) {
                 w.accept(piece);
             }

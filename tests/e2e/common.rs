@@ -92,6 +92,67 @@ pub async fn start_server_with_limits(limits: zhenjie_server::ConnectionLimits) 
     addr
 }
 
+/// A server over the test city with its operations endpoint (`/metrics`,
+/// `/health`) and its own audit log, stopped when `shutdown` fires (the
+/// drain of SIGTERM, with a grace of ten seconds): the clients' address
+/// and the endpoint's.
+pub async fn start_server_with_ops(
+    audit_path: &Path,
+    shutdown: tokio::sync::oneshot::Receiver<()>,
+) -> (SocketAddr, SocketAddr) {
+    let options = EngineOptions {
+        audit_path: Some(audit_path.to_path_buf()),
+        ..test_options()
+    };
+    let engine = Engine::open(load_catalog(), options).await.expect("engine");
+    let server = zhenjie_server::Server::bind(engine, "127.0.0.1:0")
+        .await
+        .expect("bind")
+        .with_ops("127.0.0.1:0")
+        .await
+        .expect("bind ops");
+    let addr = server.local_addr().unwrap();
+    let ops = server.ops_addr().unwrap();
+    tokio::spawn(server.run_until(
+        async move {
+            let _ = shutdown.await;
+        },
+        std::time::Duration::from_secs(10),
+    ));
+    (addr, ops)
+}
+
+/// `GET path` from an HTTP endpoint: the status code and the body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).await.unwrap();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    (status, body)
+}
+
+/// One sample's value from Prometheus text, e.g.
+/// `metric(&text, "zhenjie_statements_total{status=\"ok\"}")`.
+pub fn metric(text: &str, sample: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {sample} in {text}"))
+}
+
 /// Connection settings for a demo user.
 pub fn config(addr: SocketAddr, user: &str, password: &str) -> Config {
     let mut c = Config::new();

@@ -259,3 +259,54 @@ async fn sigterm_lets_running_statements_finish_then_stops() {
         "{statuses:?}"
     );
 }
+
+/// `/metrics` counts statements by outcome, rows and bytes out, sessions
+/// and failed logins; `/health` is 200 while serving and 503 from the
+/// moment the server starts shutting down (a running statement still
+/// finishes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ops_endpoint_reports_metrics_and_health() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stop, shutdown) = tokio::sync::oneshot::channel();
+    let (addr, ops) = start_server_with_ops(&dir.path().join("audit.jsonl"), shutdown).await;
+    assert_eq!(http_get(ops, "/health").await, (200, "ok\n".into()));
+    let before = http_get(ops, "/metrics").await.1;
+    assert_eq!(metric(&before, "zhenjie_sessions"), 0.0);
+    let town = connect(addr, "town").await;
+    town.query("SELECT name FROM persons LIMIT 7", &[])
+        .await
+        .unwrap();
+    town.query("SELECT 1 / 0", &[]).await.unwrap_err();
+    assert!(config(addr, "town", "wrong")
+        .connect(tokio_postgres::NoTls)
+        .await
+        .is_err());
+    let after = http_get(ops, "/metrics").await.1;
+    let ok = "zhenjie_statements_total{status=\"ok\"}";
+    assert!(metric(&after, ok) >= 1.0, "{after}");
+    assert_eq!(
+        metric(&after, "zhenjie_statements_total{status=\"error\"}"),
+        1.0
+    );
+    assert!(metric(&after, "zhenjie_rows_out_total") >= 7.0);
+    assert_eq!(metric(&after, "zhenjie_failed_logins_total"), 1.0);
+    assert_eq!(metric(&after, "zhenjie_sessions"), 1.0);
+    assert!(metric(&after, "zhenjie_bytes_out_total") > 0.0);
+    assert!(metric(&after, "zhenjie_audit_write_seconds_count") >= 3.0);
+    assert_eq!(metric(&after, "zhenjie_statements_running"), 0.0);
+    assert_eq!(http_get(ops, "/nothing").await.0, 404);
+
+    // Shutting down: /health says so while a statement finishes.
+    let busy = connect(addr, "county").await;
+    let running = tokio::spawn(async move { busy.query_one(BUSY, &[]).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let during = http_get(ops, "/metrics").await.1;
+    assert_eq!(metric(&during, "zhenjie_statements_running"), 1.0);
+    stop.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        http_get(ops, "/health").await,
+        (503, "shutting down\n".into())
+    );
+    running.await.unwrap().expect("finished during the drain");
+}

@@ -508,31 +508,89 @@ async fn a_stopped_costly_join_filter_stops_at_once() {
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
-#[tokio::test]
+/// A client whose socket closes mid-result (the network gone, the laptop
+/// shut): the server stops the query — it no longer counts as running, its
+/// audit record says `aborted` with the rows sent — and serves the next
+/// client. The socket is closed under the client library (a dropped
+/// tokio-postgres client would read the rest of the result first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_vanishing_mid_result_does_not_hurt_the_next() {
-    let addr = start_server().await;
-    {
-        let client = connect(addr, "city").await;
-        let stream = client
-            .query_raw(
-                "SELECT * FROM persons CROSS JOIN range(50)",
-                std::iter::empty::<i32>(),
-            )
-            .await
-            .unwrap();
-        pin_mut!(stream);
-        for _ in 0..10 {
-            stream.next().await.unwrap().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let (_stop, shutdown) = tokio::sync::oneshot::channel();
+    let (addr, ops) = start_server_with_ops(&log, shutdown).await;
+    // Fifty times the city: far more than the socket buffers hold.
+    let sql = "SELECT * FROM persons CROSS JOIN range(50)";
+    let socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let raw = socket2::SockRef::from(&socket).try_clone().unwrap();
+    let (client, conn) = config(addr, "city", "demo")
+        .connect_raw(socket, NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let stream = client.simple_query_raw(sql).await.unwrap();
+    pin_mut!(stream);
+    let mut rows = 0;
+    while rows < 10 {
+        if let tokio_postgres::SimpleQueryMessage::Row(_) = stream.next().await.unwrap().unwrap() {
+            rows += 1;
         }
-        // dropped here, mid-result
     }
+    let running = metric(
+        &http_get(ops, "/metrics").await.1,
+        "zhenjie_statements_running",
+    );
+    assert_eq!(running, 1.0);
+    raw.shutdown(std::net::Shutdown::Both).unwrap();
+    drop(raw);
+    // The query stops: nothing runs any more, and the record says aborted.
+    let mut stopped = false;
+    for _ in 0..100 {
+        let text = http_get(ops, "/metrics").await.1;
+        if metric(&text, "zhenjie_statements_running") == 0.0 {
+            stopped = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(stopped, "the abandoned query still runs");
+    // (Its record is written just after the query stops counting.)
+    let mut record = None;
+    for _ in 0..100 {
+        let text = std::fs::read_to_string(&log).unwrap();
+        record = text
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|r| r["statement"] == sql);
+        if record.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let record = record.expect("audited");
+    assert_eq!(record["status"], "aborted", "{record}");
+    let sent = record["rows"].as_u64().unwrap();
+    assert!(
+        sent >= 10 && sent < 50 * PERSONS as u64,
+        "rows produced before the client left: {sent}"
+    );
+    // The next client is served at once.
     let client = connect(addr, "county").await;
     let n: i64 = client
         .query_one("SELECT count(*) FROM persons", &[])
         .await
         .unwrap()
         .get(0);
-    assert!(n > 0);
+    let county: i64 = connect(addr, "admin")
+        .await
+        .query_one(
+            "SELECT count(*) FROM persons WHERE grid_code LIKE '370602%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, county);
 }
 
 #[tokio::test]

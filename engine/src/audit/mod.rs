@@ -21,6 +21,7 @@
 mod redact;
 
 use crate::error::sqlstate;
+use crate::metrics::{Metrics, Running};
 use crate::{Engine, EngineError, Principal, Result};
 use async_trait::async_trait;
 use datafusion::arrow::array::{
@@ -143,7 +144,12 @@ pub struct AuditLog {
     /// The last append failed: queries are refused before they send a row
     /// until an append succeeds again.
     failing: AtomicBool,
+    /// Where each record is counted (statements by status, latency, writes).
+    metrics: Arc<Metrics>,
 }
+
+/// The statement text of a refused login's record.
+pub(crate) const FAILED_LOGIN: &str = "(login failed)";
 
 #[derive(Debug)]
 struct Writer {
@@ -191,12 +197,18 @@ impl AuditLog {
             path: path.to_path_buf(),
             file: Mutex::new(Writer { file, torn }),
             failing: AtomicBool::new(false),
+            metrics: Arc::default(),
         })
     }
 
     /// Where the log is.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The metrics every record is counted in.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Appends one record and syncs it to disk. Blocking: async callers use
@@ -210,12 +222,25 @@ impl AuditLog {
         if w.torn {
             line.insert(0, '\n');
         }
+        let started = Instant::now();
         let result = w
             .file
             .write_all(line.as_bytes())
             .and_then(|()| w.file.sync_data());
         w.torn = result.is_err();
         self.failing.store(w.torn, Ordering::Relaxed);
+        drop(w);
+        self.metrics
+            .audit_written(started.elapsed().as_secs_f64(), result.is_ok());
+        if record.statement == FAILED_LOGIN {
+            self.metrics.failed_login();
+        } else {
+            self.metrics.ended(
+                record.status.as_str(),
+                record.duration_ms / 1000.0,
+                record.rows,
+            );
+        }
         result.map_err(write_failed)
     }
 
@@ -290,6 +315,8 @@ fn ends_mid_line(file: &File) -> std::io::Result<bool> {
 pub(crate) struct Pending {
     record: AuditRecord,
     started: Instant,
+    /// Counts the statement as running until its record is finished.
+    running: Option<Running>,
 }
 
 impl Pending {
@@ -319,7 +346,14 @@ impl Pending {
                 plan_kept: false,
             },
             started: Instant::now(),
+            running: None,
         }
+    }
+
+    /// Counts the statement among those running (until it is finished).
+    pub(crate) fn counted(mut self, metrics: &Metrics) -> Pending {
+        self.running = Some(metrics.running());
+        self
     }
 
     /// Notes what the statement's plan reads and the masks on it.
@@ -342,6 +376,7 @@ impl Pending {
         rows: u64,
         error: Option<&EngineError>,
     ) -> AuditRecord {
+        drop(self.running);
         let mut record = self.record;
         record.status = status;
         record.rows = rows;

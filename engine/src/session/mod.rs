@@ -480,7 +480,7 @@ impl Session {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        Pending::start(&self.principal, self.id, addr, text)
+        Pending::start(&self.principal, self.id, addr, text).counted(self.engine.audit().metrics())
     }
 
     /// Records a failed statement and returns the error to report: its own,
