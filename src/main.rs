@@ -54,6 +54,8 @@ enum Cmd {
         #[arg(long, default_value_t = 4096)]
         memory_mb: usize,
         /// PEM certificate chain: offer TLS to clients (with --tls-key).
+        /// Without it, --demo makes a self-signed pair in DATA/tls on first
+        /// start.
         #[arg(long, requires = "tls_key")]
         tls_cert: Option<PathBuf>,
         /// PEM private key of --tls-cert.
@@ -74,6 +76,10 @@ enum Cmd {
         /// this address.
         #[arg(long)]
         ops_listen: Option<String>,
+        /// Refuse clients from other machines unless they use TLS (those
+        /// on this machine may still connect without).
+        #[arg(long)]
+        require_tls_remote: bool,
     },
     /// Generate the demo city: Parquet files plus its catalog.
     Demo {
@@ -166,12 +172,30 @@ fn run(cli: Cli) -> Result<(), String> {
             reserved_connections,
             shutdown_grace,
             ops_listen,
+            require_tls_remote,
         } => {
-            let tls = match (&tls_cert, &tls_key) {
-                (Some(cert), Some(key)) => {
+            let pair = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some((cert, key)),
+                _ if demo => Some(
+                    zhenjie_server::tls::self_signed(
+                        &data.join("tls"),
+                        &certificate_names(&listen),
+                    )
+                    .map_err(|e| format!("cannot make the demo's TLS certificate: {e}"))?,
+                ),
+                _ => None,
+            };
+            let tls = match &pair {
+                Some((cert, key)) => {
                     Some(zhenjie_server::tls::acceptor(cert, key).map_err(|e| e.to_string())?)
                 }
-                _ => None,
+                None if require_tls_remote => {
+                    return Err(
+                        "--require-tls-remote needs a certificate (--tls-cert and --tls-key)"
+                            .into(),
+                    )
+                }
+                None => None,
             };
             let catalog = match (catalog, demo) {
                 (Some(path), _) => Catalog::load(&path).map_err(|e| e.to_string())?,
@@ -200,7 +224,10 @@ fn run(cli: Cli) -> Result<(), String> {
                     .await
                     .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
                 if let Some(tls) = tls {
-                    server = server.with_tls(tls);
+                    server = server.with_tls(tls).require_tls_remote(require_tls_remote);
+                }
+                if let Some((cert, _)) = &pair {
+                    tracing::info!("TLS offered with {}", cert.display());
                 }
                 server = server.with_connection_limits(zhenjie_server::ConnectionLimits {
                     max: max_connections,
@@ -245,6 +272,27 @@ fn run(cli: Cli) -> Result<(), String> {
             })
         }
     }
+}
+
+/// The names a demo certificate is made for: this machine by name and
+/// loopback address, and the address it listens on when that is one host.
+fn certificate_names(listen: &str) -> Vec<String> {
+    let mut names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
+    let host = listen
+        .rsplit_once(':')
+        .map_or(listen, |(h, _)| h)
+        .trim_matches(['[', ']']);
+    let unspecified = host
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_unspecified());
+    if !host.is_empty() && !unspecified && !names.iter().any(|n| n == host) {
+        names.push(host.to_string());
+    }
+    names
 }
 
 /// Completes on SIGTERM (what service managers send) or Ctrl-C.

@@ -108,6 +108,23 @@ impl StartupHandler for Connection {
                         ));
                     }
                 }
+                // PostgreSQL's `hostssl` lines: remote clients must encrypt.
+                let peer = client.socket_addr();
+                if self.shared.require_tls_remote && !client.is_secure() && !peer.ip().is_loopback()
+                {
+                    let user = client
+                        .metadata()
+                        .get(METADATA_USER)
+                        .cloned()
+                        .unwrap_or_default();
+                    return Err(fatal(
+                        "28000",
+                        format!(
+                            "no pg_hba.conf entry for host \"{}\", user \"{user}\", database \"{want}\", no encryption (this server takes remote clients over TLS only)",
+                            peer.ip()
+                        ),
+                    ));
+                }
                 client.set_state(PgWireConnectionState::AuthenticationInProgress);
                 client
                     .send(PgWireBackendMessage::Authentication(Authentication::SASL(

@@ -48,6 +48,9 @@ pub struct Shared {
     pub failures: Mutex<auth::Failures>,
     /// The front end's metrics (sessions, bytes out, refusals).
     pub(crate) metrics: ops::FrontMetrics,
+    /// Clients not on this machine must use TLS (see
+    /// [`Server::require_tls_remote`]).
+    pub require_tls_remote: bool,
 }
 
 /// PostgreSQL's `max_connections` and its reserve: one department's tool
@@ -165,6 +168,7 @@ impl Server {
                 sessions: Default::default(),
                 failures: Default::default(),
                 metrics: ops::FrontMetrics::registered(&engine),
+                require_tls_remote: false,
                 engine,
             }),
             listener,
@@ -176,6 +180,18 @@ impl Server {
     /// Offers TLS to clients that ask for it (see [`tls::acceptor`]).
     pub fn with_tls(mut self, acceptor: pgwire::tokio::TlsAcceptor) -> Server {
         self.tls = Some(acceptor);
+        self
+    }
+
+    /// Refuses clients that connect from another machine without TLS
+    /// (FATAL 28000, as a PostgreSQL with only `hostssl` lines for remote
+    /// hosts): identity numbers never cross a network in clear. Clients on
+    /// this machine (loopback) may still connect without it. Call before
+    /// [`Server::run`].
+    pub fn require_tls_remote(mut self, required: bool) -> Server {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.require_tls_remote = required;
+        }
         self
     }
 

@@ -272,10 +272,18 @@ impl ServeProcess {
     /// Starts `zhenjie serve --catalog CATALOG --listen 127.0.0.1:0 ARGS…`
     /// and waits until it says where it listens (a minute at most).
     pub fn start(catalog: &Path, args: &[&str]) -> ServeProcess {
+        let catalog = catalog.to_str().expect("a UTF-8 path");
+        let mut all = vec!["--listen", "127.0.0.1:0", "--catalog", catalog];
+        all.extend_from_slice(args);
+        ServeProcess::serve(&all)
+    }
+
+    /// Starts `zhenjie serve ARGS…` and waits until it says where it
+    /// listens (a minute at most).
+    pub fn serve(args: &[&str]) -> ServeProcess {
         use std::io::BufRead;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_zhenjie"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--catalog"])
-            .arg(catalog)
+            .arg("serve")
             .args(args)
             .stderr(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
