@@ -53,6 +53,10 @@ enum Cmd {
         /// Memory all queries together may use, in MiB.
         #[arg(long, default_value_t = 4096)]
         memory_mb: usize,
+        /// Memory one statement may use of --memory-mb, in MiB (default: a
+        /// quarter of it); beyond, it spills or fails with 53200.
+        #[arg(long)]
+        query_memory_mb: Option<usize>,
         /// PEM certificate chain: offer TLS to clients (with --tls-key).
         /// Without it, --demo makes a self-signed pair in DATA/tls on first
         /// start.
@@ -166,6 +170,7 @@ fn run(cli: Cli) -> Result<(), String> {
             persons,
             listen,
             memory_mb,
+            query_memory_mb,
             tls_cert,
             tls_key,
             max_connections,
@@ -210,6 +215,7 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             let options = EngineOptions {
                 memory_limit: memory_mb << 20,
+                statement_memory_limit: query_memory_mb.map(|mb| mb << 20),
                 ..EngineOptions::default()
             };
             runtime()?.block_on(async move {

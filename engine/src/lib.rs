@@ -25,6 +25,7 @@ pub mod audit;
 mod error;
 pub mod governance;
 pub mod linkage;
+mod memory;
 pub mod metrics;
 pub mod postgres;
 mod principal;
@@ -55,7 +56,7 @@ pub const THREAD_STACK: usize = session::depth::STACK;
 pub const PG_TYPE_KEY: &str = "zhenjie.pg_type";
 
 use datafusion::catalog::TableProvider;
-use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::memory_pool::GreedyMemoryPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -69,6 +70,10 @@ pub struct EngineOptions {
     /// Memory all running queries together may use; a query that needs more
     /// fails with SQLSTATE 53200 instead of taking the server down.
     pub memory_limit: usize,
+    /// Memory one statement may use of that (its operators spill at it, or
+    /// the statement fails with 53200, the others unaffected); `None`: a
+    /// quarter of `memory_limit`.
+    pub statement_memory_limit: Option<usize>,
     /// Parallelism of one query (DataFusion target partitions).
     pub target_partitions: usize,
     /// Rows per record batch.
@@ -86,6 +91,7 @@ impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
             memory_limit: 4 << 30,
+            statement_memory_limit: None,
             target_partitions: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
@@ -159,7 +165,7 @@ impl Engine {
         let caches = datafusion::execution::cache::cache_manager::CacheManagerConfig::default()
             .with_list_files_cache_limit(0);
         let runtime = RuntimeEnvBuilder::new()
-            .with_memory_pool(Arc::new(FairSpillPool::new(options.memory_limit)))
+            .with_memory_pool(Arc::new(GreedyMemoryPool::new(options.memory_limit)))
             .with_cache_manager(caches)
             .build_arc()
             .map_err(EngineError::from)?;
@@ -274,6 +280,21 @@ impl Engine {
 
     pub(crate) fn options(&self) -> &EngineOptions {
         &self.inner.options
+    }
+
+    /// The runtime one statement executes in: the engine's, with the
+    /// statement's share of the memory pool (see `memory`).
+    pub(crate) fn statement_runtime(&self) -> Result<Arc<RuntimeEnv>> {
+        let options = &self.inner.options;
+        let share = options
+            .statement_memory_limit
+            .unwrap_or(options.memory_limit / 4)
+            .min(options.memory_limit);
+        let pool = memory::StatementPool::new(self.inner.runtime.memory_pool.clone(), share);
+        RuntimeEnvBuilder::from_runtime_env(&self.inner.runtime)
+            .with_memory_pool(Arc::new(pool))
+            .build_arc()
+            .map_err(EngineError::from)
     }
 
     /// Where this engine's audit records go.

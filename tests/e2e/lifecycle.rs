@@ -310,3 +310,58 @@ async fn the_ops_endpoint_reports_metrics_and_health() {
     );
     running.await.unwrap().expect("finished during the drain");
 }
+
+/// A statement that needs more than its share of the memory pool fails
+/// with 53200 and says so; statements running beside it are unaffected,
+/// and the session goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_over_its_memory_share_fails_alone_with_53200() {
+    let addr = start_server_with(zhenjie_engine::EngineOptions {
+        memory_limit: 256 << 20,
+        statement_memory_limit: Some(24 << 20),
+        ..test_options()
+    })
+    .await;
+    let greedy = connect(addr, "city").await;
+    let others: Vec<_> = ["town", "village", "grid", "county"]
+        .into_iter()
+        .map(|user| {
+            tokio::spawn(async move {
+                let c = connect(addr, user).await;
+                let mut answers = Vec::new();
+                for _ in 0..5 {
+                    let rows = c
+                        .query(
+                            "SELECT village_code, count(*), max(name) FROM persons GROUP BY 1",
+                            &[],
+                        )
+                        .await
+                        .map(|r| r.len());
+                    answers.push(rows);
+                }
+                answers
+            })
+        })
+        .collect();
+    let err = greedy
+        .query_one(
+            "SELECT count(DISTINCT p.id_number || '-' || r.value) FROM persons p CROSS JOIN range(300) r",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "53200", "{err}");
+    let message = err.as_db_error().unwrap().message().to_string();
+    assert!(message.contains("share of memory (24 MB"), "{message}");
+    for other in others {
+        for answer in other.await.unwrap() {
+            assert!(answer.expect("unaffected") > 0);
+        }
+    }
+    let n: i64 = greedy
+        .query_one("SELECT count(*) FROM persons", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n as usize, PERSONS);
+}

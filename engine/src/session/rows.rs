@@ -197,10 +197,10 @@ impl Session {
             _ = token.cancelled() => return Err(EngineError::canceled("user request")),
             _ = sleep_until(deadline) => return Err(EngineError::canceled("statement timeout")),
         };
-        let mut stream = self
-            .engine
-            .queries()
-            .execute(physical, Arc::new(TaskContext::from(&state)));
+        let mut stream = self.engine.queries().execute(
+            physical,
+            Arc::new(TaskContext::from(&state).with_runtime(self.engine.statement_runtime()?)),
+        );
         // Byte ranges of whole-city files measure data outside a fence.
         if matches!(plan, LogicalPlan::Explain(_)) && self.principal.level != Level::City {
             stream = crate::postgres::explain::without_file_sizes(stream);
