@@ -70,13 +70,13 @@ pub(crate) async fn serve(
                 | PgWireConnectionState::AuthenticationInProgress
         ) {
             tokio::select! {
-                _ = &mut startup => None,
-                m = socket.next() => m,
+                _ = &mut startup => Incoming::End,
+                m = next_message(&mut socket) => m,
             }
         } else if at_rest && matches!(state, PgWireConnectionState::ReadyForQuery) {
             let idle = handlers.conn.idle_limit(socket.transaction_status());
             tokio::select! {
-                m = socket.next() => m,
+                m = next_message(&mut socket) => m,
                 _ = sleep_for(idle.map(|(after, _, _)| after)) => {
                     let (_, code, message) = idle.expect("a timer fired");
                     return fatal(&mut socket, code, message).await;
@@ -91,10 +91,14 @@ pub(crate) async fn serve(
                 }
             }
         } else {
-            socket.next().await
+            next_message(&mut socket).await
         };
-        let Some(Ok(msg)) = msg else {
-            break;
+        let msg = match msg {
+            Incoming::Message(m) => m,
+            Incoming::End => break,
+            Incoming::Malformed => {
+                return fatal(&mut socket, "08P01", "invalid frontend message").await;
+            }
         };
         // A Terminate ends the connection at once (asyncpg waits for the
         // socket to close).
@@ -131,6 +135,34 @@ pub(crate) async fn serve(
             || (logging_in && matches!(socket.state(), PgWireConnectionState::ReadyForQuery));
     }
     Ok(())
+}
+
+/// What the client sent next.
+enum Incoming {
+    Message(PgWireFrontendMessage),
+    /// The client left, or sent what the decoder refused.
+    End,
+    /// A message the decoder panicked on.
+    Malformed,
+}
+
+/// The next message. pgwire 0.41.1's decoder panics on a Bind whose
+/// parameter is longer than the message (found by the fuzz target); that
+/// panic ends this connection with 08P01 like any malformed message,
+/// instead of unwinding through the connection's task.
+async fn next_message<S, E>(socket: &mut S) -> Incoming
+where
+    S: futures::Stream<Item = Result<PgWireFrontendMessage, E>> + Unpin,
+{
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(socket.next())
+        .catch_unwind()
+        .await
+    {
+        Ok(Some(Ok(m))) => Incoming::Message(m),
+        Ok(_) => Incoming::End,
+        Err(_) => Incoming::Malformed,
+    }
 }
 
 async fn sleep_for(after: Option<Duration>) {

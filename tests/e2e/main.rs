@@ -6,6 +6,7 @@ mod clients;
 mod common;
 mod crash;
 mod export;
+mod fuzz;
 mod governance;
 mod governance_smoke;
 mod grouping;

@@ -593,6 +593,53 @@ async fn client_vanishing_mid_result_does_not_hurt_the_next() {
     assert_eq!(n, county);
 }
 
+/// A logged-in client sends a Bind whose parameter claims more bytes than
+/// the message holds (pgwire's decoder panics on it; found by the fuzz
+/// target): that connection ends with FATAL 08P01, the server goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bind_longer_than_its_message_ends_only_that_connection() {
+    use std::io::{Read, Write};
+    let addr = start_server().await;
+    let socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let raw = socket2::SockRef::from(&socket).try_clone().unwrap();
+    let (client, conn) = config(addr, "town", "demo")
+        .connect_raw(socket, NoTls)
+        .await
+        .unwrap();
+    let conn = tokio::spawn(conn);
+    client.simple_query("SELECT 1").await.unwrap();
+    // From here on the test speaks for the client, on the same socket.
+    conn.abort();
+    let _ = conn.await;
+    let mut raw = std::net::TcpStream::from(raw);
+    // (tokio made the socket non-blocking; this test reads it plainly.)
+    raw.set_nonblocking(false).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let input = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fuzz/corpus/frontend_messages/bind_past_its_end"
+    ))
+    .unwrap();
+    // (Its first byte chose the decoder's state for the fuzz target.)
+    raw.write_all(&input[1..]).unwrap();
+    let mut reply = Vec::new();
+    let _ = raw.read_to_end(&mut reply);
+    let text = String::from_utf8_lossy(&reply);
+    assert!(
+        text.contains("SFATAL") && text.contains("C08P01"),
+        "{text:?}"
+    );
+    let other = connect(addr, "grid").await;
+    assert_eq!(
+        other
+            .query_one("SELECT 3", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        3
+    );
+}
+
 #[tokio::test]
 async fn malformed_startup_packets_do_not_take_the_server_down() {
     let addr = start_server().await;
