@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the peers (PostgreSQL 15 from Debian, DuckDB and psycopg from PyPI),
+# builds zhenjie in release and runs the load benchmark (issue 17) over a demo
+# city: CONNS concurrent clients spread over the five levels' users, ROUNDS
+# rounds each of lookups, small aggregates, scenario and report views and a
+# roster, against zhenjie and then PostgreSQL 15; errors counted (the goal is
+# none), first-round answers checked, throughput, latency and peak memory.
+#   CONNS=200 ROUNDS=20 PERSONS=1000000 bash benches/load_bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+fi
+python3 -c 'import duckdb, psycopg' 2>/dev/null || pip install -q duckdb 'psycopg[binary]'
+cargo build --release
+export ZJ_BIN=target/release/zhenjie ZJ_DATA="${ZJ_DATA:-data/bench-${PERSONS:-1000000}}"
+if [ ! -f "$ZJ_DATA/catalog.toml" ]; then
+  "$ZJ_BIN" demo --persons "${PERSONS:-1000000}" --out "$ZJ_DATA"
+fi
+python3 benches/load_bench.py
