@@ -181,30 +181,10 @@ def stop_zhenjie(proc):
 
 
 def start_postgres(workdir):
-    """query_bench.start_postgres with max_connections raised for the clients."""
-    pgdata = os.path.join(workdir, "pgdata")
-    os.makedirs(workdir, exist_ok=True)
-    shutil.chown(workdir, "postgres")
-    as_pg = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(as_pg + [f"{qb.PG_BIN}/initdb", "-D", pgdata, "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                            "--locale=C"], check=True, stdout=subprocess.DEVNULL)
-    settings = ["listen_addresses=127.0.0.1", "shared_buffers=1GB", "work_mem=256MB",
-                "max_parallel_workers_per_gather=2", "fsync=off", f"max_connections={MAX_CONNECTIONS}"]
-    proc = subprocess.Popen(
-        as_pg + [f"{qb.PG_BIN}/postgres", "-D", pgdata, "-p", str(PG_PORT), "-k", workdir]
-        + [a for s in settings for a in ("-c", s)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(300):
-            try:
-                psycopg.connect(qb.pg_dsn()).close()
-                return proc, settings
-            except psycopg.OperationalError:
-                time.sleep(0.1)
-        raise RuntimeError("postgres did not start")
-    except BaseException:
-        qb.stop_postgres(proc, workdir)
-        raise
+    """query_bench's PostgreSQL with max_connections raised for the clients;
+    the process and its settings."""
+    extra = [f"max_connections={MAX_CONNECTIONS}"]
+    return qb.start_postgres(workdir, extra), qb.PG_SETTINGS + extra
 
 
 def postmaster_pid(workdir):

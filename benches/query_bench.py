@@ -219,7 +219,14 @@ def pg_dsn():
     return f"host=127.0.0.1 port={PG_PORT} user=postgres dbname=postgres"
 
 
-def start_postgres(workdir):
+# The PostgreSQL settings of every benchmark (load_bench.py adds to them).
+PG_SETTINGS = ["listen_addresses=127.0.0.1", "shared_buffers=1GB", "work_mem=256MB",
+               "max_parallel_workers_per_gather=2", "fsync=off"]
+
+
+def start_postgres(workdir, extra=()):
+    """A fresh PostgreSQL 15 in workdir with PG_SETTINGS and `extra` settings;
+    stopped again if it does not start."""
     pgdata = os.path.join(workdir, "pgdata")
     os.makedirs(workdir, exist_ok=True)
     shutil.chown(workdir, "postgres")
@@ -227,16 +234,16 @@ def start_postgres(workdir):
     subprocess.run(as_pg + [f"{PG_BIN}/initdb", "-D", pgdata, "-A", "trust", "-U", "postgres", "-E", "UTF8",
                             "--locale=C"], check=True, stdout=subprocess.DEVNULL)
     proc = subprocess.Popen(
-        as_pg + [f"{PG_BIN}/postgres", "-D", pgdata, "-p", str(PG_PORT), "-k", workdir, "-c",
-                 "listen_addresses=127.0.0.1", "-c", "shared_buffers=1GB", "-c", "work_mem=256MB",
-                 "-c", "max_parallel_workers_per_gather=2", "-c", "fsync=off"],
+        as_pg + [f"{PG_BIN}/postgres", "-D", pgdata, "-p", str(PG_PORT), "-k", workdir]
+        + [a for s in PG_SETTINGS + list(extra) for a in ("-c", s)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
+    for _ in range(300):
         try:
             psycopg.connect(pg_dsn()).close()
             return proc
         except psycopg.OperationalError:
             time.sleep(0.1)
+    stop_postgres(proc, workdir)
     raise SystemExit("postgres did not start")
 
 
