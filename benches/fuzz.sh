@@ -7,4 +7,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export FUZZ_SECONDS="${FUZZ_SECONDS:-300}"
-cargo test --release --test e2e fuzz_ -- --nocapture --test-threads 1
+cargo test --test e2e fuzz_ -- --nocapture --test-threads 1
