@@ -292,14 +292,7 @@ async fn auditors_query_the_log_inside_their_fence_and_others_cannot_see_it() {
     town_auditor.name = "town_auditor".into();
     town_auditor.roles = vec!["auditor".into()];
     catalog.file.users.push(town_auditor);
-    let addr = start_server_over(
-        catalog,
-        zhenjie_engine::EngineOptions {
-            audit_path: Some(log.clone()),
-            ..test_options()
-        },
-    )
-    .await;
+    let addr = start_server_over_with_audit(catalog, &log).await;
 
     for user in ["town", "county", "grid"] {
         let c = connect(addr, user).await;

@@ -47,10 +47,22 @@ pub async fn start_server_for(catalog: zhenjie_catalog::Catalog) -> SocketAddr {
 /// Starts a server that writes its audit records to `audit_path` (all test
 /// servers share the city folder, so each audit test keeps its own log).
 pub async fn start_server_with_audit(audit_path: &Path) -> SocketAddr {
-    start_server_with(EngineOptions {
-        audit_path: Some(audit_path.to_path_buf()),
-        ..test_options()
-    })
+    start_server_over_with_audit(load_catalog(), audit_path).await
+}
+
+/// Starts a server over `catalog` (the test city changed by a test) that
+/// writes its audit records to `audit_path`.
+pub async fn start_server_over_with_audit(
+    catalog: zhenjie_catalog::Catalog,
+    audit_path: &Path,
+) -> SocketAddr {
+    start_server_over(
+        catalog,
+        EngineOptions {
+            audit_path: Some(audit_path.to_path_buf()),
+            ..test_options()
+        },
+    )
     .await
 }
 

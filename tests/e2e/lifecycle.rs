@@ -95,14 +95,7 @@ async fn results_over_a_users_row_limit_are_refused_with_54000() {
             u.roles.push(zhenjie_catalog::EXPORT_ROLE.into());
         }
     }
-    let addr = start_server_over(
-        catalog,
-        zhenjie_engine::EngineOptions {
-            audit_path: Some(log.clone()),
-            ..test_options()
-        },
-    )
-    .await;
+    let addr = start_server_over_with_audit(catalog, &log).await;
     let town = connect(addr, "town").await;
     let n: i64 = town
         .query_one("SELECT count(*) FROM persons", &[])
