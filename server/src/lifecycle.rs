@@ -64,11 +64,12 @@ pub(crate) async fn serve(
     let mut at_rest = false;
     loop {
         let state = socket.state();
-        let msg = if matches!(
+        let logging_in = matches!(
             state,
             PgWireConnectionState::AwaitingStartup
                 | PgWireConnectionState::AuthenticationInProgress
-        ) {
+        );
+        let msg = if logging_in {
             tokio::select! {
                 _ = &mut startup => Incoming::End,
                 m = next_message(&mut socket) => m,
@@ -113,11 +114,6 @@ pub(crate) async fn serve(
             PgWireConnectionState::CopyInProgress(extended) => extended,
             _ => msg.is_extended_query(),
         };
-        let logging_in = matches!(
-            socket.state(),
-            PgWireConnectionState::AwaitingStartup
-                | PgWireConnectionState::AuthenticationInProgress
-        );
         if let Err(e) = process_message(
             msg,
             &mut socket,
