@@ -214,13 +214,21 @@ pub async fn text_rows(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<Op
 /// Writes the result of `sql` (plain DataFusion, no tables) to a Parquet
 /// file, for tests that need data files of their own.
 pub fn write_parquet(path: &Path, sql: &str) {
+    write_parquet_in_groups(path, sql, 1024 * 1024)
+}
+
+/// [`write_parquet`] with row groups of at most `rows` rows, for tests of
+/// what a scan skips.
+pub fn write_parquet_in_groups(path: &Path, sql: &str, rows: usize) {
     let path = path.to_str().unwrap().to_string();
     let sql = sql.to_string();
     std::thread::spawn(move || {
         tokio::runtime::Runtime::new()
             .unwrap()
             .block_on(async move {
-                datafusion::prelude::SessionContext::new()
+                let config = datafusion::prelude::SessionConfig::new()
+                    .set_usize("datafusion.execution.parquet.max_row_group_size", rows);
+                datafusion::prelude::SessionContext::new_with_config(config)
                     .sql(&sql)
                     .await
                     .unwrap()

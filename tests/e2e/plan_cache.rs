@@ -117,8 +117,6 @@ async fn every_run_of_a_kept_plan_is_audited() {
     let (_dir, log) = audit_file();
     let addr = start_server_with_audit(&log).await;
     let city = connect(addr, "city").await;
-    // (Not ORDER BY … LIMIT: a top-N passes its bound to the scan at run
-    // time, and such plans are not kept.)
     let sql = "SELECT count(DISTINCT id_number), count(DISTINCT name) FROM persons";
     let stmt = city.prepare(sql).await.unwrap();
     let first = city.query(&stmt, &[]).await.unwrap();
@@ -152,4 +150,87 @@ async fn every_run_of_a_kept_plan_is_audited() {
         masks.iter().any(|m| m == "persons.id_number:hash"),
         "{masks:?}"
     );
+}
+
+/// Joins and top-Ns pass run-time filters to their scans, which one run fills
+/// in: a kept plan gets fresh ones each run, so it answers as a fresh plan
+/// does (last run's top-N bound would drop this run's N-th row and its
+/// ties), and such plans are kept too. For a town user the key-placed
+/// `social_security_cards` is attributed through `persons` by a join inside
+/// the governed scan, whose filter is placed afresh as well.
+#[tokio::test]
+async fn kept_plans_get_fresh_run_time_filters() {
+    let (_dir, log) = audit_file();
+    let addr = start_server_with_audit(&log).await;
+    let town = connect(addr, "town").await;
+    let statements = [
+        // Top-N with ties on its first key (two values of sex).
+        "SELECT sex, name FROM persons ORDER BY sex, name DESC LIMIT 25",
+        "SELECT name FROM persons ORDER BY birth_date DESC, id_number LIMIT 9",
+        // A join, and a join into a key-placed dataset.
+        "SELECT p.sex, count(*) FROM persons p JOIN social_security_cards c ON c.id_number = p.id_number GROUP BY p.sex ORDER BY p.sex",
+        "SELECT c.channel, count(*) FROM social_security_cards c GROUP BY c.channel ORDER BY c.channel",
+    ];
+    for sql in statements {
+        let fresh = text_rows(&town, sql).await;
+        assert!(!fresh.is_empty(), "{sql}");
+        let stmt = town.prepare(sql).await.unwrap();
+        for run in 0..4 {
+            let rows: Vec<Vec<Option<String>>> = town
+                .query(&stmt, &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (0..r.len())
+                        .map(|i| match r.try_get::<_, Option<String>>(i) {
+                            Ok(text) => text,
+                            Err(_) => r.get::<_, Option<i64>>(i).map(|n| n.to_string()),
+                        })
+                        .collect()
+                })
+                .collect();
+            assert_eq!(rows, fresh, "run {run} of the kept plan of {sql}");
+        }
+        // The simple query's record, then the prepared statement's runs.
+        let kept: Vec<bool> = records_of(&log, sql)
+            .iter()
+            .map(|r| r["plan_kept"].as_bool().unwrap())
+            .collect();
+        assert_eq!(kept, [false, false, true, true, true], "{sql}");
+    }
+}
+
+/// A top-N's bound prunes row groups by their statistics: with last run's
+/// bound (11, the 11th value) from the start, the row group whose smallest
+/// value is 11 would be skipped and the 11th row lost. Each run of the kept
+/// plan starts from no bound.
+#[tokio::test]
+async fn a_kept_top_n_starts_each_run_without_a_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("numbers.parquet");
+    write_parquet_in_groups(
+        &file,
+        "SELECT '370602001001001' AS area_code, CAST(value AS BIGINT) AS n FROM generate_series(1, 200) ORDER BY (value - 1) / 10, value DESC",
+        10,
+    );
+    let catalog = catalog_with_area_dataset("numbers", file.to_str().unwrap());
+    let addr = start_server_over(catalog, Default::default()).await;
+    for user in ["city", "town"] {
+        let client = connect(addr, user).await;
+        let stmt = client
+            .prepare("SELECT n FROM numbers ORDER BY n LIMIT 11")
+            .await
+            .unwrap();
+        for run in 0..3 {
+            let n: Vec<i64> = client
+                .query(&stmt, &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            assert_eq!(n, (1..=11).collect::<Vec<i64>>(), "{user}, run {run}");
+        }
+    }
 }

@@ -664,17 +664,21 @@ impl TableProvider for GovernedTable {
             .filter(|(_, f)| raw_names.contains(f.name()))
             .map(|(i, _)| i)
             .collect();
+        // Planned inside the query's plan, whose last pushdown places the
+        // run-time filters of this plan's joins too (see `plan_cache`).
         let inner = match session {
             // Already analyzed; the few rewrites a scan, a fence, a
             // semi-join and masks need (see `LEAN`).
             Some(session) => {
                 let optimized = LEAN.optimize(plan, session, |_, _| {})?;
-                session
-                    .query_planner()
-                    .create_physical_plan(&optimized, session)
-                    .await?
+                crate::speed::plan_cache::nested(
+                    session
+                        .query_planner()
+                        .create_physical_plan(&optimized, session),
+                )
+                .await?
             }
-            None => state.create_physical_plan(&plan).await?,
+            None => crate::speed::plan_cache::nested(state.create_physical_plan(&plan)).await?,
         };
         Ok(Arc::new(
             FenceBarrierExec::new(&self.dataset, inner)

@@ -195,6 +195,9 @@ pub struct Session {
     relation_oids: std::collections::HashMap<String, i32>,
     /// Counts SET and RESET: a plan kept under an older count is not reused.
     generation: std::sync::atomic::AtomicU64,
+    /// The last plan before its run-time filters were placed: what a
+    /// prepared statement keeps.
+    before_run_time_filters: crate::speed::plan_cache::BeforeRunTimeFilters,
 }
 
 /// A transaction block: after an error inside one, PostgreSQL refuses every
@@ -265,13 +268,26 @@ impl Session {
             vec![Arc::new(crate::postgres::CheckedArithmetic)];
         optimizer.extend(datafusion::optimizer::Optimizer::new().rules);
         let builder = builder.with_optimizer_rules(optimizer);
+        // DataFusion's physical rules, its last pushdown (of run-time
+        // filters) noting the plan a prepared statement keeps.
+        let (run_time_filters, before_run_time_filters) =
+            crate::speed::plan_cache::RunTimeFilters::new();
+        let mut physical =
+            datafusion::physical_optimizer::optimizer::PhysicalOptimizer::new().rules;
+        for rule in &mut physical {
+            if rule.name() == "FilterPushdown(Post)" {
+                *rule = Arc::new(run_time_filters);
+                break;
+            }
+        }
+        physical.push(Arc::new(crate::governance::raw_key_join::RawKeyJoin));
+        physical.push(Arc::new(crate::speed::run_grouping::RunGrouping));
+        physical.push(Arc::new(crate::speed::yielding_joins::YieldingJoins));
         let state = builder
             .with_optimizer_rule(Arc::new(
                 crate::governance::attribution_join::AttributionJoin,
             ))
-            .with_physical_optimizer_rule(Arc::new(crate::governance::raw_key_join::RawKeyJoin))
-            .with_physical_optimizer_rule(Arc::new(crate::speed::run_grouping::RunGrouping))
-            .with_physical_optimizer_rule(Arc::new(crate::speed::yielding_joins::YieldingJoins))
+            .with_physical_optimizer_rules(physical)
             .build();
         let ctx = SessionContext::new_with_state(state);
         for dataset in &engine.catalog().file.datasets {
@@ -431,6 +447,7 @@ impl Session {
             cursors: Cursors::default(),
             block: Arc::default(),
             generation: Default::default(),
+            before_run_time_filters,
             engine,
         })
     }

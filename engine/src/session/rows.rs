@@ -187,8 +187,9 @@ impl Session {
                 .query_planner()
                 .create_physical_plan(&optimized, &state)
                 .await?;
-            if let (Some(cache), Some(files)) = (cache, files) {
-                cache.keep(generation, &params, files, &physical, columns);
+            let before = self.before_run_time_filters.take();
+            if let (Some(cache), Some(files), Some(before)) = (cache, files, before) {
+                cache.keep(generation, &params, files, before, columns);
             }
             Ok::<_, EngineError>(physical)
         };

@@ -23,21 +23,30 @@
 //!
 //! Plans that could not be run again as they are are not kept: ones calling
 //! a function that is not immutable (`now()` is folded into the plan as a
-//! constant), reading anything but catalog datasets (`pg_catalog` and the
-//! audit log change under them), and ones holding a dynamic filter (one run's
-//! join or top-k passes its state to a scan). Each reuse starts from fresh
-//! per-run state (DataFusion's `reset_plan_states`, the same reset recursive
-//! queries use).
+//! constant), and ones reading anything but catalog datasets (`pg_catalog`
+//! and the audit log change under them).
+//!
+//! Joins and top-Ns hand their scans run-time filters (the keys seen, the
+//! current N-th value) that one run fills in; a plan holding last run's
+//! filter would prune this run's rows by it (a top-N's filter would drop the
+//! rows tied with the N-th). So what is kept is the plan as it was *before*
+//! DataFusion's last filter pushdown placed those filters, and each reuse
+//! starts from fresh per-run state (DataFusion's `reset_plan_states`, the
+//! same reset recursive queries use) and runs that pushdown and the rules
+//! after it again: fresh filters, placed as a fresh plan would place them.
+//! [`RunTimeFilters`] is that pushdown, noting the plan it is given.
 
 use crate::audit::Touched;
 use crate::Engine;
 use datafusion::catalog::Session as CatalogSession;
+use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::datasource::listing::ListingTable;
 use datafusion::error::Result;
 use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
-use datafusion::physical_expr::expressions::DynamicFilterPhysicalExpr;
+use datafusion::physical_optimizer::filter_pushdown::FilterPushdown;
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
 use futures::TryStreamExt;
 use object_store::ObjectMeta;
@@ -64,7 +73,8 @@ pub(crate) struct Kept {
     params: Option<Vec<ScalarValue>>,
     /// The files it was planned over, per dataset.
     files: Files,
-    /// The physical plan, as planned (reset before each run).
+    /// The physical plan as it was before run-time filters were placed
+    /// (reset, and given fresh ones, before each run).
     plan: Arc<dyn ExecutionPlan>,
     /// What the statement reads (datasets and the optimized plan's
     /// columns), for its audit record.
@@ -99,31 +109,118 @@ impl PlanCache {
             return Ok(None);
         }
         let plan = datafusion::physical_plan::execution_plan::reset_plan_states(kept.plan.clone())?;
+        let plan = RunTimeFilters::place(plan, state)?;
         Ok(Some((plan, kept)))
     }
 
-    /// Keeps `plan` for the next run, if it can be run again as it is.
+    /// Keeps `before` (a plan as [`RunTimeFilters`] noted it) for the next
+    /// run.
     pub(crate) fn keep(
         &self,
         generation: u64,
         params: &Option<ParamValues>,
         files: Files,
-        plan: &Arc<dyn ExecutionPlan>,
+        before: Arc<dyn ExecutionPlan>,
         touched: Touched,
     ) {
         let Some(params) = param_key(params) else {
             return;
         };
-        if holds_dynamic_filter(plan) {
-            return;
-        }
         *self.0.lock().expect("plan cache lock") = Some(Arc::new(Kept {
             generation,
             params,
             files,
-            plan: plan.clone(),
+            plan: before,
             touched,
         }));
+    }
+}
+
+tokio::task_local! {
+    /// Set while a governed scan's own plan is planned inside a query's.
+    static NESTED: ();
+}
+
+/// Plans a governed scan's own plan (`planning`) inside a query's: its
+/// run-time filters are placed by the query's pushdown, over the whole plan,
+/// so the query's plan before that pushdown holds none.
+pub(crate) async fn nested<T>(planning: impl std::future::Future<Output = T>) -> T {
+    NESTED.scope((), planning).await
+}
+
+/// DataFusion's last filter pushdown, which places joins' and top-Ns'
+/// run-time filters in the scans below them, in place of DataFusion's own
+/// (same work): it notes the plan it is given, which a prepared statement
+/// keeps (see the module documentation). Inside a governed scan's own plan
+/// it does nothing; the query's own pushdown places that plan's filters.
+#[derive(Debug)]
+pub(crate) struct RunTimeFilters {
+    pushdown: FilterPushdown,
+    before: Arc<Mutex<Option<Arc<dyn ExecutionPlan>>>>,
+}
+
+impl RunTimeFilters {
+    /// The rule, and where it leaves the plan it was last given (one slot per
+    /// session: a session plans one statement at a time).
+    pub(crate) fn new() -> (Self, BeforeRunTimeFilters) {
+        let before = Arc::new(Mutex::new(None));
+        let rule = RunTimeFilters {
+            pushdown: FilterPushdown::new_post_optimization(),
+            before: before.clone(),
+        };
+        (rule, BeforeRunTimeFilters(before))
+    }
+
+    /// Places fresh run-time filters in `plan` (a kept plan, reset): this
+    /// rule and the ones after it, as a fresh plan gets them.
+    fn place(
+        mut plan: Arc<dyn ExecutionPlan>,
+        state: &dyn CatalogSession,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let rules = state.physical_optimizers();
+        let start = rules
+            .iter()
+            .position(|r| r.name() == RUN_TIME_FILTERS)
+            .unwrap_or(rules.len());
+        for rule in &rules[start..] {
+            plan = rule.optimize(plan, state.config_options())?;
+        }
+        Ok(plan)
+    }
+}
+
+const RUN_TIME_FILTERS: &str = "zhenjie_run_time_filters";
+
+impl PhysicalOptimizerRule for RunTimeFilters {
+    fn optimize(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        config: &ConfigOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if NESTED.try_with(|_| ()).is_ok() {
+            return Ok(plan);
+        }
+        *self.before.lock().expect("run-time filters lock") = Some(plan.clone());
+        self.pushdown.optimize(plan, config)
+    }
+
+    fn name(&self) -> &str {
+        RUN_TIME_FILTERS
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
+/// The plan [`RunTimeFilters`] was last given in a session.
+#[derive(Clone)]
+pub(crate) struct BeforeRunTimeFilters(Arc<Mutex<Option<Arc<dyn ExecutionPlan>>>>);
+
+impl BeforeRunTimeFilters {
+    /// Takes the plan noted by the last planning, leaving none.
+    pub(crate) fn take(&self) -> Option<Arc<dyn ExecutionPlan>> {
+        self.0.lock().expect("run-time filters lock").take()
     }
 }
 
@@ -233,28 +330,4 @@ fn param_key(params: &Option<ParamValues>) -> Option<Option<Vec<ScalarValue>>> {
         }
         Some(ParamValues::Map(_)) => None,
     }
-}
-
-/// Whether any operator of `plan` holds a dynamic filter, whose state one
-/// run's producer passes to its consumers.
-fn holds_dynamic_filter(plan: &Arc<dyn ExecutionPlan>) -> bool {
-    let mut found = false;
-    let _ = plan.apply(|node| {
-        let _ = node.apply_expressions(&mut |root| {
-            root.apply(|e| {
-                found |= e.is::<DynamicFilterPhysicalExpr>();
-                Ok(if found {
-                    TreeNodeRecursion::Stop
-                } else {
-                    TreeNodeRecursion::Continue
-                })
-            })
-        });
-        Ok(if found {
-            TreeNodeRecursion::Stop
-        } else {
-            TreeNodeRecursion::Continue
-        })
-    });
-    found
 }
