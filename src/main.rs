@@ -2,6 +2,8 @@
 //! over the PostgreSQL protocol, link a list to the register, generate the
 //! demo city, make password verifiers.
 
+#[cfg(feature = "cluster")]
+mod cluster;
 mod link;
 mod report;
 
@@ -84,6 +86,37 @@ enum Cmd {
         /// on this machine may still connect without).
         #[arg(long)]
         require_tls_remote: bool,
+        /// A Ballista cluster's scheduler (`host:port`, see `zhenjie
+        /// scheduler`): statements reading at least --cluster-min-mb of
+        /// files run there, governed here.
+        #[arg(long)]
+        scheduler: Option<String>,
+        /// With --scheduler: statements reading fewer MB of files run here.
+        #[arg(long, default_value_t = 256)]
+        cluster_min_mb: u64,
+    },
+    /// Run a cluster scheduler: it splits the governed plans `serve
+    /// --scheduler` sends into stages for the executors.
+    #[cfg(feature = "cluster")]
+    Scheduler {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        listen: String,
+    },
+    /// Run a cluster executor: it runs the stages its scheduler hands out,
+    /// reading the catalog's files; the mask key comes from its own copy of
+    /// the catalog.
+    #[cfg(feature = "cluster")]
+    Executor {
+        /// The scheduler, `host:port`.
+        #[arg(long)]
+        scheduler: String,
+        /// The catalog file (for the mask secret).
+        #[arg(long)]
+        catalog: PathBuf,
+        /// Tasks run at once.
+        #[arg(long, default_value_t = 2)]
+        slots: usize,
     },
     /// Generate the demo city: Parquet files plus its catalog.
     Demo {
@@ -138,6 +171,14 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Cmd::Link(args) => link::run(&args),
+        #[cfg(feature = "cluster")]
+        Cmd::Scheduler { listen } => cluster::scheduler(&listen),
+        #[cfg(feature = "cluster")]
+        Cmd::Executor {
+            scheduler,
+            catalog,
+            slots,
+        } => cluster::executor(&scheduler, &catalog, slots),
         Cmd::Report(args) => report::run(&args),
         Cmd::Demo {
             persons,
@@ -180,6 +221,8 @@ fn run(cli: Cli) -> Result<(), String> {
             shutdown_grace,
             ops_listen,
             require_tls_remote,
+            scheduler,
+            cluster_min_mb,
         } => {
             let pair = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some((cert, key)),
@@ -218,6 +261,10 @@ fn run(cli: Cli) -> Result<(), String> {
             let options = EngineOptions {
                 memory_limit: memory_mb << 20,
                 statement_memory_limit: query_memory_mb.map(|mb| mb << 20),
+                cluster: scheduler.map(|scheduler| zhenjie_engine::ClusterOptions {
+                    scheduler,
+                    min_bytes: cluster_min_mb << 20,
+                }),
                 ..EngineOptions::default()
             };
             runtime()?.block_on(async move {

@@ -22,6 +22,8 @@
 //! is one front end over it; an embedding program is another.
 
 pub mod audit;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 mod error;
 pub mod governance;
 pub mod linkage;
@@ -85,6 +87,19 @@ pub struct EngineOptions {
     /// domain functions), beside zhenjie's; they see only what the session's
     /// governance lets through, like any function in a query.
     pub functions: Vec<datafusion::logical_expr::ScalarUDF>,
+    /// A Ballista cluster big statements run on (see `cluster`); `None`:
+    /// every statement runs here.
+    pub cluster: Option<ClusterOptions>,
+}
+
+/// Where a statement's plan runs when the engine has a cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// The scheduler, `host:port`.
+    pub scheduler: String,
+    /// Plans reading fewer file bytes than this run here: a cluster job
+    /// costs tens of milliseconds before it reads a row.
+    pub min_bytes: u64,
 }
 
 impl Default for EngineOptions {
@@ -98,6 +113,7 @@ impl Default for EngineOptions {
             batch_size: 8192,
             audit_path: None,
             functions: Vec::new(),
+            cluster: None,
         }
     }
 }
@@ -136,6 +152,9 @@ struct EngineInner {
     gaps_cache: scenarios::GapsCache,
     /// The catalog's views and those the engine adds for its rules.
     views: Vec<zhenjie_catalog::View>,
+    /// The codec plans travel to the cluster with, if there is one.
+    #[cfg(feature = "cluster")]
+    cluster: Option<Arc<cluster::ZhenjieCodec>>,
 }
 
 impl Engine {
@@ -181,6 +200,18 @@ impl Engine {
             .cloned()
             .chain(scenarios::views(&catalog))
             .collect();
+        #[cfg(feature = "cluster")]
+        let cluster_codec = options
+            .cluster
+            .as_ref()
+            .map(|_| Arc::new(cluster::ZhenjieCodec::new(&cluster::functions(), None)));
+        #[cfg(not(feature = "cluster"))]
+        if options.cluster.is_some() {
+            return Err(EngineError::new(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "this zhenjie was built without the cluster feature",
+            ));
+        }
         let engine = Engine {
             inner: Arc::new(EngineInner {
                 warnings,
@@ -194,6 +225,8 @@ impl Engine {
                 link_cache: Default::default(),
                 gaps_cache: Default::default(),
                 views,
+                #[cfg(feature = "cluster")]
+                cluster: cluster_codec,
             }),
         };
         session::check_views(&engine).await?;
@@ -272,6 +305,16 @@ impl Engine {
 
     pub(crate) fn runtime(&self) -> &Arc<RuntimeEnv> {
         &self.inner.runtime
+    }
+
+    /// The cluster's options and the codec plans travel with, if the engine
+    /// has one.
+    #[cfg(feature = "cluster")]
+    pub(crate) fn cluster(&self) -> Option<(&ClusterOptions, &cluster::ZhenjieCodec)> {
+        Some((
+            self.inner.options.cluster.as_ref()?,
+            self.inner.cluster.as_deref()?,
+        ))
     }
 
     pub(crate) fn queries(&self) -> &query_runtime::QueryRuntime {

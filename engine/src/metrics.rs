@@ -34,6 +34,8 @@ pub struct Metrics {
     audit_failures: Counter,
     /// Bytes of memory running queries hold in the pool.
     memory: Gauge,
+    /// Statements whose plan ran on the cluster.
+    on_cluster: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -54,6 +56,7 @@ impl Default for Metrics {
             audit_writes: Histogram::new(exponential_buckets(0.00005, 2.5, 12)),
             audit_failures: Counter::default(),
             memory: Gauge::default(),
+            on_cluster: Counter::default(),
         };
         m.register(
             "statements",
@@ -85,6 +88,11 @@ impl Default for Metrics {
             "audit_write_failures",
             "Audit records that could not be written",
             m.audit_failures.clone(),
+        );
+        m.register(
+            "statements_on_cluster",
+            "Statements whose plan ran on the cluster",
+            m.on_cluster.clone(),
         );
         m.register(
             "memory_pool_bytes",
@@ -121,6 +129,12 @@ impl Metrics {
             .inc();
         self.latency.observe(seconds);
         self.rows.inc_by(rows);
+    }
+
+    /// A statement's plan went to the cluster.
+    #[cfg(feature = "cluster")]
+    pub(crate) fn on_cluster(&self) {
+        self.on_cluster.inc();
     }
 
     /// A login was refused.

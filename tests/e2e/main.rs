@@ -3,6 +3,8 @@
 
 mod audit;
 mod clients;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod common;
 mod crash;
 mod export;

@@ -76,6 +76,18 @@ impl FenceBarrierExec {
         self
     }
 
+    /// The governed dataset it tops.
+    #[cfg(feature = "cluster")]
+    pub(crate) fn dataset(&self) -> &str {
+        &self.dataset
+    }
+
+    /// The output columns the principal reads unmasked.
+    #[cfg(feature = "cluster")]
+    pub(crate) fn raw_columns(&self) -> &[usize] {
+        &self.raw
+    }
+
     /// The switch of output column `i`, if it is a keyed-hash mask.
     pub(crate) fn switch(&self, i: usize) -> Option<Switch> {
         self.switches

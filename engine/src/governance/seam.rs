@@ -418,7 +418,15 @@ pub(crate) fn apply_masks(
 /// would be given), so a pseudonym computed anywhere else (the audit log's
 /// statement text) is the one the data shows.
 pub(crate) fn hash_mask_key(engine: &Engine) -> zhenjie_catalog::Result<Vec<u8>> {
-    let secret = engine.catalog().mask_secret()?;
+    hash_mask_key_of(engine.catalog())
+}
+
+/// [`hash_mask_key`] from the catalog alone (a cluster's executor has no
+/// engine).
+pub(crate) fn hash_mask_key_of(
+    catalog: &zhenjie_catalog::Catalog,
+) -> zhenjie_catalog::Result<Vec<u8>> {
+    let secret = catalog.mask_secret()?;
     Ok(secret
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -206,6 +206,39 @@ pub(crate) fn without_file_sizes(stream: SendableRecordBatchStream) -> SendableR
     ))
 }
 
+/// `stream` (an EXPLAIN's rows) with one more row, `zhenjie_route`: where
+/// the statement would run on an engine with a cluster, and why. Only for
+/// EXPLAIN's rows of (plan type, plan) text.
+pub(crate) fn with_route(
+    stream: SendableRecordBatchStream,
+    route: String,
+) -> SendableRecordBatchStream {
+    use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
+    use datafusion::arrow::datatypes::DataType;
+    use futures::StreamExt;
+    let schema = stream.schema();
+    let textual = schema.fields().len() == 2
+        && schema
+            .fields()
+            .iter()
+            .all(|f| f.data_type() == &DataType::Utf8);
+    if !textual {
+        return stream;
+    }
+    let row = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(vec!["zhenjie_route"])) as ArrayRef,
+            Arc::new(StringArray::from(vec![route])) as ArrayRef,
+        ],
+    )
+    .map_err(Into::into);
+    Box::pin(RecordBatchStreamAdapter::new(
+        schema,
+        stream.chain(futures::stream::once(async move { row })),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

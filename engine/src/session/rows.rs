@@ -161,7 +161,7 @@ impl Session {
                 {
                     pending.touches(&self.engine, &self.principal, kept.touched.clone());
                     pending.plan_kept();
-                    return Ok(physical);
+                    return Ok((physical, Some(kept.plan.clone())));
                 }
             }
             let plan = match &params {
@@ -188,26 +188,106 @@ impl Session {
                 .create_physical_plan(&optimized, &state)
                 .await?;
             let before = self.before_run_time_filters.take();
-            if let (Some(cache), Some(files), Some(before)) = (cache, files, before) {
+            if let (Some(cache), Some(files), Some(before)) = (cache, files, before.clone()) {
                 cache.keep(generation, &params, files, before, columns);
             }
-            Ok::<_, EngineError>(physical)
+            Ok::<_, EngineError>((physical, before))
         };
-        let physical = tokio::select! {
+        let (physical, before) = tokio::select! {
             s = super::depth::BigStack(Box::pin(start)) => s?,
             _ = token.cancelled() => return Err(EngineError::canceled("user request")),
             _ = sleep_until(deadline) => return Err(EngineError::canceled("statement timeout")),
         };
-        let mut stream = self.engine.queries().execute(
-            physical,
-            Arc::new(TaskContext::from(&state).with_runtime(self.engine.statement_runtime()?)),
-        );
+        // EXPLAIN says where its statement would run, and why.
+        let explain = matches!(plan, LogicalPlan::Explain(_));
+        #[cfg(feature = "cluster")]
+        let route = match (&before, self.engine.cluster()) {
+            (Some(before), Some((options, codec))) if explain => {
+                let sizes = self.principal.level == Level::City;
+                Some(crate::cluster::decide(
+                    before,
+                    options.min_bytes,
+                    codec,
+                    sizes,
+                ))
+            }
+            _ => None,
+        };
+        #[cfg(not(feature = "cluster"))]
+        let route: Option<String> = None;
+        let before =
+            before.filter(|_| !matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_)));
+        #[cfg(feature = "cluster")]
+        let on_cluster = match before {
+            Some(before) => tokio::select! {
+                s = self.on_cluster(before) => s?,
+                _ = token.cancelled() => return Err(EngineError::canceled("user request")),
+                _ = sleep_until(deadline) => return Err(EngineError::canceled("statement timeout")),
+            },
+            None => None,
+        };
+        #[cfg(not(feature = "cluster"))]
+        let on_cluster: Option<SendableRecordBatchStream> = {
+            let _ = before;
+            None
+        };
+        let mut stream = match on_cluster {
+            Some(stream) => stream,
+            None => self.engine.queries().execute(
+                physical,
+                Arc::new(TaskContext::from(&state).with_runtime(self.engine.statement_runtime()?)),
+            ),
+        };
         // Byte ranges of whole-city files measure data outside a fence.
-        if matches!(plan, LogicalPlan::Explain(_)) && self.principal.level != Level::City {
+        if explain && self.principal.level != Level::City {
             stream = crate::postgres::explain::without_file_sizes(stream);
+        }
+        if let Some(route) = route {
+            stream = crate::postgres::explain::with_route(stream, route.to_string());
         }
         let limit = self.principal.max_result_rows;
         Ok(guard_stream(stream, token, deadline, limit))
+    }
+}
+
+#[cfg(feature = "cluster")]
+impl Session {
+    /// `plan` (as planned before run-time filters) started on the engine's
+    /// cluster, if it has one and the plan is routed and can travel there;
+    /// `None`: it runs here.
+    async fn on_cluster(
+        &self,
+        plan: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    ) -> Result<Option<SendableRecordBatchStream>> {
+        let Some((options, codec)) = self.engine.cluster() else {
+            return Ok(None);
+        };
+        if let crate::cluster::Route::Local(why) =
+            crate::cluster::decide(&plan, options.min_bytes, codec, false)
+        {
+            tracing::debug!("runs here: {why}");
+            return Ok(None);
+        }
+        let mut settings = datafusion::prelude::SessionConfig::new()
+            .with_target_partitions(self.engine.options().target_partitions)
+            .with_batch_size(self.engine.options().batch_size);
+        settings.options_mut().execution.time_zone = self
+            .ctx
+            .state()
+            .config_options()
+            .execution
+            .time_zone
+            .clone();
+        let stream = zhenjie_cluster::execute(
+            &options.scheduler,
+            plan,
+            codec,
+            &format!("zhenjie-{}", self.id),
+            settings,
+        )
+        .await?;
+        self.engine.metrics().on_cluster();
+        Ok(Some(stream))
     }
 }
 

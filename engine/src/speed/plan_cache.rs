@@ -75,7 +75,7 @@ pub(crate) struct Kept {
     files: Files,
     /// The physical plan as it was before run-time filters were placed
     /// (reset, and given fresh ones, before each run).
-    plan: Arc<dyn ExecutionPlan>,
+    pub(crate) plan: Arc<dyn ExecutionPlan>,
     /// What the statement reads (datasets and the optimized plan's
     /// columns), for its audit record.
     pub(crate) touched: Touched,

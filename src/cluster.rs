@@ -1,0 +1,40 @@
+//! `zhenjie scheduler` and `zhenjie executor`: the processes of a Ballista
+//! cluster that runs governed plans (see `zhenjie_engine::cluster`), from the
+//! same binary as `serve`, so every process has the same DataFusion.
+
+use std::path::PathBuf;
+use zhenjie_catalog::Catalog;
+
+/// Runs a scheduler on `listen` until the process is stopped.
+pub fn scheduler(listen: &str) -> Result<(), String> {
+    crate::runtime()?.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let (functions, codec) = zhenjie_engine::cluster::scheduler_codec();
+        let scheduler = zhenjie_cluster::start_scheduler(listener, codec, functions)
+            .await
+            .map_err(|e| e.to_string())?;
+        eprintln!("scheduler listening on {}", scheduler.addr());
+        tokio::select! {
+            r = scheduler.wait() => r.map_err(|e| e.to_string()),
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
+    })
+}
+
+/// Runs an executor taking tasks from `scheduler` until the process is
+/// stopped; the mask key comes from its own copy of the catalog.
+pub fn executor(scheduler: &str, catalog: &PathBuf, slots: usize) -> Result<(), String> {
+    let catalog = Catalog::load(catalog).map_err(|e| e.to_string())?;
+    let (functions, codec) =
+        zhenjie_engine::cluster::executor_codec(&catalog).map_err(|e| e.to_string())?;
+    crate::runtime()?.block_on(async {
+        zhenjie_cluster::start_executor(scheduler, codec, functions, slots)
+            .await
+            .map_err(|e| e.to_string())?;
+        eprintln!("executor taking tasks from {scheduler}");
+        let _ = tokio::signal::ctrl_c().await;
+        Ok(())
+    })
+}

@@ -1,0 +1,140 @@
+//! Governed plans executed on a Ballista cluster: a scheduler and two
+//! executors on loopback, a server sending every plan it may there
+//! (`min_bytes` 0), and the same server without a cluster. Every user gets
+//! the same rows either way: fences and masks are in the plan before it
+//! travels, and the executors hash with the key of their own catalog.
+
+use crate::common::*;
+use std::net::SocketAddr;
+use zhenjie_engine::{ClusterOptions, Engine, EngineOptions};
+
+/// A scheduler and two executors over the test city, in this process.
+async fn start_cluster() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (functions, codec) = zhenjie_engine::cluster::scheduler_codec();
+    let scheduler = zhenjie_cluster::start_scheduler(listener, codec, functions)
+        .await
+        .unwrap();
+    let addr = scheduler.addr().to_string();
+    // The scheduler serves for the rest of the test binary's life.
+    Box::leak(Box::new(scheduler));
+    for _ in 0..2 {
+        let (functions, codec) = zhenjie_engine::cluster::executor_codec(&load_catalog()).unwrap();
+        zhenjie_cluster::start_executor(&addr, codec, functions, 2)
+            .await
+            .unwrap();
+    }
+    addr
+}
+
+async fn serve(options: EngineOptions) -> (SocketAddr, Engine) {
+    let engine = Engine::open(load_catalog(), options).await.expect("engine");
+    let server = zhenjie_server::Server::bind(engine.clone(), "127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = server.local_addr().unwrap();
+    tokio::spawn(server.run());
+    (addr, engine)
+}
+
+fn on_cluster(engine: &Engine) -> u64 {
+    engine
+        .metrics_text()
+        .lines()
+        .find_map(|l| l.strip_prefix("zhenjie_statements_on_cluster_total "))
+        .map(|n| n.trim().parse().unwrap())
+        .unwrap_or(0)
+}
+
+const QUERIES: &[&str] = &[
+    "SELECT count(*) FROM persons",
+    "SELECT substr(grid_code, 1, 9) AS town, sex, count(*), min(birth_date) FROM persons GROUP BY 1, 2 ORDER BY 1, 2",
+    "SELECT id_number, name, phone FROM persons WHERE birth_date < DATE '1950-01-01' ORDER BY id_number LIMIT 20",
+    "SELECT c.channel, count(*) FROM social_security_cards c GROUP BY c.channel ORDER BY 1",
+    "SELECT p.sex, count(*) FROM persons p JOIN social_security_cards c ON c.id_number = p.id_number GROUP BY p.sex ORDER BY 1",
+    "SELECT count(*) FROM persons p WHERE NOT EXISTS (SELECT 1 FROM social_security_cards c WHERE c.id_number = p.id_number)",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn governed_queries_run_on_the_cluster_with_the_rows_they_have_here() {
+    let scheduler = start_cluster().await;
+    let (local, _) = serve(test_options()).await;
+    let (clustered, engine) = serve(EngineOptions {
+        cluster: Some(ClusterOptions {
+            scheduler,
+            min_bytes: 0,
+        }),
+        ..test_options()
+    })
+    .await;
+    for user in ["city", "county", "town", "village", "grid"] {
+        let here = connect(local, user).await;
+        let there = connect(clustered, user).await;
+        for sql in QUERIES {
+            let before = on_cluster(&engine);
+            let expected = text_rows(&here, sql).await;
+            let got = text_rows(&there, sql).await;
+            assert_eq!(got, expected, "{user}: {sql}");
+            assert_eq!(
+                on_cluster(&engine),
+                before + 1,
+                "{user}: {sql} ran on the cluster"
+            );
+        }
+    }
+    // A town user's rows are its town's on the cluster too.
+    let town = connect(clustered, "town").await;
+    let towns = text_rows(
+        &town,
+        "SELECT DISTINCT substr(grid_code, 1, 9) FROM persons",
+    )
+    .await;
+    assert_eq!(towns.len(), 1, "{towns:?}");
+}
+
+/// What executors cannot run as the session planned it (the session's
+/// PostgreSQL functions, `pg_catalog`) runs here, with its answer, and
+/// EXPLAIN says where a statement runs and why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn plans_the_cluster_cannot_run_as_planned_run_here() {
+    let scheduler = start_cluster().await;
+    let (clustered, engine) = serve(EngineOptions {
+        cluster: Some(ClusterOptions {
+            scheduler,
+            min_bytes: 0,
+        }),
+        ..test_options()
+    })
+    .await;
+    let town = connect(clustered, "town").await;
+    for sql in [
+        // PostgreSQL's to_char, which executors do not have.
+        "SELECT to_char(birth_date, 'YYYY') AS y, count(*) FROM persons GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1",
+        "SELECT count(*) FROM pg_catalog.pg_class",
+    ] {
+        let before = on_cluster(&engine);
+        let rows = text_rows(&town, sql).await;
+        assert_eq!(rows.len(), 1, "{sql}");
+        assert_eq!(on_cluster(&engine), before, "{sql} ran here");
+    }
+    let route = |sql: &str| {
+        let town = &town;
+        let sql = format!("EXPLAIN {sql}");
+        async move {
+            text_rows(town, &sql)
+                .await
+                .into_iter()
+                .find(|r| r[0].as_deref() == Some("zhenjie_route"))
+                .and_then(|r| r[1].clone())
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        route("SELECT count(*) FROM persons").await,
+        "runs on the cluster: it reads enough to be worth a cluster"
+    );
+    let here = route("SELECT count(*) FROM pg_catalog.pg_class").await;
+    assert!(here.starts_with("runs on this node: it reads "), "{here}");
+    let here = route("SELECT to_char(birth_date, 'YYYY') FROM persons").await;
+    assert!(here.contains("to_char"), "{here}");
+}
