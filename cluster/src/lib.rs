@@ -129,9 +129,14 @@ pub async fn start_executor(
 }
 
 /// Runs `plan` on the cluster whose scheduler is at `scheduler`, as one job
-/// of `session`: its result, streamed back. `codec` encodes the plan (and
-/// refuses what must not travel); `settings` go with the job, as Ballista
-/// sends every setting with it, so they must hold nothing secret.
+/// of `session`: its result, streamed back once the job has finished.
+/// `codec` encodes the plan (and refuses what must not travel); `settings`
+/// go with the job, as Ballista sends every setting with it, so they must
+/// hold nothing secret.
+///
+/// Dropping the returned future before the job ends (a cancel request, a
+/// statement timeout, a client gone) cancels the job on the scheduler: it
+/// does not run on to its end for nobody.
 pub async fn execute(
     scheduler: &str,
     plan: Arc<dyn ExecutionPlan>,
@@ -139,16 +144,170 @@ pub async fn execute(
     session: &str,
     settings: SessionConfig,
 ) -> Result<SendableRecordBatchStream> {
+    use ballista_core::serde::protobuf::{
+        execute_query_params::Query, job_status, ExecuteQueryParams, KeyValuePair,
+    };
+    use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+    use futures::{StreamExt, TryStreamExt};
+    let schema = plan.schema();
+    let plan = encode(plan, codec)?;
     let settings = settings.upgrade_for_ballista();
-    ballista_core::execution_plans::execute_physical_plan::<PhysicalPlanNode>(
-        format!("http://{scheduler}"),
-        &settings.ballista_config(),
-        plan,
-        codec,
-        session.to_string(),
-        settings,
+    let max_message = settings.ballista_grpc_client_max_message_size();
+    let params = ExecuteQueryParams {
+        query: Some(Query::PhysicalPlan(plan)),
+        settings: settings
+            .options()
+            .entries()
+            .into_iter()
+            .filter_map(|e| {
+                Some(KeyValuePair {
+                    key: e.key,
+                    value: e.value,
+                })
+            })
+            .collect(),
+        session_id: session.to_string(),
+        operation_id: format!("{session}-{}", next_operation()),
+    };
+    let client = SchedulerGrpcClient::connect(format!("http://{scheduler}"))
+        .await
+        .map_err(external)?
+        .max_encoding_message_size(max_message)
+        .max_decoding_message_size(max_message);
+    let mut request = tonic::Request::new(params);
+    ballista_core::version::insert_version_header(request.metadata_mut());
+    let mut job = Job {
+        client: client.clone(),
+        id: None,
+    };
+    let mut statuses = job
+        .client
+        .execute_query_push(request)
+        .await
+        .map_err(external)?
+        .into_inner();
+    let locations = loop {
+        let update = statuses
+            .next()
+            .await
+            .ok_or_else(|| {
+                DataFusionError::Execution("the scheduler ended the job's updates early".into())
+            })?
+            .map_err(external)?;
+        let Some(status) = update.status else {
+            continue;
+        };
+        if job.id.is_none() && !status.job_id.is_empty() {
+            job.id = Some(status.job_id.clone());
+        }
+        match status.status {
+            Some(job_status::Status::Failed(failed)) => {
+                job.id = None;
+                return Err(DataFusionError::Execution(format!(
+                    "cluster job failed: {}",
+                    failed.error
+                )));
+            }
+            Some(job_status::Status::Successful(done)) => {
+                job.id = None;
+                break done.partition_location;
+            }
+            _ => {}
+        }
+    };
+    let fetches = locations
+        .into_iter()
+        .map(move |location| futures::stream::once(fetch(location, max_message)).try_flatten());
+    Ok(Box::pin(RecordBatchStreamAdapter::new(
+        schema,
+        futures::stream::iter(fetches).flatten(),
+    )))
+}
+
+/// A submitted job not known to have ended: cancelled on the scheduler when
+/// dropped.
+struct Job {
+    client: SchedulerGrpcClient<tonic::transport::Channel>,
+    id: Option<String>,
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        let Some(job_id) = self.id.take() else {
+            return;
+        };
+        let mut client = self.client.clone();
+        tokio::spawn(async move {
+            let cancel = ballista_core::serde::protobuf::CancelJobParams {
+                job_id: job_id.clone(),
+            };
+            match client.cancel_job(cancel).await {
+                Ok(r) if r.get_ref().cancelled => {
+                    CANCELLED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::info!("cluster job {job_id} cancelled")
+                }
+                Ok(_) => tracing::info!("cluster job {job_id} had ended"),
+                Err(e) => tracing::warn!("cluster job {job_id} could not be cancelled: {e}"),
+            }
+        });
+    }
+}
+
+/// One finished partition of a job, read from the executor holding it.
+async fn fetch(
+    location: ballista_core::serde::protobuf::PartitionLocation,
+    max_message: usize,
+) -> Result<SendableRecordBatchStream> {
+    let missing =
+        |what: &str| DataFusionError::Internal(format!("partition location without {what}"));
+    let layout = location.layout();
+    let executor = location.executor_meta.ok_or_else(|| missing("executor"))?;
+    let partition = location
+        .partition_id
+        .ok_or_else(|| missing("partition id"))?;
+    let port = executor.port as u16;
+    let mut client = ballista_core::client::BallistaClient::try_new(
+        &executor.host,
+        port,
+        max_message,
+        false,
+        None,
+        3,
+        100,
+        0,
+        0,
     )
     .await
+    .map_err(ballista)?;
+    client
+        .fetch_partition_proxied(
+            &executor.id,
+            &partition.into(),
+            location.file_id,
+            layout,
+            &executor.host,
+            port,
+            true,
+        )
+        .await
+        .map_err(ballista)
+}
+
+static CANCELLED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Jobs this process submitted, gave up on, and the scheduler confirmed
+/// cancelled.
+pub fn cancelled_jobs() -> u64 {
+    CANCELLED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn next_operation() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+fn external(e: impl std::error::Error + Send + Sync + 'static) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
 }
 
 /// The bytes a plan travels as: what a test reads to check that nothing

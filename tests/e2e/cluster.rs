@@ -138,3 +138,55 @@ async fn plans_the_cluster_cannot_run_as_planned_run_here() {
     let here = route("SELECT to_char(birth_date, 'YYYY') FROM persons").await;
     assert!(here.contains("to_char"), "{here}");
 }
+
+/// A statement timeout (and a cancel request) reaches the cluster job: the
+/// scheduler cancels it, and the executors are free for the next statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_statement_timeout_cancels_the_cluster_job() {
+    let scheduler = start_cluster().await;
+    let (clustered, engine) = serve(EngineOptions {
+        cluster: Some(ClusterOptions {
+            scheduler,
+            min_bytes: 0,
+        }),
+        ..test_options()
+    })
+    .await;
+    let city = connect(clustered, "city").await;
+    city.batch_execute("SET statement_timeout = '1s'")
+        .await
+        .unwrap();
+    let cancelled = zhenjie_cluster::cancelled_jobs();
+    let started = std::time::Instant::now();
+    let err = city
+        .simple_query("SELECT count(*) FROM persons a, persons b, persons c")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::QUERY_CANCELED),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while zhenjie_cluster::cancelled_jobs() == cancelled {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job was not cancelled"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The executors take the next job.
+    city.batch_execute("SET statement_timeout = 0")
+        .await
+        .unwrap();
+    let before = on_cluster(&engine);
+    let rows = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        text_rows(&city, "SELECT count(*) FROM persons"),
+    )
+    .await
+    .expect("the next cluster job runs");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(on_cluster(&engine), before + 1);
+}
