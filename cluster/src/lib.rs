@@ -159,11 +159,9 @@ pub async fn execute(
             .options()
             .entries()
             .into_iter()
-            .filter_map(|e| {
-                Some(KeyValuePair {
-                    key: e.key,
-                    value: e.value,
-                })
+            .map(|e| KeyValuePair {
+                key: e.key,
+                value: e.value,
             })
             .collect(),
         session_id: session.to_string(),
