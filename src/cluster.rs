@@ -5,8 +5,26 @@
 use std::path::PathBuf;
 use zhenjie_catalog::Catalog;
 
+/// Until the cluster's hops use mutual TLS, a scheduler and its executors
+/// listen on this machine only: both run whatever plan reaches them, so one
+/// reachable from the network would run plans no governance made.
+fn loopback_only(what: &str, addr: &str) -> Result<(), String> {
+    use std::net::ToSocketAddrs;
+    let addrs: Vec<_> = addr
+        .to_socket_addrs()
+        .map_err(|e| format!("{what} {addr}: {e}"))?
+        .collect();
+    if addrs.is_empty() || addrs.iter().any(|a| !a.ip().is_loopback()) {
+        return Err(format!(
+            "{what} {addr} is not on this machine: a cluster across machines needs mutual TLS              between its processes, which this zhenjie does not have yet"
+        ));
+    }
+    Ok(())
+}
+
 /// Runs a scheduler on `listen` until the process is stopped.
 pub fn scheduler(listen: &str) -> Result<(), String> {
+    loopback_only("scheduler address", listen)?;
     crate::runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -26,6 +44,7 @@ pub fn scheduler(listen: &str) -> Result<(), String> {
 /// Runs an executor taking tasks from `scheduler` until the process is
 /// stopped; the mask key comes from its own copy of the catalog.
 pub fn executor(scheduler: &str, catalog: &PathBuf, slots: usize) -> Result<(), String> {
+    loopback_only("scheduler address", scheduler)?;
     let catalog = Catalog::load(catalog).map_err(|e| e.to_string())?;
     let (functions, codec) =
         zhenjie_engine::cluster::executor_codec(&catalog).map_err(|e| e.to_string())?;
