@@ -190,3 +190,94 @@ async fn a_statement_timeout_cancels_the_cluster_job() {
     assert_eq!(rows.len(), 1);
     assert_eq!(on_cluster(&engine), before + 1);
 }
+
+/// A child process killed when the test ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn zhenjie(args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_zhenjie"));
+    command.args(args).stdout(std::process::Stdio::null());
+    command
+}
+
+/// The same binary is every process of the cluster: `zhenjie scheduler` and
+/// `zhenjie executor` (which reads the mask key from its own copy of the
+/// catalog) serve a server's statements; until the cluster has mutual TLS,
+/// neither takes an address other machines reach.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_binary_runs_a_scheduler_and_executors() {
+    let out = zhenjie(&["scheduler", "--listen", "0.0.0.0:0"])
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("mutual TLS"), "{said}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let scheduler = format!("127.0.0.1:{port}");
+    let _scheduler = Child(
+        zhenjie(&["scheduler", "--listen", &scheduler])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Up once it accepts connections.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(&scheduler).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "no scheduler");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let catalog = city_dir().join("catalog.toml");
+    let _executor = Child(
+        zhenjie(&[
+            "executor",
+            "--scheduler",
+            &scheduler,
+            "--catalog",
+            catalog.to_str().unwrap(),
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap(),
+    );
+    let (local, _) = serve(test_options()).await;
+    let (clustered, engine) = serve(EngineOptions {
+        cluster: Some(ClusterOptions {
+            scheduler,
+            min_bytes: 0,
+        }),
+        ..test_options()
+    })
+    .await;
+    // County users read keyed hashes of identity numbers: the executor
+    // process computes them with its own key, and they are the same.
+    let sql = "SELECT id_number, sex FROM persons ORDER BY id_number LIMIT 5";
+    let expected = text_rows(&connect(local, "county").await, sql).await;
+    let there = connect(clustered, "county").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        // The executor registers with the scheduler shortly after it starts.
+        let before = on_cluster(&engine);
+        let got = text_rows(&there, sql).await;
+        assert_eq!(got, expected);
+        if on_cluster(&engine) == before + 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never ran on the cluster"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
