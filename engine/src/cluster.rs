@@ -82,13 +82,47 @@ impl ZhenjieCodec {
 }
 
 /// The function registry of every process of a cluster: DataFusion's own
-/// functions and zhenjie's domain functions, the same instances everywhere.
-/// A session's other functions (PostgreSQL's, its principal's) are not in
-/// it, so plans calling them run where they were planned.
+/// functions, zhenjie's domain functions and the PostgreSQL functions no
+/// session changes, the same everywhere. A session's own functions (its
+/// principal's, its settings') are not in it, so plans calling them run
+/// where they were planned.
 pub fn functions() -> SessionState {
-    let state = SessionStateBuilder::new().with_default_features().build();
-    let ctx = datafusion::prelude::SessionContext::new_with_state(state);
+    let mut builder = SessionStateBuilder::new().with_default_features();
+    crate::speed::date_part::install(&mut builder);
+    let ctx = datafusion::prelude::SessionContext::new_with_state(builder.build());
     zhenjie_udfs::register_all(&ctx);
+    // PostgreSQL's functions that every session registers alike (a session
+    // may hold others of the same names, built for it: those do not compare
+    // equal, and plans calling them stay where they were planned).
+    use crate::postgres as pg;
+    let scalars = [
+        pg::pg_size_pretty_udf(),
+        pg::cbrt_udf(),
+        pg::to_char_udf(),
+        pg::age_udf(),
+        pg::interval_mul_udf(),
+        pg::format_udf(),
+        pg::quote_ident_udf(),
+        pg::at_time_zone_udf(),
+        pg::json_build_object_udf(),
+    ];
+    for udf in scalars
+        .into_iter()
+        .chain(pg::scale_udfs())
+        .chain(pg::justify_udfs())
+        .chain(pg::quote_literal_udfs())
+        .chain(pg::make_udfs())
+        .chain(
+            pg::json::json_udfs()
+                .into_iter()
+                .map(|u| u.as_ref().clone()),
+        )
+    {
+        ctx.register_udf(udf);
+    }
+    for udaf in pg::ordered_set_udafs() {
+        ctx.register_udaf(udaf);
+    }
     ctx.state()
 }
 
@@ -478,12 +512,19 @@ mod tests {
     #[test]
     fn functions_executors_lack_are_refused() {
         let codec = ZhenjieCodec::new(&functions(), None);
-        // PostgreSQL's to_char, in place of DataFusion's of the same name.
-        let own = crate::postgres::to_char_udf();
+        // A function of the session's catalog support, which executors
+        // do not register.
+        let own = crate::postgres::encoding_to_char_udf();
         let mut buf = Vec::new();
         assert!(codec.try_encode_udf(&own, &mut buf).is_err());
         let shared = functions().scalar_functions()["upper"].clone();
         assert!(codec.try_encode_udf(&shared, &mut buf).is_ok());
+        // PostgreSQL's to_char and EXTRACT's date_part, as sessions have them.
+        assert!(codec
+            .try_encode_udf(&crate::postgres::to_char_udf(), &mut buf)
+            .is_ok());
+        let date_part = crate::speed::date_part::DatePart::udf();
+        assert!(codec.try_encode_udf(&date_part, &mut buf).is_ok());
     }
 
     #[test]

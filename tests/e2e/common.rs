@@ -29,8 +29,62 @@ pub fn city_dir() -> &'static Path {
 pub fn test_options() -> EngineOptions {
     EngineOptions {
         target_partitions: 2,
+        cluster: test_cluster(),
         ..EngineOptions::default()
     }
+}
+
+/// With `ZJ_TEST_CLUSTER` set, servers started with the test options send
+/// every plan that may travel to a local Ballista cluster (`min_bytes` 0):
+/// `ZJ_TEST_CLUSTER=1 cargo test --test e2e governance` runs a suite
+/// through it.
+fn test_cluster() -> Option<zhenjie_engine::ClusterOptions> {
+    #[cfg(feature = "cluster")]
+    if std::env::var_os("ZJ_TEST_CLUSTER").is_some() {
+        static SCHEDULER: OnceLock<String> = OnceLock::new();
+        let scheduler = SCHEDULER.get_or_init(|| {
+            // A runtime of its own: the cluster outlives any one test's.
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    tx.send(start_cluster().await).unwrap();
+                    std::future::pending::<()>().await
+                })
+            });
+            rx.recv().unwrap()
+        });
+        return Some(zhenjie_engine::ClusterOptions {
+            scheduler: scheduler.clone(),
+            min_bytes: 0,
+        });
+    }
+    None
+}
+
+/// A scheduler and two executors (two task slots each) over the test city,
+/// on loopback in this process; the scheduler's address.
+#[cfg(feature = "cluster")]
+pub async fn start_cluster() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (functions, codec) = zhenjie_engine::cluster::scheduler_codec();
+    let scheduler = zhenjie_cluster::start_scheduler(listener, codec, functions)
+        .await
+        .unwrap();
+    let addr = scheduler.addr().to_string();
+    // The scheduler serves for the rest of the test binary's life.
+    Box::leak(Box::new(scheduler));
+    for _ in 0..2 {
+        let (functions, codec) = zhenjie_engine::cluster::executor_codec(&load_catalog()).unwrap();
+        zhenjie_cluster::start_executor(&addr, codec, functions, 2)
+            .await
+            .unwrap();
+    }
+    addr
 }
 
 /// Starts a server over the test city on 127.0.0.1:0 and returns its address.
