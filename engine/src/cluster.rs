@@ -27,6 +27,7 @@ use datafusion::physical_expr_common::physical_expr::proto_decode::PhysicalExprD
 use datafusion::physical_expr_common::physical_expr::proto_encode::PhysicalExprEncodeCtx;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::placeholder_row::PlaceholderRowExec;
+use datafusion::physical_plan::scalar_subquery::ScalarSubqueryExec;
 use datafusion::physical_plan::ExecutionPlan;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -117,13 +118,40 @@ pub fn functions() -> SessionState {
                 .into_iter()
                 .map(|u| u.as_ref().clone()),
         )
+        .chain(pg::planned_udfs().into_iter().map(|u| u.as_ref().clone()))
     {
         ctx.register_udf(udf);
     }
     for udaf in pg::ordered_set_udafs() {
         ctx.register_udaf(udaf);
     }
-    ctx.state()
+    // One function per name: a function replaced above stays reachable
+    // under its aliases (DataFusion's `to_char` as `date_format`), and a
+    // registry rebuilt from this one (each scheduler job's) registers its
+    // functions in no set order, so the replaced one could win its name
+    // back. Only the function each name now means is kept.
+    let state = ctx.state();
+    let scalars = state.scalar_functions();
+    let aggregates = state.aggregate_functions();
+    SessionStateBuilder::new()
+        .with_config(state.config().clone())
+        .with_runtime_env(state.runtime_env().clone())
+        .with_scalar_functions(
+            scalars
+                .values()
+                .filter(|f| scalars.get(f.name()).is_some_and(|g| Arc::ptr_eq(f, g)))
+                .cloned()
+                .collect(),
+        )
+        .with_aggregate_functions(
+            aggregates
+                .values()
+                .filter(|f| aggregates.get(f.name()).is_some_and(|g| Arc::ptr_eq(f, g)))
+                .cloned()
+                .collect(),
+        )
+        .with_window_functions(state.window_functions().values().cloned().collect())
+        .build()
 }
 
 /// What a scheduler decodes and re-encodes plans with: it evaluates
@@ -376,14 +404,22 @@ pub fn decide(
 }
 
 /// Whether `plan` goes to the cluster: only if every leaf reads catalog
-/// files (not `pg_catalog`, the audit log or a table function's rows) and it
-/// reads at least `min_bytes` of them. Whether it can be encoded is checked
+/// files (not `pg_catalog`, the audit log or a table function's rows), it
+/// has no scalar subquery (whose value Ballista's stages would cut off from
+/// where it is used), and it reads at least `min_bytes` of files. Whether it can be encoded is checked
 /// when it is (a function no executor has keeps it here).
 pub fn route(plan: &Arc<dyn ExecutionPlan>, min_bytes: u64, sizes: bool) -> Route {
     use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
     let mut bytes = 0u64;
+    let mut scans = 0usize;
     let mut other = None;
     let _ = plan.apply(|node| {
+        // Its subqueries' values reach the expressions above through the
+        // node itself, which Ballista's stages would separate.
+        if node.downcast_ref::<ScalarSubqueryExec>().is_some() {
+            other = Some(node.name().to_string());
+            return Ok(TreeNodeRecursion::Stop);
+        }
         if !node.children().is_empty() {
             return Ok(TreeNodeRecursion::Continue);
         }
@@ -392,6 +428,7 @@ pub fn route(plan: &Arc<dyn ExecutionPlan>, min_bytes: u64, sizes: bool) -> Rout
             .and_then(|d| d.data_source().downcast_ref::<FileScanConfig>());
         match files {
             Some(config) => {
+                scans += 1;
                 bytes += config
                     .file_groups
                     .iter()
@@ -409,7 +446,10 @@ pub fn route(plan: &Arc<dyn ExecutionPlan>, min_bytes: u64, sizes: bool) -> Rout
         Ok(TreeNodeRecursion::Continue)
     });
     if let Some(name) = other {
-        return Route::Local(format!("it reads {name}, which runs here"));
+        return Route::Local(format!("it holds {name}, which runs here"));
+    }
+    if scans == 0 {
+        return Route::Local("it reads no files".into());
     }
     let size = |b: u64| format!("{:.1} MB", b as f64 / 1e6);
     match (bytes < min_bytes, sizes) {
@@ -505,6 +545,24 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("mask secret"), "{err}");
+    }
+
+    /// A registry rebuilt from the cluster's (as each scheduler job's is)
+    /// means by each name the function the cluster's does, whatever order
+    /// it registers them in.
+    #[test]
+    fn rebuilt_registries_mean_the_same_functions() {
+        // Each registry's maps iterate in an order of their own.
+        for _ in 0..20 {
+            let shared = functions();
+            let codec = ZhenjieCodec::new(&shared, None);
+            let rebuilt = SessionStateBuilder::new_from_existing(shared.clone()).build();
+            for name in ["to_char", "date_part", "upper"] {
+                let f = rebuilt.scalar_functions()[name].clone();
+                let mut buf = Vec::new();
+                assert!(codec.try_encode_udf(&f, &mut buf).is_ok(), "{name}");
+            }
+        }
     }
 
     /// A function only this session has (a principal's, PostgreSQL's

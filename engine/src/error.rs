@@ -188,12 +188,23 @@ fn classify(e: &DataFusionError) -> EngineError {
                 SYNTAX_ERROR
             }
         }
+        // A cluster job's failure arrives as the text of the executor's
+        // error (`DivideByZero`, `ResourcesExhausted(…)`), read back here.
         DataFusionError::Execution(m) => {
-            if m.contains("Divide by zero") || m.contains("division by zero") {
+            if m.contains("Divide by zero")
+                || m.contains("division by zero")
+                || m.contains("DivideByZero")
+            {
                 DIVISION_BY_ZERO
-            } else if m.contains("Cannot cast") || m.contains("cast") {
+            } else if m.contains("ResourcesExhausted") || m.contains("Resources exhausted") {
+                OUT_OF_MEMORY
+            } else if m.contains("Cannot cast")
+                || m.contains("cast")
+                || m.contains("CastError")
+                || m.contains("ParseError")
+            {
                 INVALID_TEXT_REPRESENTATION
-            } else if m.contains("overflow") {
+            } else if m.contains("overflow") || m.contains("ArithmeticOverflow") {
                 NUMERIC_VALUE_OUT_OF_RANGE
             } else {
                 DATA_EXCEPTION

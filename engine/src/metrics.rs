@@ -34,7 +34,7 @@ pub struct Metrics {
     audit_failures: Counter,
     /// Bytes of memory running queries hold in the pool.
     memory: Gauge,
-    /// Statements whose plan ran on the cluster.
+    /// Statements whose plan was sent to the cluster.
     on_cluster: Counter,
 }
 
@@ -91,7 +91,7 @@ impl Default for Metrics {
         );
         m.register(
             "statements_on_cluster",
-            "Statements whose plan ran on the cluster",
+            "Statements whose plan was sent to the cluster",
             m.on_cluster.clone(),
         );
         m.register(

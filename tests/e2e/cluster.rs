@@ -95,6 +95,10 @@ async fn plans_the_cluster_cannot_run_as_planned_run_here() {
         // do not register.
         "SELECT pg_encoding_to_char(count(*)) FROM persons",
         "SELECT count(*) FROM pg_catalog.pg_class",
+        // A scalar subquery's value is used where it is computed.
+        "SELECT count(*) FROM persons WHERE id_number = (SELECT max(id_number) FROM persons)",
+        // No files at all.
+        "SELECT 1 + 1",
     ] {
         let before = on_cluster(&engine);
         let rows = text_rows(&town, sql).await;
@@ -118,7 +122,7 @@ async fn plans_the_cluster_cannot_run_as_planned_run_here() {
         "runs on the cluster: it reads enough to be worth a cluster"
     );
     let here = route("SELECT count(*) FROM pg_catalog.pg_class").await;
-    assert!(here.starts_with("runs on this node: it reads "), "{here}");
+    assert!(here.starts_with("runs on this node: it holds "), "{here}");
     let here = route("SELECT pg_encoding_to_char(count(*)) FROM persons").await;
     assert!(here.contains("pg_encoding_to_char"), "{here}");
 }
@@ -264,4 +268,36 @@ async fn the_binary_runs_a_scheduler_and_executors() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+}
+
+/// An error on an executor reaches the client with PostgreSQL's SQLSTATE,
+/// as it would from this node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn errors_on_the_cluster_keep_their_sqlstate() {
+    let scheduler = start_cluster().await;
+    let (clustered, engine) = serve(EngineOptions {
+        cluster: Some(ClusterOptions {
+            scheduler,
+            min_bytes: 0,
+        }),
+        ..test_options()
+    })
+    .await;
+    let town = connect(clustered, "town").await;
+    let before = on_cluster(&engine);
+    let err = town
+        .simple_query("SELECT count(*) / (count(*) - count(*)) FROM persons")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::DIVISION_BY_ZERO),
+        "{err}"
+    );
+    let route = text_rows(
+        &town,
+        "EXPLAIN SELECT count(*) / (count(*) - count(*)) FROM persons",
+    )
+    .await;
+    assert_eq!(on_cluster(&engine), before + 1, "{:?}", route.last());
 }

@@ -1503,3 +1503,12 @@ impl ScalarUDFImpl for PgText {
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
     }
 }
+
+/// The functions this module's rule puts into plans (a cluster's executors
+/// register them).
+pub(crate) fn planned_udfs() -> Vec<Arc<ScalarUDF>> {
+    [&RINT, &NULLABLE, &TEXT]
+        .into_iter()
+        .map(|u| Arc::clone(u))
+        .collect()
+}

@@ -263,3 +263,12 @@ impl ScalarUDFImpl for Checked {
         Ok(ColumnarValue::Array(result))
     }
 }
+
+/// The functions this module's rule puts into plans (a cluster's executors
+/// register them).
+pub(crate) fn planned_udfs() -> Vec<Arc<ScalarUDF>> {
+    [&ADD, &SUB, &MUL, &FLOAT_DIV, &UNIT, &POSITIVE]
+        .into_iter()
+        .map(|u| Arc::clone(u))
+        .collect()
+}

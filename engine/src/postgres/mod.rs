@@ -74,3 +74,18 @@ use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use std::ops::ControlFlow;
 use std::sync::{Arc, OnceLock};
+
+/// The functions PostgreSQL's rules and planners put into plans, the same
+/// in every session: what a cluster's executors must register for such
+/// plans to travel.
+pub(crate) fn planned_udfs() -> Vec<std::sync::Arc<datafusion::logical_expr::ScalarUDF>> {
+    let mut all = checks::planned_udfs();
+    all.extend(casts::planned_udfs());
+    all.push(numeric_math::DIVIDE.clone());
+    all.push(intervals::TIMESTAMP_DIFF.clone());
+    all.push(intervals::INTERVAL_EPOCH.clone());
+    all.push(zones::LOCAL_MIDNIGHT.clone());
+    all.extend(json::JSON_IN.iter().cloned());
+    all.extend(json::LIST_TO_JSON.iter().cloned());
+    all
+}

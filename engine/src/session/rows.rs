@@ -278,6 +278,7 @@ impl Session {
             .execution
             .time_zone
             .clone();
+        self.engine.metrics().on_cluster();
         let stream = zhenjie_cluster::execute(
             &options.scheduler,
             plan,
@@ -286,7 +287,6 @@ impl Session {
             settings,
         )
         .await?;
-        self.engine.metrics().on_cluster();
         Ok(Some(stream))
     }
 }
