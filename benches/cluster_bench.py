@@ -37,19 +37,6 @@ def start(args):
     return subprocess.Popen([qb.ZJ_BIN, *args], stderr=subprocess.DEVNULL)
 
 
-def serve(catalog, port, *extra):
-    proc = subprocess.Popen([qb.ZJ_BIN, "serve", "--catalog", catalog, "--listen",
-                             f"127.0.0.1:{port}", *extra], stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            psycopg.connect(qb.zj_dsn("admin", port)).close()
-            return proc
-        except psycopg.OperationalError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("zhenjie did not start")
-
-
 def route(conn, sql):
     rows = conn.execute("EXPLAIN " + sql).fetchall()
     return next((r[1] for r in rows if r[0] == "zhenjie_route"), "?")
@@ -64,8 +51,8 @@ def main():
     procs += [start(["executor", "--scheduler", scheduler, "--catalog", catalog, "--slots", "1"])
               for _ in range(EXECUTORS)]
     time.sleep(1)
-    procs.append(serve(catalog, LOCAL_PORT))
-    procs.append(serve(catalog, CLUSTER_PORT, "--scheduler", scheduler, "--cluster-min-mb", "0"))
+    procs.append(qb.start_zhenjie(catalog, LOCAL_PORT))
+    procs.append(qb.start_zhenjie(catalog, CLUSTER_PORT, "--scheduler", scheduler, "--cluster-min-mb", "0"))
     results, problems = [], []
     try:
         for user in USERS:

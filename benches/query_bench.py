@@ -187,8 +187,8 @@ def bench_catalog():
     return gov, open_
 
 
-def start_zhenjie(catalog, port):
-    proc = subprocess.Popen([ZJ_BIN, "serve", "--catalog", catalog, "--listen", f"127.0.0.1:{port}"],
+def start_zhenjie(catalog, port, *extra):
+    proc = subprocess.Popen([ZJ_BIN, "serve", "--catalog", catalog, "--listen", f"127.0.0.1:{port}", *extra],
                             stderr=subprocess.PIPE, text=True)
     for _ in range(300):
         if proc.poll() is not None:

@@ -18,6 +18,19 @@ async fn serve(options: EngineOptions) -> (SocketAddr, Engine) {
     (addr, engine)
 }
 
+/// A server sending every plan that may travel to the cluster at
+/// `scheduler`, however small.
+async fn serve_on_cluster(scheduler: String) -> (SocketAddr, Engine) {
+    serve(EngineOptions {
+        cluster: Some(ClusterOptions {
+            scheduler,
+            min_bytes: 0,
+        }),
+        ..test_options()
+    })
+    .await
+}
+
 fn on_cluster(engine: &Engine) -> u64 {
     engine
         .metrics_text()
@@ -42,14 +55,7 @@ const QUERIES: &[&str] = &[
 async fn governed_queries_run_on_the_cluster_with_the_rows_they_have_here() {
     let scheduler = start_cluster().await;
     let (local, _) = serve(test_options()).await;
-    let (clustered, engine) = serve(EngineOptions {
-        cluster: Some(ClusterOptions {
-            scheduler,
-            min_bytes: 0,
-        }),
-        ..test_options()
-    })
-    .await;
+    let (clustered, engine) = serve_on_cluster(scheduler).await;
     for user in ["city", "county", "town", "village", "grid"] {
         let here = connect(local, user).await;
         let there = connect(clustered, user).await;
@@ -81,14 +87,7 @@ async fn governed_queries_run_on_the_cluster_with_the_rows_they_have_here() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn plans_the_cluster_cannot_run_as_planned_run_here() {
     let scheduler = start_cluster().await;
-    let (clustered, engine) = serve(EngineOptions {
-        cluster: Some(ClusterOptions {
-            scheduler,
-            min_bytes: 0,
-        }),
-        ..test_options()
-    })
-    .await;
+    let (clustered, engine) = serve_on_cluster(scheduler).await;
     let town = connect(clustered, "town").await;
     for sql in [
         // A catalog-support function of the session's, which executors
@@ -132,14 +131,7 @@ async fn plans_the_cluster_cannot_run_as_planned_run_here() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_statement_timeout_cancels_the_cluster_job() {
     let scheduler = start_cluster().await;
-    let (clustered, engine) = serve(EngineOptions {
-        cluster: Some(ClusterOptions {
-            scheduler,
-            min_bytes: 0,
-        }),
-        ..test_options()
-    })
-    .await;
+    let (clustered, engine) = serve_on_cluster(scheduler).await;
     let city = connect(clustered, "city").await;
     city.batch_execute("SET statement_timeout = '1s'")
         .await
@@ -240,14 +232,7 @@ async fn the_binary_runs_a_scheduler_and_executors() {
         .unwrap(),
     );
     let (local, _) = serve(test_options()).await;
-    let (clustered, engine) = serve(EngineOptions {
-        cluster: Some(ClusterOptions {
-            scheduler,
-            min_bytes: 0,
-        }),
-        ..test_options()
-    })
-    .await;
+    let (clustered, engine) = serve_on_cluster(scheduler).await;
     // County users read keyed hashes of identity numbers: the executor
     // process computes them with its own key, and they are the same.
     let sql = "SELECT id_number, sex FROM persons ORDER BY id_number LIMIT 5";
@@ -275,14 +260,7 @@ async fn the_binary_runs_a_scheduler_and_executors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn errors_on_the_cluster_keep_their_sqlstate() {
     let scheduler = start_cluster().await;
-    let (clustered, engine) = serve(EngineOptions {
-        cluster: Some(ClusterOptions {
-            scheduler,
-            min_bytes: 0,
-        }),
-        ..test_options()
-    })
-    .await;
+    let (clustered, engine) = serve_on_cluster(scheduler).await;
     let town = connect(clustered, "town").await;
     let before = on_cluster(&engine);
     let err = town
