@@ -46,7 +46,7 @@ def main():
     catalog, _ = qb.bench_catalog()
     consts = qb.constants()
     scheduler = f"127.0.0.1:{SCHEDULER_PORT}"
-    procs = [start(["scheduler", "--listen", scheduler])]
+    procs = [start(["scheduler", "--listen", scheduler, "--catalog", catalog])]
     time.sleep(1)
     procs += [start(["executor", "--scheduler", scheduler, "--catalog", catalog, "--slots", "1"])
               for _ in range(EXECUTORS)]

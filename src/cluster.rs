@@ -22,14 +22,20 @@ fn loopback_only(what: &str, addr: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs a scheduler on `listen` until the process is stopped.
-pub fn scheduler(listen: &str) -> Result<(), String> {
+/// Runs a scheduler on `listen` until the process is stopped; `catalog`'s
+/// object stores are where plans' `s3://` files are.
+pub fn scheduler(listen: &str, catalog: Option<&PathBuf>) -> Result<(), String> {
     loopback_only("scheduler address", listen)?;
+    let catalog = match catalog {
+        Some(path) => Some(Catalog::load(path).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let (functions, codec) =
+        zhenjie_engine::cluster::scheduler_codec(catalog.as_ref()).map_err(|e| e.message)?;
     crate::runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-        let (functions, codec) = zhenjie_engine::cluster::scheduler_codec();
         let scheduler = zhenjie_cluster::start_scheduler(listener, codec, functions)
             .await
             .map_err(|e| e.to_string())?;
@@ -47,7 +53,7 @@ pub fn executor(scheduler: &str, catalog: &PathBuf, slots: usize) -> Result<(), 
     loopback_only("scheduler address", scheduler)?;
     let catalog = Catalog::load(catalog).map_err(|e| e.to_string())?;
     let (functions, codec) =
-        zhenjie_engine::cluster::executor_codec(&catalog).map_err(|e| e.to_string())?;
+        zhenjie_engine::cluster::executor_codec(&catalog).map_err(|e| e.message)?;
     crate::runtime()?.block_on(async {
         zhenjie_cluster::start_executor(scheduler, codec, functions, slots)
             .await

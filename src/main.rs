@@ -102,6 +102,10 @@ enum Cmd {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:50050")]
         listen: String,
+        /// The catalog, for its object stores (needed when datasets are on
+        /// S3-compatible stores).
+        #[arg(long)]
+        catalog: Option<PathBuf>,
     },
     /// Run a cluster executor: it runs the stages its scheduler hands out,
     /// reading the catalog's files; the mask key comes from its own copy of
@@ -172,7 +176,7 @@ fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Cmd::Link(args) => link::run(&args),
         #[cfg(feature = "cluster")]
-        Cmd::Scheduler { listen } => cluster::scheduler(&listen),
+        Cmd::Scheduler { listen, catalog } => cluster::scheduler(&listen, catalog.as_ref()),
         #[cfg(feature = "cluster")]
         Cmd::Executor {
             scheduler,

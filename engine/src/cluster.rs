@@ -155,23 +155,36 @@ pub fn functions() -> SessionState {
 }
 
 /// What a scheduler decodes and re-encodes plans with: it evaluates
-/// nothing, so it holds no key.
-pub fn scheduler_codec() -> (SessionState, Arc<ZhenjieCodec>) {
+/// nothing, so it holds no key; it does open the files plans name, so it
+/// needs `catalog`'s object stores for `s3://` datasets.
+pub fn scheduler_codec(
+    catalog: Option<&zhenjie_catalog::Catalog>,
+) -> crate::Result<(SessionState, Arc<ZhenjieCodec>)> {
     let functions = functions();
+    if let Some(catalog) = catalog {
+        crate::tables::register_object_stores(catalog, functions.runtime_env())?;
+    }
     let codec = Arc::new(ZhenjieCodec::new(&functions, None));
-    (functions, codec)
+    Ok((functions, codec))
 }
 
 /// What an executor runs plans with: the keyed-hash mask under the key of
-/// its own copy of the catalog (which it reads from its own disk).
+/// its own copy of the catalog (which it reads from its own disk), and the
+/// catalog's object stores to read `s3://` datasets from.
 pub fn executor_codec(
     catalog: &zhenjie_catalog::Catalog,
-) -> zhenjie_catalog::Result<(SessionState, Arc<ZhenjieCodec>)> {
+) -> crate::Result<(SessionState, Arc<ZhenjieCodec>)> {
     let key = match catalog.file.mask_secret_file {
-        Some(_) => Some(crate::governance::hash_mask_key_of(catalog)?),
+        Some(_) => Some(crate::governance::hash_mask_key_of(catalog).map_err(|e| {
+            crate::EngineError::new(
+                crate::error::sqlstate::INVALID_PARAMETER_VALUE,
+                e.to_string(),
+            )
+        })?),
         None => None,
     };
     let functions = functions();
+    crate::tables::register_object_stores(catalog, functions.runtime_env())?;
     let codec = Arc::new(ZhenjieCodec::new(&functions, key));
     Ok((functions, codec))
 }

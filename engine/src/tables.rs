@@ -57,7 +57,7 @@ pub(crate) async fn open_all(
 /// Registers each declared S3-compatible bucket with the runtime, so
 /// `s3://bucket/…` locations read from it. Settings come from the catalog's
 /// options over the usual `AWS_*` environment variables.
-fn register_object_stores(catalog: &Catalog, runtime: &Arc<RuntimeEnv>) -> Result<()> {
+pub(crate) fn register_object_stores(catalog: &Catalog, runtime: &Arc<RuntimeEnv>) -> Result<()> {
     use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
     for o in &catalog.file.object_stores {
         let bad = |m: String| {

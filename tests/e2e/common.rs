@@ -70,8 +70,15 @@ fn test_cluster() -> Option<zhenjie_engine::ClusterOptions> {
 /// on loopback in this process; the scheduler's address.
 #[cfg(feature = "cluster")]
 pub async fn start_cluster() -> String {
+    start_cluster_over(load_catalog()).await
+}
+
+/// [`start_cluster`] with executors reading `catalog` (its mask key, its
+/// object stores).
+#[cfg(feature = "cluster")]
+pub async fn start_cluster_over(catalog: zhenjie_catalog::Catalog) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (functions, codec) = zhenjie_engine::cluster::scheduler_codec();
+    let (functions, codec) = zhenjie_engine::cluster::scheduler_codec(Some(&catalog)).unwrap();
     let scheduler = zhenjie_cluster::start_scheduler(listener, codec, functions)
         .await
         .unwrap();
@@ -79,7 +86,7 @@ pub async fn start_cluster() -> String {
     // The scheduler serves for the rest of the test binary's life.
     Box::leak(Box::new(scheduler));
     for _ in 0..2 {
-        let (functions, codec) = zhenjie_engine::cluster::executor_codec(&load_catalog()).unwrap();
+        let (functions, codec) = zhenjie_engine::cluster::executor_codec(&catalog).unwrap();
         zhenjie_cluster::start_executor(&addr, codec, functions, 2)
             .await
             .unwrap();

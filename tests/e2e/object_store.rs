@@ -116,6 +116,20 @@ async fn datasets_in_an_s3_bucket_are_queried_and_fenced() {
         }
     }
     let local = load_catalog();
+    // And on a cluster whose executors read the bucket through their own
+    // copy of the catalog.
+    #[cfg(feature = "cluster")]
+    let addr_cluster = {
+        let scheduler = start_cluster_over(catalog.clone()).await;
+        let options = zhenjie_engine::EngineOptions {
+            cluster: Some(zhenjie_engine::ClusterOptions {
+                scheduler,
+                min_bytes: 0,
+            }),
+            ..test_options()
+        };
+        start_server_over(catalog.clone(), options).await
+    };
     let addr_s3 = start_server_over(catalog, Default::default()).await;
     let addr_local = start_server_over(local, Default::default()).await;
     for user in ["city", "town", "village"] {
@@ -130,6 +144,15 @@ async fn datasets_in_an_s3_bucket_are_queried_and_fenced() {
             let b = text_rows(&from_disk, sql).await;
             assert!(!a.is_empty());
             assert_eq!(a, b, "{user}: {sql} over S3 and over the local files");
+            #[cfg(feature = "cluster")]
+            {
+                let on_cluster = connect(addr_cluster, user).await;
+                let c = text_rows(&on_cluster, sql).await;
+                assert_eq!(c, b, "{user}: {sql} on the cluster over S3");
+                let route = text_rows(&on_cluster, &format!("EXPLAIN {sql}")).await;
+                let route = route.last().and_then(|r| r[1].clone()).unwrap();
+                assert!(route.starts_with("runs on the cluster"), "{route}");
+            }
         }
     }
 }
