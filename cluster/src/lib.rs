@@ -128,19 +128,19 @@ pub async fn start_executor(
     .map_err(ballista)
 }
 
-/// Runs `plan` on the cluster whose scheduler is at `scheduler`, as one job
-/// of `session`: its result, streamed back once the job has finished.
-/// `codec` encodes the plan (and refuses what must not travel); `settings`
-/// go with the job, as Ballista sends every setting with it, so they must
-/// hold nothing secret.
+/// Runs a plan (its bytes, from [`encode`], and the schema of its rows) on
+/// the cluster whose scheduler is at `scheduler`, as one job of `session`:
+/// its result, streamed back once the job has finished. `settings` go with
+/// the job, as Ballista sends every setting with it, so they must hold
+/// nothing secret.
 ///
 /// Dropping the returned future before the job ends (a cancel request, a
 /// statement timeout, a client gone) cancels the job on the scheduler: it
 /// does not run on to its end for nobody.
 pub async fn execute(
     scheduler: &str,
-    plan: Arc<dyn ExecutionPlan>,
-    codec: &dyn PhysicalExtensionCodec,
+    plan: Vec<u8>,
+    schema: datafusion::arrow::datatypes::SchemaRef,
     session: &str,
     settings: SessionConfig,
 ) -> Result<SendableRecordBatchStream> {
@@ -149,8 +149,6 @@ pub async fn execute(
     };
     use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
     use futures::{StreamExt, TryStreamExt};
-    let schema = plan.schema();
-    let plan = encode(plan, codec)?;
     let settings = settings.upgrade_for_ballista();
     let max_message = settings.ballista_grpc_client_max_message_size();
     let params = ExecuteQueryParams {

@@ -397,30 +397,33 @@ impl std::fmt::Display for Route {
 
 /// Where `plan` runs on an engine with a cluster: [`route`], and then only if
 /// it can be encoded for the cluster (a function executors do not have, or
-/// a node no codec knows, keeps it here).
-/// `sizes`: whether the reason may say how many bytes the plan reads (only
-/// to the city level: below it, the size of whole-city files would tell
-/// about rows outside the fence).
+/// a node no codec knows, keeps it here). A plan for the cluster comes with
+/// its bytes, encoded once. `sizes`: whether the reason may say how many
+/// bytes the plan reads (only to the city level: below it, the size of
+/// whole-city files would tell about rows outside the fence).
 pub fn decide(
     plan: &Arc<dyn ExecutionPlan>,
     min_bytes: u64,
     codec: &ZhenjieCodec,
     sizes: bool,
-) -> Route {
+) -> (Route, Option<Vec<u8>>) {
     match route(plan, min_bytes, sizes) {
         Route::Cluster(why) => match zhenjie_cluster::encode(plan.clone(), codec) {
-            Ok(_) => Route::Cluster(why),
-            Err(e) => Route::Local(format!("it cannot travel: {}", e.strip_backtrace())),
+            Ok(bytes) => (Route::Cluster(why), Some(bytes)),
+            Err(e) => (
+                Route::Local(format!("it cannot travel: {}", e.strip_backtrace())),
+                None,
+            ),
         },
-        local => local,
+        local => (local, None),
     }
 }
 
 /// Whether `plan` goes to the cluster: only if every leaf reads catalog
 /// files (not `pg_catalog`, the audit log or a table function's rows), it
 /// has no scalar subquery (whose value Ballista's stages would cut off from
-/// where it is used), and it reads at least `min_bytes` of files. Whether it can be encoded is checked
-/// when it is (a function no executor has keeps it here).
+/// where it is used), and it reads at least `min_bytes` of files. Whether
+/// it can be encoded is [`decide`]'s question.
 pub fn route(plan: &Arc<dyn ExecutionPlan>, min_bytes: u64, sizes: bool) -> Route {
     use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
     let mut bytes = 0u64;

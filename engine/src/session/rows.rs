@@ -204,12 +204,7 @@ impl Session {
         let route = match (&before, self.engine.cluster()) {
             (Some(before), Some((options, codec))) if explain => {
                 let sizes = self.principal.level == Level::City;
-                Some(crate::cluster::decide(
-                    before,
-                    options.min_bytes,
-                    codec,
-                    sizes,
-                ))
+                Some(crate::cluster::decide(before, options.min_bytes, codec, sizes).0)
             }
             _ => None,
         };
@@ -262,12 +257,11 @@ impl Session {
         let Some((options, codec)) = self.engine.cluster() else {
             return Ok(None);
         };
-        if let crate::cluster::Route::Local(why) =
-            crate::cluster::decide(&plan, options.min_bytes, codec, false)
-        {
-            tracing::debug!("runs here: {why}");
+        let (route, bytes) = crate::cluster::decide(&plan, options.min_bytes, codec, false);
+        let Some(bytes) = bytes else {
+            tracing::debug!("{route}");
             return Ok(None);
-        }
+        };
         let mut settings = datafusion::prelude::SessionConfig::new()
             .with_target_partitions(self.engine.options().target_partitions)
             .with_batch_size(self.engine.options().batch_size);
@@ -281,8 +275,8 @@ impl Session {
         self.engine.metrics().on_cluster();
         let stream = zhenjie_cluster::execute(
             &options.scheduler,
-            plan,
-            codec,
+            bytes,
+            plan.schema(),
             &format!("zhenjie-{}", self.id),
             settings,
         )
