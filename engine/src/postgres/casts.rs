@@ -1506,6 +1506,7 @@ impl ScalarUDFImpl for PgText {
 
 /// The functions this module's rule puts into plans (a cluster's executors
 /// register them).
+#[cfg(feature = "cluster")]
 pub(crate) fn planned_udfs() -> Vec<Arc<ScalarUDF>> {
     [&RINT, &NULLABLE, &TEXT]
         .into_iter()

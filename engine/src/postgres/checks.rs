@@ -266,6 +266,7 @@ impl ScalarUDFImpl for Checked {
 
 /// The functions this module's rule puts into plans (a cluster's executors
 /// register them).
+#[cfg(feature = "cluster")]
 pub(crate) fn planned_udfs() -> Vec<Arc<ScalarUDF>> {
     [&ADD, &SUB, &MUL, &FLOAT_DIV, &UNIT, &POSITIVE]
         .into_iter()

@@ -78,6 +78,7 @@ use std::sync::{Arc, OnceLock};
 /// The functions PostgreSQL's rules and planners put into plans, the same
 /// in every session: what a cluster's executors must register for such
 /// plans to travel.
+#[cfg(feature = "cluster")]
 pub(crate) fn planned_udfs() -> Vec<std::sync::Arc<datafusion::logical_expr::ScalarUDF>> {
     let mut all = checks::planned_udfs();
     all.extend(casts::planned_udfs());

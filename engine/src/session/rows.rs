@@ -198,33 +198,11 @@ impl Session {
             _ = token.cancelled() => return Err(EngineError::canceled("user request")),
             _ = sleep_until(deadline) => return Err(EngineError::canceled("statement timeout")),
         };
-        // EXPLAIN says where its statement would run, and why.
         let explain = matches!(plan, LogicalPlan::Explain(_));
-        #[cfg(feature = "cluster")]
-        let route = match (&before, self.engine.cluster()) {
-            (Some(before), Some((options, codec))) if explain => {
-                let sizes = self.principal.level == Level::City;
-                Some(crate::cluster::decide(before, options.min_bytes, codec, sizes).0)
-            }
-            _ => None,
-        };
-        #[cfg(not(feature = "cluster"))]
-        let route: Option<String> = None;
-        let before =
-            before.filter(|_| !matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_)));
-        #[cfg(feature = "cluster")]
-        let on_cluster = match before {
-            Some(before) => tokio::select! {
-                s = self.on_cluster(before) => s?,
-                _ = token.cancelled() => return Err(EngineError::canceled("user request")),
-                _ = sleep_until(deadline) => return Err(EngineError::canceled("statement timeout")),
-            },
-            None => None,
-        };
-        #[cfg(not(feature = "cluster"))]
-        let on_cluster: Option<SendableRecordBatchStream> = {
-            let _ = before;
-            None
+        let (on_cluster, route) = tokio::select! {
+            s = self.on_cluster(before, plan) => s?,
+            _ = token.cancelled() => return Err(EngineError::canceled("user request")),
+            _ = sleep_until(deadline) => return Err(EngineError::canceled("statement timeout")),
         };
         let mut stream = match on_cluster {
             Some(stream) => stream,
@@ -238,29 +216,44 @@ impl Session {
             stream = crate::postgres::explain::without_file_sizes(stream);
         }
         if let Some(route) = route {
-            stream = crate::postgres::explain::with_route(stream, route.to_string());
+            stream = crate::postgres::explain::with_route(stream, route);
         }
         let limit = self.principal.max_result_rows;
         Ok(guard_stream(stream, token, deadline, limit))
     }
 }
 
-#[cfg(feature = "cluster")]
+/// A statement started on the cluster, if it goes there; for an EXPLAIN,
+/// where it would run and why (its `zhenjie_route` row).
+type OnCluster = (Option<SendableRecordBatchStream>, Option<String>);
+
 impl Session {
-    /// `plan` (as planned before run-time filters) started on the engine's
-    /// cluster, if it has one and the plan is routed and can travel there;
-    /// `None`: it runs here.
+    /// `plan`'s statement on the engine's cluster, given `before` (its plan
+    /// as planned before run-time filters): started there if the engine has
+    /// a cluster and the plan is routed and can travel, else `None` (it
+    /// runs here).
+    #[cfg(feature = "cluster")]
     async fn on_cluster(
         &self,
-        plan: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
-    ) -> Result<Option<SendableRecordBatchStream>> {
-        let Some((options, codec)) = self.engine.cluster() else {
-            return Ok(None);
+        before: Option<Arc<dyn datafusion::physical_plan::ExecutionPlan>>,
+        plan: &LogicalPlan,
+    ) -> Result<OnCluster> {
+        let (Some(before), Some((options, codec))) = (before, self.engine.cluster()) else {
+            return Ok((None, None));
         };
-        let (route, bytes) = crate::cluster::decide(&plan, options.min_bytes, codec, false);
+        match plan {
+            LogicalPlan::Explain(_) => {
+                let sizes = self.principal.level == Level::City;
+                let route = crate::cluster::decide(&before, options.min_bytes, codec, sizes).0;
+                return Ok((None, Some(route.to_string())));
+            }
+            LogicalPlan::Analyze(_) => return Ok((None, None)),
+            _ => {}
+        }
+        let (route, bytes) = crate::cluster::decide(&before, options.min_bytes, codec, false);
         let Some(bytes) = bytes else {
             tracing::debug!("{route}");
-            return Ok(None);
+            return Ok((None, None));
         };
         let mut settings = datafusion::prelude::SessionConfig::new()
             .with_target_partitions(self.engine.options().target_partitions)
@@ -276,12 +269,22 @@ impl Session {
         let stream = zhenjie_cluster::execute(
             &options.scheduler,
             bytes,
-            plan.schema(),
+            before.schema(),
             &format!("zhenjie-{}", self.id),
             settings,
         )
         .await?;
-        Ok(Some(stream))
+        Ok((Some(stream), None))
+    }
+
+    /// Without the cluster feature every statement runs here.
+    #[cfg(not(feature = "cluster"))]
+    async fn on_cluster(
+        &self,
+        _before: Option<Arc<dyn datafusion::physical_plan::ExecutionPlan>>,
+        _plan: &LogicalPlan,
+    ) -> Result<OnCluster> {
+        Ok((None, None))
     }
 }
 
