@@ -120,6 +120,14 @@ async fn plans_the_cluster_cannot_run_as_planned_run_here() {
         route("SELECT count(*) FROM persons").await,
         "runs on the cluster: it reads enough to be worth a cluster"
     );
+    // The city level sees how many bytes (the whole city's files).
+    let city = connect(clustered, "city").await;
+    let sized = text_rows(&city, "EXPLAIN SELECT count(*) FROM persons").await;
+    let sized = sized.last().and_then(|r| r[1].clone()).unwrap();
+    assert!(
+        sized.starts_with("runs on the cluster: it reads ") && sized.ends_with(" MB of files"),
+        "{sized}"
+    );
     let here = route("SELECT count(*) FROM pg_catalog.pg_class").await;
     assert!(here.starts_with("runs on this node: it holds "), "{here}");
     let here = route("SELECT pg_encoding_to_char(count(*)) FROM persons").await;
