@@ -8,13 +8,7 @@
 #   CONNS=200 ROUNDS=20 PERSONS=1000000 bash benches/load_bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
-fi
-python3 -c 'import duckdb, psycopg' 2>/dev/null || pip install -q duckdb 'psycopg[binary]'
-cargo build --release
-export ZJ_BIN=target/release/zhenjie ZJ_DATA="${ZJ_DATA:-data/bench-${PERSONS:-1000000}}"
-if [ ! -f "$ZJ_DATA/catalog.toml" ]; then
-  "$ZJ_BIN" demo --persons "${PERSONS:-1000000}" --out "$ZJ_DATA"
-fi
+source benches/setup.sh
+bench_postgres
+bench_city
 python3 benches/load_bench.py
