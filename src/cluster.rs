@@ -1,33 +1,67 @@
-//! `zhenjie scheduler` and `zhenjie executor`: the processes of a Ballista
-//! cluster that runs governed plans (see `zhenjie_engine::cluster`), from the
-//! same binary as `serve`, so every process has the same DataFusion.
+//! `zhenjie scheduler`, `zhenjie executor` and `zhenjie cluster-certs`: the
+//! processes of a Ballista cluster that runs governed plans (see
+//! `zhenjie_engine::cluster`), from the same binary as `serve`, so every
+//! process has the same DataFusion.
 
-use std::path::PathBuf;
-use zhenjie_catalog::Catalog;
+use std::path::Path;
 
-/// Until the cluster's hops use mutual TLS, a scheduler and its executors
-/// listen on this machine only: both run whatever plan reaches them, so one
-/// reachable from the network would run plans no governance made.
-fn loopback_only(what: &str, addr: &str) -> Result<(), String> {
+/// Schedulers and executors run whatever plan reaches them: without the
+/// cluster's mutual TLS, every process of a cluster stays on this machine,
+/// so none reachable from the network runs plans no governance made.
+fn on_this_machine(what: &str, addr: &str, tls: bool) -> Result<(), String> {
     use std::net::ToSocketAddrs;
+    if tls {
+        return Ok(());
+    }
     let addrs: Vec<_> = addr
         .to_socket_addrs()
         .map_err(|e| format!("{what} {addr}: {e}"))?
         .collect();
     if addrs.is_empty() || addrs.iter().any(|a| !a.ip().is_loopback()) {
         return Err(format!(
-            "{what} {addr} is not on this machine: a cluster across machines needs mutual TLS              between its processes, which this zhenjie does not have yet"
+            "{what} {addr} is not on this machine: a cluster across machines needs mutual TLS \
+             between its processes (--cluster-tls, see zhenjie cluster-certs)"
         ));
     }
     Ok(())
 }
 
+/// `serve --scheduler`'s side of the cluster's TLS: the files of
+/// `--cluster-tls`, or none for a scheduler on this machine.
+pub(crate) fn front_end_tls(
+    scheduler: &str,
+    dir: Option<&Path>,
+) -> Result<Option<zhenjie_engine::ClusterTls>, String> {
+    on_this_machine("scheduler address", scheduler, dir.is_some())?;
+    let Some(dir) = dir else {
+        return Ok(None);
+    };
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|e| format!("cluster TLS {}: {e}", path.display()))
+    };
+    Ok(Some(zhenjie_engine::ClusterTls {
+        ca: read("ca.pem")?,
+        cert: read("cert.pem")?,
+        key: read("key.pem")?,
+    }))
+}
+
+#[cfg(feature = "cluster")]
+fn member_tls(dir: Option<&Path>) -> Result<Option<zhenjie_cluster::Tls>, String> {
+    dir.map(zhenjie_cluster::Tls::from_dir)
+        .transpose()
+        .map_err(|e| e.to_string())
+}
+
 /// Runs a scheduler on `listen` until the process is stopped; `catalog`'s
 /// object stores are where plans' `s3://` files are.
-pub fn scheduler(listen: &str, catalog: Option<&PathBuf>) -> Result<(), String> {
-    loopback_only("scheduler address", listen)?;
+#[cfg(feature = "cluster")]
+pub fn scheduler(listen: &str, catalog: Option<&Path>, tls: Option<&Path>) -> Result<(), String> {
+    on_this_machine("scheduler address", listen, tls.is_some())?;
+    let tls = member_tls(tls)?;
     let catalog = match catalog {
-        Some(path) => Some(Catalog::load(path).map_err(|e| e.to_string())?),
+        Some(path) => Some(zhenjie_catalog::Catalog::load(path).map_err(|e| e.to_string())?),
         None => None,
     };
     let (functions, codec) =
@@ -36,7 +70,7 @@ pub fn scheduler(listen: &str, catalog: Option<&PathBuf>) -> Result<(), String> 
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-        let scheduler = zhenjie_cluster::start_scheduler(listener, codec, functions)
+        let scheduler = zhenjie_cluster::start_scheduler(listener, codec, functions, tls.as_ref())
             .await
             .map_err(|e| e.to_string())?;
         eprintln!("scheduler listening on {}", scheduler.addr());
@@ -49,16 +83,32 @@ pub fn scheduler(listen: &str, catalog: Option<&PathBuf>) -> Result<(), String> 
 
 /// Runs an executor taking tasks from `scheduler` until the process is
 /// stopped; the mask key comes from its own copy of the catalog.
-pub fn executor(scheduler: &str, catalog: &PathBuf, slots: usize) -> Result<(), String> {
-    loopback_only("scheduler address", scheduler)?;
-    let catalog = Catalog::load(catalog).map_err(|e| e.to_string())?;
+#[cfg(feature = "cluster")]
+pub fn executor(
+    scheduler: &str,
+    catalog: &Path,
+    slots: usize,
+    tls: Option<&Path>,
+    listen: &str,
+    host: &str,
+) -> Result<(), String> {
+    on_this_machine("scheduler address", scheduler, tls.is_some())?;
+    on_this_machine("executor address", listen, tls.is_some())?;
+    let tls = member_tls(tls)?;
+    let catalog = zhenjie_catalog::Catalog::load(catalog).map_err(|e| e.to_string())?;
     let (functions, codec) =
         zhenjie_engine::cluster::executor_codec(&catalog).map_err(|e| e.message)?;
+    let options = zhenjie_cluster::ExecutorOptions {
+        slots,
+        tls,
+        bind: listen.to_string(),
+        host: host.to_string(),
+    };
     crate::runtime()?.block_on(async {
-        zhenjie_cluster::start_executor(scheduler, codec, functions, slots)
+        let addr = zhenjie_cluster::start_executor(scheduler, codec, functions, options)
             .await
             .map_err(|e| e.to_string())?;
-        eprintln!("executor taking tasks from {scheduler}");
+        eprintln!("executor on {addr} taking tasks from {scheduler}");
         let _ = tokio::signal::ctrl_c().await;
         Ok(())
     })

@@ -2,7 +2,6 @@
 //! over the PostgreSQL protocol, link a list to the register, generate the
 //! demo city, make password verifiers.
 
-#[cfg(feature = "cluster")]
 mod cluster;
 mod link;
 mod report;
@@ -94,18 +93,26 @@ enum Cmd {
         /// With --scheduler: statements reading fewer MB of files run here.
         #[arg(long, default_value_t = 256)]
         cluster_min_mb: u64,
+        /// With --scheduler: the cluster's mutual TLS, a folder holding
+        /// `ca.pem`, `cert.pem` and `key.pem` (see `zhenjie cluster-certs`).
+        #[arg(long)]
+        cluster_tls: Option<PathBuf>,
     },
     /// Run a cluster scheduler: it splits the governed plans `serve
     /// --scheduler` sends into stages for the executors.
     #[cfg(feature = "cluster")]
     Scheduler {
-        /// Address to listen on.
+        /// Address to listen on; beyond this machine only with --cluster-tls.
         #[arg(long, default_value = "127.0.0.1:50050")]
         listen: String,
         /// The catalog, for its object stores (needed when datasets are on
         /// S3-compatible stores).
         #[arg(long)]
         catalog: Option<PathBuf>,
+        /// The cluster's mutual TLS: a folder holding `ca.pem`, `cert.pem`
+        /// and `key.pem` (see `zhenjie cluster-certs`).
+        #[arg(long)]
+        cluster_tls: Option<PathBuf>,
     },
     /// Run a cluster executor: it runs the stages its scheduler hands out,
     /// reading the catalog's files; the mask key comes from its own copy of
@@ -121,6 +128,30 @@ enum Cmd {
         /// Tasks run at once.
         #[arg(long, default_value_t = 2)]
         slots: usize,
+        /// The cluster's mutual TLS: a folder holding `ca.pem`, `cert.pem`
+        /// and `key.pem` (see `zhenjie cluster-certs`).
+        #[arg(long)]
+        cluster_tls: Option<PathBuf>,
+        /// Where it serves its results to the other members; beyond this
+        /// machine only with --cluster-tls.
+        #[arg(long, default_value = "localhost:0")]
+        listen: String,
+        /// The host name the other members reach it by (its certificate
+        /// must name it).
+        #[arg(long, default_value = "localhost")]
+        host: String,
+    },
+    /// Make a new cluster's certificates: a CA, and for each --host a
+    /// folder `OUT/<host>/` to give that member's --cluster-tls.
+    #[cfg(feature = "cluster")]
+    ClusterCerts {
+        /// Output folder (its files must not exist yet).
+        #[arg(long)]
+        out: PathBuf,
+        /// A member's host name (repeat for each scheduler, executor and
+        /// serve machine).
+        #[arg(long = "host", required = true)]
+        hosts: Vec<String>,
     },
     /// Generate the demo city: Parquet files plus its catalog.
     Demo {
@@ -176,13 +207,33 @@ fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Cmd::Link(args) => link::run(&args),
         #[cfg(feature = "cluster")]
-        Cmd::Scheduler { listen, catalog } => cluster::scheduler(&listen, catalog.as_ref()),
+        Cmd::Scheduler {
+            listen,
+            catalog,
+            cluster_tls,
+        } => cluster::scheduler(&listen, catalog.as_deref(), cluster_tls.as_deref()),
         #[cfg(feature = "cluster")]
         Cmd::Executor {
             scheduler,
             catalog,
             slots,
-        } => cluster::executor(&scheduler, &catalog, slots),
+            cluster_tls,
+            listen,
+            host,
+        } => cluster::executor(
+            &scheduler,
+            &catalog,
+            slots,
+            cluster_tls.as_deref(),
+            &listen,
+            &host,
+        ),
+        #[cfg(feature = "cluster")]
+        Cmd::ClusterCerts { out, hosts } => {
+            zhenjie_cluster::make_certificates(&out, &hosts).map_err(|e| e.to_string())?;
+            eprintln!("cluster certificates written to {}", out.display());
+            Ok(())
+        }
         Cmd::Report(args) => report::run(&args),
         Cmd::Demo {
             persons,
@@ -227,6 +278,7 @@ fn run(cli: Cli) -> Result<(), String> {
             require_tls_remote,
             scheduler,
             cluster_min_mb,
+            cluster_tls,
         } => {
             let pair = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some((cert, key)),
@@ -265,10 +317,14 @@ fn run(cli: Cli) -> Result<(), String> {
             let options = EngineOptions {
                 memory_limit: memory_mb << 20,
                 statement_memory_limit: query_memory_mb.map(|mb| mb << 20),
-                cluster: scheduler.map(|scheduler| zhenjie_engine::ClusterOptions {
-                    scheduler,
-                    min_bytes: cluster_min_mb << 20,
-                }),
+                cluster: match scheduler {
+                    None => None,
+                    Some(scheduler) => Some(zhenjie_engine::ClusterOptions {
+                        tls: cluster::front_end_tls(&scheduler, cluster_tls.as_deref())?,
+                        scheduler,
+                        min_bytes: cluster_min_mb << 20,
+                    }),
+                },
                 ..EngineOptions::default()
             };
             runtime()?.block_on(async move {

@@ -92,6 +92,15 @@ pub struct EngineOptions {
     pub cluster: Option<ClusterOptions>,
 }
 
+/// What the engine reaches its cluster with: the codec plans travel in, and
+/// the cluster's TLS, read once when the engine opens.
+#[cfg(feature = "cluster")]
+#[derive(Debug)]
+pub(crate) struct ClusterLink {
+    pub(crate) codec: cluster::ZhenjieCodec,
+    pub(crate) tls: Option<zhenjie_cluster::Tls>,
+}
+
 /// Where a statement's plan runs when the engine has a cluster.
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
@@ -100,6 +109,27 @@ pub struct ClusterOptions {
     /// Plans reading fewer file bytes than this run here: a cluster job
     /// costs tens of milliseconds before it reads a row.
     pub min_bytes: u64,
+    /// The cluster's mutual TLS; `None` only for a cluster on one machine.
+    pub tls: Option<ClusterTls>,
+}
+
+/// The cluster's mutual TLS as PEM: the CA that signs every member's
+/// certificate, and this front end's certificate and key. Schedulers and
+/// executors run whatever plan reaches them, so only members may reach them.
+#[derive(Clone)]
+pub struct ClusterTls {
+    /// The cluster CA's certificate.
+    pub ca: Vec<u8>,
+    /// This front end's certificate, signed by the CA.
+    pub cert: Vec<u8>,
+    /// Its private key.
+    pub key: Vec<u8>,
+}
+
+impl std::fmt::Debug for ClusterTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClusterTls { .. }")
+    }
 }
 
 impl Default for EngineOptions {
@@ -152,9 +182,9 @@ struct EngineInner {
     gaps_cache: scenarios::GapsCache,
     /// The catalog's views and those the engine adds for its rules.
     views: Vec<zhenjie_catalog::View>,
-    /// The codec plans travel to the cluster with, if there is one.
+    /// How plans reach the cluster, if there is one.
     #[cfg(feature = "cluster")]
-    cluster: Option<Arc<cluster::ZhenjieCodec>>,
+    cluster: Option<Arc<ClusterLink>>,
 }
 
 impl Engine {
@@ -201,10 +231,21 @@ impl Engine {
             .chain(scenarios::views(&catalog))
             .collect();
         #[cfg(feature = "cluster")]
-        let cluster_codec = options
-            .cluster
-            .as_ref()
-            .map(|_| Arc::new(cluster::ZhenjieCodec::new(&cluster::functions(), None)));
+        let cluster_codec = match &options.cluster {
+            None => None,
+            Some(c) => Some(Arc::new(ClusterLink {
+                codec: cluster::ZhenjieCodec::new(&cluster::functions(), None),
+                tls: match &c.tls {
+                    None => None,
+                    Some(t) => Some(
+                        zhenjie_cluster::Tls::from_pem(t.ca.clone(), t.cert.clone(), t.key.clone())
+                            .map_err(|e| {
+                                EngineError::new(sqlstate::INVALID_PARAMETER_VALUE, e.to_string())
+                            })?,
+                    ),
+                },
+            })),
+        };
         #[cfg(not(feature = "cluster"))]
         if options.cluster.is_some() {
             return Err(EngineError::new(
@@ -310,7 +351,7 @@ impl Engine {
     /// The cluster's options and the codec plans travel with, if the engine
     /// has one.
     #[cfg(feature = "cluster")]
-    pub(crate) fn cluster(&self) -> Option<(&ClusterOptions, &cluster::ZhenjieCodec)> {
+    pub(crate) fn cluster(&self) -> Option<(&ClusterOptions, &ClusterLink)> {
         Some((
             self.inner.options.cluster.as_ref()?,
             self.inner.cluster.as_deref()?,

@@ -25,6 +25,7 @@ async fn serve_on_cluster(scheduler: String) -> (SocketAddr, Engine) {
         cluster: Some(ClusterOptions {
             scheduler,
             min_bytes: 0,
+            tls: None,
         }),
         ..test_options()
     })
@@ -197,8 +198,9 @@ fn zhenjie(args: &[&str]) -> std::process::Command {
 
 /// The same binary is every process of the cluster: `zhenjie scheduler` and
 /// `zhenjie executor` (which reads the mask key from its own copy of the
-/// catalog) serve a server's statements; until the cluster has mutual TLS,
-/// neither takes an address other machines reach.
+/// catalog) serve a server's statements. Without the cluster's mutual TLS
+/// neither takes an address other machines reach; with the certificates of
+/// `zhenjie cluster-certs` the scheduler listens on every interface.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_binary_runs_a_scheduler_and_executors() {
     let out = zhenjie(&["scheduler", "--listen", "0.0.0.0:0"])
@@ -208,17 +210,38 @@ async fn the_binary_runs_a_scheduler_and_executors() {
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("mutual TLS"), "{said}");
+    // A cluster across machines, here all on this one: the members'
+    // certificates from `zhenjie cluster-certs`.
+    let certs = tempfile::tempdir().unwrap();
+    let made = zhenjie(&[
+        "cluster-certs",
+        "--out",
+        certs.path().to_str().unwrap(),
+        "--host",
+        "localhost",
+    ])
+    .status()
+    .unwrap();
+    assert!(made.success());
+    let member = certs.path().join("localhost");
+    let member_tls = member.to_str().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let scheduler = format!("127.0.0.1:{port}");
+    let scheduler = format!("localhost:{port}");
     let _scheduler = Child(
-        zhenjie(&["scheduler", "--listen", &scheduler])
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
+        zhenjie(&[
+            "scheduler",
+            "--listen",
+            &format!("0.0.0.0:{port}"),
+            "--cluster-tls",
+            member_tls,
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap(),
     );
     // Up once it accepts connections.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -234,13 +257,23 @@ async fn the_binary_runs_a_scheduler_and_executors() {
             &scheduler,
             "--catalog",
             catalog.to_str().unwrap(),
+            "--cluster-tls",
+            member_tls,
         ])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap(),
     );
     let (local, _) = serve(test_options()).await;
-    let (clustered, engine) = serve_on_cluster(scheduler).await;
+    let (clustered, engine) = serve(EngineOptions {
+        cluster: Some(ClusterOptions {
+            scheduler,
+            min_bytes: 0,
+            tls: Some(front_end_tls(&member)),
+        }),
+        ..test_options()
+    })
+    .await;
     // County users read keyed hashes of identity numbers: the executor
     // process computes them with its own key, and they are the same.
     let sql = "SELECT id_number, sex FROM persons ORDER BY id_number LIMIT 5";
@@ -286,4 +319,172 @@ async fn errors_on_the_cluster_keep_their_sqlstate() {
     )
     .await;
     assert_eq!(on_cluster(&engine), before + 1, "{:?}", route.last());
+}
+
+/// A member's `--cluster-tls` files as the front end's options take them.
+fn front_end_tls(member: &std::path::Path) -> zhenjie_engine::ClusterTls {
+    let read = |name: &str| std::fs::read(member.join(name)).unwrap();
+    zhenjie_engine::ClusterTls {
+        ca: read("ca.pem"),
+        cert: read("cert.pem"),
+        key: read("key.pem"),
+    }
+}
+
+/// How a client comes to a member's gRPC server.
+enum Peer<'a> {
+    /// Plain gRPC.
+    Plain,
+    /// TLS trusting the cluster's CA (`ca`'s `ca.pem`: it is no secret),
+    /// presenting no certificate or that of `identity`'s folder.
+    Tls {
+        ca: &'a std::path::Path,
+        identity: Option<&'a std::path::Path>,
+    },
+}
+
+/// Whether the gRPC server at `addr` (an executor's) answers `peer` with
+/// the service's own reply rather than a refused connection.
+async fn flight_answers(addr: &str, peer: Peer<'_>) -> bool {
+    use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
+    let endpoint = match peer {
+        Peer::Plain => Endpoint::from_shared(format!("http://{addr}")).unwrap(),
+        Peer::Tls { ca, identity } => {
+            let read = |dir: &std::path::Path, name: &str| std::fs::read(dir.join(name)).unwrap();
+            let mut tls =
+                ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read(ca, "ca.pem")));
+            if let Some(dir) = identity {
+                tls = tls.identity(Identity::from_pem(
+                    read(dir, "cert.pem"),
+                    read(dir, "key.pem"),
+                ));
+            }
+            Endpoint::from_shared(format!("https://{addr}"))
+                .unwrap()
+                .tls_config(tls)
+                .unwrap()
+        }
+    };
+    let Ok(channel) = endpoint.connect().await else {
+        return false;
+    };
+    let mut client = arrow_flight::flight_service_client::FlightServiceClient::new(channel);
+    match client.list_flights(arrow_flight::Criteria::default()).await {
+        Ok(_) => true,
+        // Ballista's flight service does not list flights: it answered.
+        Err(status) => status.code() == tonic::Code::Unimplemented,
+    }
+}
+
+/// With the cluster's mutual TLS, governed plans run as before, and every
+/// member refuses a peer without a certificate from the cluster's CA: a
+/// front end speaking plain gRPC, or trusting the cluster's (public) CA but
+/// presenting another CA's certificate, cannot submit to the scheduler, and
+/// neither can fetch from an executor, nor can a TLS client with no
+/// certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cluster_with_mutual_tls_takes_plans_from_members_only() {
+    let certs = tempfile::tempdir().unwrap();
+    let localhost = vec!["localhost".to_string()];
+    zhenjie_cluster::make_certificates(&certs.path().join("city"), &localhost).unwrap();
+    zhenjie_cluster::make_certificates(&certs.path().join("rogue"), &localhost).unwrap();
+    let member = certs.path().join("city/localhost");
+    let rogue = certs.path().join("rogue/localhost");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for key in [certs.path().join("city/ca.key"), member.join("key.pem")] {
+            let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{} is readable by others", key.display());
+        }
+    }
+    let tls = zhenjie_cluster::Tls::from_dir(&member).unwrap();
+    let catalog = load_catalog();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (functions, codec) = zhenjie_engine::cluster::scheduler_codec(Some(&catalog)).unwrap();
+    let scheduler = zhenjie_cluster::start_scheduler(listener, codec, functions, Some(&tls))
+        .await
+        .unwrap();
+    // The name its certificate gives.
+    let addr = format!("localhost:{}", scheduler.addr().port());
+    let mut executors = Vec::new();
+    for _ in 0..2 {
+        let (functions, codec) = zhenjie_engine::cluster::executor_codec(&catalog).unwrap();
+        let options = zhenjie_cluster::ExecutorOptions {
+            tls: Some(tls.clone()),
+            ..Default::default()
+        };
+        executors.push(
+            zhenjie_cluster::start_executor(&addr, codec, functions, options)
+                .await
+                .unwrap(),
+        );
+    }
+    let on = |tls| EngineOptions {
+        cluster: Some(ClusterOptions {
+            scheduler: addr.clone(),
+            min_bytes: 0,
+            tls,
+        }),
+        ..test_options()
+    };
+    let (local, _) = serve(test_options()).await;
+    let (clustered, engine) = serve(on(Some(front_end_tls(&member)))).await;
+    // Shuffles between the executors go over TLS too: a join.
+    for sql in [
+        "SELECT id_number, sex FROM persons ORDER BY id_number LIMIT 5",
+        "SELECT h.household_no, count(*) FROM households h JOIN persons p \
+         ON p.household_no = h.household_no GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5",
+    ] {
+        for user in ["county", "town"] {
+            let expected = text_rows(&connect(local, user).await, sql).await;
+            let before = on_cluster(&engine);
+            let got = text_rows(&connect(clustered, user).await, sql).await;
+            assert_eq!(got, expected, "{user}: {sql}");
+            assert_eq!(
+                on_cluster(&engine),
+                before + 1,
+                "{user}: {sql} ran on the cluster"
+            );
+        }
+    }
+
+    let impostor = zhenjie_engine::ClusterTls {
+        ca: std::fs::read(member.join("ca.pem")).unwrap(),
+        ..front_end_tls(&rogue)
+    };
+    for (who, tls) in [
+        ("plain gRPC", None),
+        ("another CA's certificate", Some(impostor)),
+    ] {
+        let (outsider, _) = serve(on(tls)).await;
+        let err = connect(outsider, "town")
+            .await
+            .simple_query("SELECT count(*) FROM persons")
+            .await
+            .expect_err(who);
+        assert!(err.as_db_error().is_some(), "{who}: {err}");
+    }
+    for executor in &executors {
+        let tls = |identity| Peer::Tls {
+            ca: &member,
+            identity,
+        };
+        assert!(
+            flight_answers(executor, tls(Some(&member))).await,
+            "{executor}"
+        );
+        assert!(
+            !flight_answers(executor, Peer::Plain).await,
+            "{executor}: plain"
+        );
+        assert!(
+            !flight_answers(executor, tls(None)).await,
+            "{executor}: no certificate"
+        );
+        assert!(
+            !flight_answers(executor, tls(Some(&rogue))).await,
+            "{executor}: rogue"
+        );
+    }
 }

@@ -61,6 +61,7 @@ fn test_cluster() -> Option<zhenjie_engine::ClusterOptions> {
         return Some(zhenjie_engine::ClusterOptions {
             scheduler: scheduler.clone(),
             min_bytes: 0,
+            tls: None,
         });
     }
     None
@@ -79,7 +80,7 @@ pub async fn start_cluster() -> String {
 pub async fn start_cluster_over(catalog: zhenjie_catalog::Catalog) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (functions, codec) = zhenjie_engine::cluster::scheduler_codec(Some(&catalog)).unwrap();
-    let scheduler = zhenjie_cluster::start_scheduler(listener, codec, functions)
+    let scheduler = zhenjie_cluster::start_scheduler(listener, codec, functions, None)
         .await
         .unwrap();
     let addr = scheduler.addr().to_string();
@@ -87,7 +88,7 @@ pub async fn start_cluster_over(catalog: zhenjie_catalog::Catalog) -> String {
     Box::leak(Box::new(scheduler));
     for _ in 0..2 {
         let (functions, codec) = zhenjie_engine::cluster::executor_codec(&catalog).unwrap();
-        zhenjie_cluster::start_executor(&addr, codec, functions, 2)
+        zhenjie_cluster::start_executor(&addr, codec, functions, Default::default())
             .await
             .unwrap();
     }

@@ -125,6 +125,7 @@ async fn datasets_in_an_s3_bucket_are_queried_and_fenced() {
             cluster: Some(zhenjie_engine::ClusterOptions {
                 scheduler,
                 min_bytes: 0,
+                tls: None,
             }),
             ..test_options()
         };

@@ -238,19 +238,20 @@ impl Session {
         before: Option<Arc<dyn datafusion::physical_plan::ExecutionPlan>>,
         plan: &LogicalPlan,
     ) -> Result<OnCluster> {
-        let (Some(before), Some((options, codec))) = (before, self.engine.cluster()) else {
+        let (Some(before), Some((options, link))) = (before, self.engine.cluster()) else {
             return Ok((None, None));
         };
         match plan {
             LogicalPlan::Explain(_) => {
                 let sizes = self.principal.level == Level::City;
-                let route = crate::cluster::decide(&before, options.min_bytes, codec, sizes).0;
+                let route =
+                    crate::cluster::decide(&before, options.min_bytes, &link.codec, sizes).0;
                 return Ok((None, Some(route.to_string())));
             }
             LogicalPlan::Analyze(_) => return Ok((None, None)),
             _ => {}
         }
-        let (route, bytes) = crate::cluster::decide(&before, options.min_bytes, codec, false);
+        let (route, bytes) = crate::cluster::decide(&before, options.min_bytes, &link.codec, false);
         let Some(bytes) = bytes else {
             tracing::debug!("{route}");
             return Ok((None, None));
@@ -268,6 +269,7 @@ impl Session {
         self.engine.metrics().on_cluster();
         let stream = zhenjie_cluster::execute(
             &options.scheduler,
+            link.tls.as_ref(),
             bytes,
             before.schema(),
             &format!("zhenjie-{}", self.id),
