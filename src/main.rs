@@ -168,6 +168,11 @@ enum Cmd {
         /// (its truth is written beside it, in dept_list_truth.parquet).
         #[arg(long, default_value_t = zhenjie_demo::DEFAULT_LIST_SHARE)]
         list_share: f64,
+        /// `by-county`: tables placed by grid as one folder per county
+        /// (`persons/county=370602/…`), as a province's object store holds
+        /// them; a user's fence then picks the folders it reads.
+        #[arg(long, value_enum, default_value = "flat")]
+        layout: DemoLayout,
     },
     /// Link a department's list to the register as one user, and write every
     /// row the user may see with its match columns to a Parquet file the
@@ -240,8 +245,9 @@ fn run(cli: Cli) -> Result<(), String> {
             out,
             seed,
             list_share,
+            layout,
         } => {
-            generate_demo(&out, persons, seed, list_share)?;
+            generate_demo(&out, persons, seed, list_share, layout.into())?;
             eprintln!("demo city written to {}", out.display());
             Ok(())
         }
@@ -308,7 +314,13 @@ fn run(cli: Cli) -> Result<(), String> {
                 (None, true) => {
                     let path = data.join("catalog.toml");
                     if !path.exists() {
-                        generate_demo(&data, persons, 42, zhenjie_demo::DEFAULT_LIST_SHARE)?;
+                        generate_demo(
+                            &data,
+                            persons,
+                            42,
+                            zhenjie_demo::DEFAULT_LIST_SHARE,
+                            zhenjie_demo::Layout::Flat,
+                        )?;
                     }
                     Catalog::load(&path).map_err(|e| e.to_string())?
                 }
@@ -442,11 +454,34 @@ async fn session_as(catalog: Catalog, user: &str) -> Result<zhenjie_engine::Sess
     engine.session(principal).await.map_err(|e| e.message)
 }
 
-fn generate_demo(out: &Path, persons: usize, seed: u64, list_share: f64) -> Result<(), String> {
+/// How `zhenjie demo` lays out the city's files (see [`zhenjie_demo::Layout`]).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum DemoLayout {
+    Flat,
+    ByCounty,
+}
+
+impl From<DemoLayout> for zhenjie_demo::Layout {
+    fn from(l: DemoLayout) -> Self {
+        match l {
+            DemoLayout::Flat => zhenjie_demo::Layout::Flat,
+            DemoLayout::ByCounty => zhenjie_demo::Layout::ByCounty,
+        }
+    }
+}
+
+fn generate_demo(
+    out: &Path,
+    persons: usize,
+    seed: u64,
+    list_share: f64,
+    layout: zhenjie_demo::Layout,
+) -> Result<(), String> {
     let opts = zhenjie_demo::DemoOptions {
         persons,
         seed,
         list_share,
+        layout,
     };
     zhenjie_demo::generate(out, &opts, true)
         .map(|_| ())

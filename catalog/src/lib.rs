@@ -367,6 +367,28 @@ pub struct Dataset {
     /// Per-column comments and sensitivity classes, keyed by column name.
     #[serde(default)]
     pub columns: BTreeMap<String, Column>,
+    /// Hive-style folders under `location` (`county=370602/month=2026-11/…`),
+    /// outermost first: each becomes a text column, and a query that fixes
+    /// them lists only the folders it needs. How a province lays out data
+    /// no one machine or listing could hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<Partition>,
+}
+
+/// One level of a dataset's Hive-style folders.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Partition {
+    /// The folder key (`county` in `county=370602`), also the column's name.
+    pub name: String,
+    /// Set when each folder holds the rows whose placement column starts
+    /// with its value, an area code of this level (`county=370602` holds
+    /// the rows of 370602…): a principal's fence then also picks the
+    /// folders, so a town user's query lists and opens only its county's
+    /// files. The fence itself still filters every row; a row filed under
+    /// another area's folder is seen by the city level only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area: Option<Level>,
 }
 
 /// What the catalog says about one column.
@@ -799,6 +821,32 @@ impl Catalog {
                         KEY_NORMALIZERS.join(", ")
                     )));
                 }
+            }
+            let mut folders = std::collections::HashSet::new();
+            for p in &d.partitions {
+                if !is_sql_name(&p.name) || !folders.insert(p.name.as_str()) {
+                    return Err(bad(format!(
+                        "partition {} must be a distinct lower-case SQL name",
+                        p.name
+                    )));
+                }
+                if d.columns.contains_key(&p.name) {
+                    return Err(bad(format!(
+                        "partition {} is a folder key, not a column of the files to describe",
+                        p.name
+                    )));
+                }
+            }
+            if d.partitions.iter().filter(|p| p.area.is_some()).count() > 1 {
+                return Err(bad("only one partition can hold area codes".into()));
+            }
+            if d.partitions.iter().any(|p| p.area.is_some())
+                && !matches!(d.placement, Some(Placement::Column { .. }))
+            {
+                return Err(bad(
+                    "a partition of area codes needs a column placement, whose codes it holds"
+                        .into(),
+                ));
             }
             if let Some(Placement::Key { dataset, .. }) = &d.placement {
                 match self.file.datasets.iter().find(|o| &o.name == dataset) {

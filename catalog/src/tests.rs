@@ -205,6 +205,7 @@ fn dataset_with_missing_file_names_the_dataset() {
         comment: String::new(),
         placement: None,
         columns: Default::default(),
+        partitions: Vec::new(),
     });
     let err = Catalog::from_parts(f, tree(), ".".into())
         .unwrap_err()
@@ -416,6 +417,7 @@ fn key_placements_clean_keys_only_with_known_functions() {
             normalize: Some("lower".into()),
         }),
         columns: Default::default(),
+        partitions: Vec::new(),
     });
     let err = Catalog::from_parts(f.clone(), tree(), ".".into())
         .unwrap_err()
@@ -432,4 +434,48 @@ fn key_placements_clean_keys_only_with_known_functions() {
     };
     *normalize = None;
     assert!(!toml::to_string(&f).unwrap().contains("normalize"));
+}
+
+#[test]
+fn area_partitions_need_a_column_placement_and_read_from_toml() {
+    let text = r#"
+        name = "persons"
+        location = "Cargo.toml"
+        format = "parquet"
+        placement = { kind = "column", column = "grid_code" }
+        partitions = [{ name = "county", area = "county" }, { name = "month" }]
+    "#;
+    let d: Dataset = toml::from_str(text).unwrap();
+    assert_eq!(d.partitions[0].area, Some(Level::County));
+    assert_eq!(d.partitions[1].area, None);
+    let check = |d: &Dataset| {
+        let mut f = file(vec![]);
+        f.datasets.push(d.clone());
+        Catalog::from_parts(f, tree(), ".".into()).map(|_| ())
+    };
+    assert!(check(&d).is_ok());
+    // An unpartitioned dataset writes no `partitions`.
+    let mut plain = d.clone();
+    plain.partitions.clear();
+    assert!(!toml::to_string(&plain).unwrap().contains("partitions"));
+    let refused = |d: &Dataset, why: &str| {
+        let err = check(d).unwrap_err().to_string();
+        assert!(
+            err.contains("dataset persons") && err.contains(why),
+            "{err}"
+        );
+    };
+    // Codes in folders mean nothing without the column they come from.
+    let mut keyed = d.clone();
+    keyed.placement = Some(Placement::Public);
+    refused(&keyed, "needs a column placement");
+    let mut two = d.clone();
+    two.partitions[1].area = Some(Level::Town);
+    refused(&two, "only one partition");
+    let mut twice = d.clone();
+    twice.partitions[1].name = "county".into();
+    refused(&twice, "distinct");
+    let mut described = d;
+    described.columns.insert("month".into(), Column::default());
+    refused(&described, "folder key");
 }

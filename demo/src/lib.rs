@@ -26,6 +26,7 @@ mod areas;
 mod codes;
 mod dates;
 mod gen;
+mod layout;
 mod names;
 mod policies;
 mod reports;
@@ -35,6 +36,7 @@ mod tables;
 use datafusion::arrow::error::ArrowError;
 use datafusion::parquet::errors::ParquetError;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+pub use layout::Layout;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sink::{Place, Sink, TableSpec, V};
@@ -67,6 +69,8 @@ pub struct DemoOptions {
     /// (`dept_list`); 1.0 puts every one of them on it, for linkage
     /// benchmarks at a million rows.
     pub list_share: f64,
+    /// How the files are laid out: one per table, or by county folders.
+    pub layout: Layout,
 }
 
 /// The province list's share of residents unless asked otherwise.
@@ -78,6 +82,7 @@ impl Default for DemoOptions {
             persons: 1_000_000,
             seed: 42,
             list_share: DEFAULT_LIST_SHARE,
+            layout: Layout::Flat,
         }
     }
 }
@@ -143,7 +148,9 @@ fn stream(seed: u64, n: u64) -> ChaCha8Rng {
 /// Generates the demo city into `out` (created if missing) and returns the
 /// loaded catalog.
 ///
-/// Writes `out/<dataset>.parquet` for every dataset, `out/areas.csv` and
+/// Writes `out/<dataset>.parquet` for every dataset (with
+/// [`Layout::ByCounty`], a folder per county for those placed by grid),
+/// `out/areas.csv` and
 /// `out/catalog.toml`. Files are written under temporary names and renamed at
 /// the end, and `catalog.toml` comes last, so an interrupted run never leaves a
 /// folder that looks like a complete city. `progress` shows a progress bar on
@@ -181,6 +188,17 @@ pub fn generate(out: &Path, opts: &DemoOptions, progress: bool) -> Result<Catalo
     for (tmp, fin) in &finals {
         std::fs::rename(tmp, fin).map_err(io(tmp))?;
     }
+    let split: Vec<&TableSpec> = match opts.layout {
+        Layout::Flat => Vec::new(),
+        Layout::ByCounty => tables::ALL
+            .iter()
+            .copied()
+            .filter(|s| matches!(s.place, Place::Grid) && !tables::has_snapshots(s))
+            .collect(),
+    };
+    for spec in &split {
+        layout::split_by_county(out, spec)?;
+    }
     // The mask secret comes from the operating system's random source, never
     // from the seed (anyone can read the seed in the source and recompute
     // every pseudonym); a city generated again keeps the key it has.
@@ -195,7 +213,16 @@ pub fn generate(out: &Path, opts: &DemoOptions, progress: bool) -> Result<Catalo
         })?;
         zhenjie_catalog::write_secret_atomically(&secret_path, &secret)?;
     }
-    let file = catalog_file(&plan, opts.seed)?;
+    let mut file = catalog_file(&plan, opts.seed)?;
+    for d in &mut file.datasets {
+        if split.iter().any(|s| s.name == d.name) {
+            d.location = d.name.clone();
+            d.partitions = vec![zhenjie_catalog::Partition {
+                name: layout::COUNTY.to_string(),
+                area: Some(Level::County),
+            }];
+        }
+    }
     let catalog = Catalog::from_parts(file, tree, out.to_path_buf())?;
     catalog.save(&catalog_path)?;
     Ok(Catalog::load(&catalog_path)?)
@@ -296,6 +323,7 @@ fn dataset(spec: &TableSpec) -> Dataset {
         comment: spec.comment.to_string(),
         placement: Some(placement),
         columns,
+        partitions: Vec::new(),
     }
 }
 

@@ -194,7 +194,7 @@ const LOOKUP_COLUMNS: [&str; 8] = [
 
 /// Writer properties shared by all files: fixed row groups with statistics so
 /// area filters prune, bloom filters on the lookup columns, ZSTD for size.
-fn writer_properties() -> Result<WriterProperties, DemoError> {
+pub(crate) fn writer_properties() -> Result<WriterProperties, DemoError> {
     use datafusion::parquet::schema::types::ColumnPath;
     let level = ZstdLevel::try_new(1).map_err(|e| DemoError::Internal(e.to_string()))?;
     let mut builder = WriterProperties::builder()

@@ -21,6 +21,7 @@ fn city(persons: usize, seed: u64) -> (tempfile::TempDir, Catalog) {
             seed,
             // A list long enough to show every kind of dirt.
             list_share: 0.2,
+            ..Default::default()
         },
         false,
     )

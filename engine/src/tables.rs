@@ -137,9 +137,25 @@ pub(crate) async fn open_at(
         Format::Parquet => (Arc::new(ParquetFormat::default()), ".parquet"),
         Format::Csv => (Arc::new(CsvFormat::default().with_has_header(true)), ".csv"),
     };
-    let listing = ListingOptions::new(format).with_file_extension(ext);
+    // Hive folders are text columns after the files' own; their values are
+    // folder names, never read from the files.
+    let folders: Vec<(String, DataType)> = d
+        .partitions
+        .iter()
+        .map(|p| (p.name.clone(), DataType::Utf8))
+        .collect();
+    let listing = ListingOptions::new(format)
+        .with_file_extension(ext)
+        .with_table_partition_cols(folders);
     let schema = match schema {
-        Some(s) => s,
+        // The table's schema less its folder columns: the files' own.
+        Some(s) => Arc::new(Schema::new(
+            s.fields()
+                .iter()
+                .filter(|f| !d.partitions.iter().any(|p| &p.name == f.name()))
+                .cloned()
+                .collect::<Vec<_>>(),
+        )),
         None => {
             let inferred = listing.infer_schema(state, &url).await?;
             if d.format == Format::Csv {

@@ -318,6 +318,7 @@ pub fn catalog_with_area_dataset(name: &str, location: &str) -> zhenjie_catalog:
             column: "area_code".into(),
         }),
         columns: Default::default(),
+        partitions: Vec::new(),
     });
     catalog
 }

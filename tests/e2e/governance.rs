@@ -800,6 +800,7 @@ fn with_old_records(
             column: "area_code".into(),
         }),
         columns: Default::default(),
+        partitions: Vec::new(),
     });
     file
 }
@@ -824,6 +825,7 @@ fn edge_catalog() -> zhenjie_catalog::Catalog {
         comment: "no placement declared".into(),
         placement: None,
         columns: Default::default(),
+        partitions: Vec::new(),
     });
     let mut penglai = file
         .users
@@ -1210,6 +1212,7 @@ async fn a_key_placement_can_attribute_through_the_cleaned_key() {
                 normalize: normalize.map(str::to_string),
             }),
             columns: Default::default(),
+            partitions: Vec::new(),
         });
     }
     let addr = start_server_for(catalog).await;

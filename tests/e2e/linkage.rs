@@ -373,6 +373,7 @@ async fn a_new_list_links_through_its_column_classes() {
             .into_iter()
             .map(|(c, k)| (c.to_string(), classed(k)))
             .collect(),
+            partitions: Vec::new(),
         });
     });
     let addr = start_server_for(catalog).await;
@@ -473,6 +474,7 @@ async fn a_broken_line_is_refused_by_name() {
                 .into_iter()
                 .map(|(c, k)| (c.to_string(), classed(k)))
                 .collect(),
+                partitions: Vec::new(),
             });
         })
     };

@@ -388,6 +388,7 @@ async fn statements_agree_with_postgresql_or_are_known_gaps() {
         comment: String::new(),
         placement: Some(zhenjie_catalog::Placement::Public),
         columns: Default::default(),
+        partitions: Vec::new(),
     });
     let addr = start_server_for(catalog).await;
     let zj = connect(addr, "admin").await;

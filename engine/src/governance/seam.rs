@@ -55,7 +55,16 @@ pub(crate) fn govern_over(
     principal: &Principal,
     base: Arc<dyn TableProvider>,
 ) -> Result<Option<Arc<dyn TableProvider>>> {
-    let scan = || LogicalPlanBuilder::scan(&dataset.name, provider_as_source(base.clone()), None);
+    // The folders that can hold the principal's rows (see `folder_predicate`):
+    // every plan of the dataset reads only those, fenced or not.
+    let own_folders = folder_predicate(engine, principal, dataset);
+    let scan = || {
+        let scan = LogicalPlanBuilder::scan(&dataset.name, provider_as_source(base.clone()), None)?;
+        match &own_folders {
+            Some(folders) => scan.filter(folders.clone()),
+            None => Ok(scan),
+        }
+    };
     // For a column placement, the same table without the fence filter, used
     // when the files' statistics prove every row is inside the fence.
     let mut proof = None;
@@ -72,6 +81,7 @@ pub(crate) fn govern_over(
                 if let Ok((unfenced, _)) = apply_masks(engine, dataset, principal, scan()?) {
                     proof = Some(FenceProof {
                         base: base.clone(),
+                        folders: own_folders.clone(),
                         column: index,
                         ranges: fence_ranges(engine, principal),
                         nulls_inside: principal.level == Level::City,
@@ -106,6 +116,7 @@ pub(crate) fn govern_over(
                 return Ok(None);
             };
             let target_base = engine.table(target).expect("validated at open").clone();
+            let target_folders = folder_predicate(engine, principal, target_ds);
             // Rows whose key is among the keys of the target's fenced rows.
             let attributed = |fenced: bool| -> Result<LogicalPlanBuilder> {
                 let mut keys = LogicalPlanBuilder::scan(
@@ -113,6 +124,9 @@ pub(crate) fn govern_over(
                     provider_as_source(target_base.clone()),
                     None,
                 )?;
+                if let Some(folders) = &target_folders {
+                    keys = keys.filter(folders.clone())?;
+                }
                 if fenced {
                     keys = keys.filter(fence_predicate(engine, principal, area_col))?;
                 }
@@ -161,6 +175,7 @@ pub(crate) fn govern_over(
                 {
                     proof = Some(FenceProof {
                         base: target_base.clone(),
+                        folders: target_folders.clone(),
                         column: index,
                         ranges: fence_ranges(engine, principal),
                         nulls_inside: principal.level == Level::City,
@@ -253,6 +268,9 @@ pub(crate) struct Attribution {
 #[derive(Debug)]
 struct FenceProof {
     base: Arc<dyn TableProvider>,
+    /// The folders the plans read (see `folder_predicate`): only their
+    /// files' statistics count, and only they are listed.
+    folders: Option<Expr>,
     /// Index of the placement column in the base table.
     column: usize,
     /// `[lower, upper)` string ranges of the fence (`None`: unbounded).
@@ -276,7 +294,8 @@ impl FenceProof {
             .downcast_ref::<datafusion::datasource::listing::ListingTable>();
         let stats = match listing {
             Some(listing) => {
-                let listed = listing.list_files_for_scan(state, &[], None).await?;
+                let folders: Vec<Expr> = self.folders.iter().cloned().collect();
+                let listed = listing.list_files_for_scan(state, &folders, None).await?;
                 listed
                     .statistics
                     .column_statistics
@@ -456,6 +475,40 @@ pub(crate) fn fence_predicate(engine: &Engine, principal: &Principal, column: &s
     } else {
         ranges
     }
+}
+
+/// The Hive folders of `dataset` that can hold rows inside the principal's
+/// fence, as a predicate on its area partition (see
+/// `zhenjie_catalog::Partition::area`), which the listing prunes folders
+/// with: a town user's scan lists and opens only its county's files. `None`
+/// without an area partition, and at city level, whose rows with no area
+/// code may be filed anywhere. It narrows the files read, never the rows
+/// seen: the fence filter still applies.
+fn folder_predicate(engine: &Engine, principal: &Principal, dataset: &Dataset) -> Option<Expr> {
+    if principal.level == Level::City {
+        return None;
+    }
+    let partition = dataset.partitions.iter().find(|p| p.area.is_some())?;
+    let k = partition.area?.prefix_len();
+    let folder = || col(Column::new_unqualified(&partition.name));
+    let cut = |code: &str| code.chars().take(k).collect::<String>();
+    fence_ranges(engine, principal)
+        .into_iter()
+        .map(|(lower, upper)| {
+            // A code in [lower, upper) is filed under its first k
+            // characters, which lie in [cut(lower), cut(upper)]; below
+            // cut(upper) when upper has at most k characters.
+            let low = cut(&lower);
+            match upper {
+                None => folder().gt_eq(lit(low)),
+                Some(u) if u.chars().count() <= k => {
+                    folder().gt_eq(lit(low)).and(folder().lt(lit(u)))
+                }
+                Some(u) if cut(&u) == low => folder().eq(lit(low)),
+                Some(u) => folder().gt_eq(lit(low)).and(folder().lt_eq(lit(cut(&u)))),
+            }
+        })
+        .reduce(Expr::or)
 }
 
 /// The fence as `[lower, upper)` ranges of raw area codes: those whose

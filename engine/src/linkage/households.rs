@@ -188,6 +188,7 @@ impl Households {
             ]
             .into_iter()
             .collect(),
+            partitions: Vec::new(),
         }
     }
 

@@ -472,6 +472,7 @@ impl FencedRows for GapsTable {
             ]
             .into_iter()
             .collect(),
+            partitions: Vec::new(),
         }
     }
 
