@@ -6,7 +6,9 @@ and through a local Ballista cluster, in the same run:
 * one node: `zhenjie serve` over the demo city;
 * cluster: `zhenjie scheduler`, EXECUTORS `zhenjie executor` processes
   (one task slot each) and `zhenjie serve --scheduler … --cluster-min-mb 0`,
-  so every plan that can travel does, however small.
+  so every plan that can travel does, however small; every hop over the
+  cluster's mutual TLS (certificates from `zhenjie cluster-certs`), as
+  across machines, unless TLS=0.
 
 Every answer from the cluster is checked against the single node's (as
 multisets); `EXPLAIN` tells where each statement ran. Figures: medians of
@@ -15,12 +17,13 @@ ClientCursor), as psql sends.
 
     bash benches/cluster.sh        # builds, then EXECUTORS=1 and 2
 
-Environment: ZJ_BIN, ZJ_DATA (a demo city), REPS, EXECUTORS, ONLY.
+Environment: ZJ_BIN, ZJ_DATA (a demo city), REPS, EXECUTORS, ONLY, TLS.
 """
 
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import psycopg
@@ -29,6 +32,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import query_bench as qb  # noqa: E402
 
 EXECUTORS = int(os.environ.get("EXECUTORS", "2"))
+TLS = os.environ.get("TLS", "1") != "0"
 LOCAL_PORT, CLUSTER_PORT, SCHEDULER_PORT = 55451, 55452, 55453
 USERS = ["admin", "town"]
 
@@ -45,14 +49,21 @@ def route(conn, sql):
 def main():
     catalog, _ = qb.bench_catalog()
     consts = qb.constants()
-    scheduler = f"127.0.0.1:{SCHEDULER_PORT}"
-    procs = [start(["scheduler", "--listen", scheduler, "--catalog", catalog])]
+    tls = []
+    if TLS:
+        certs = tempfile.mkdtemp(prefix="zhenjie-cluster-certs-")
+        subprocess.run([qb.ZJ_BIN, "cluster-certs", "--out", certs, "--host", "localhost"],
+                       check=True, stderr=subprocess.DEVNULL)
+        tls = ["--cluster-tls", os.path.join(certs, "localhost")]
+    # The name the members' certificates give.
+    scheduler = f"localhost:{SCHEDULER_PORT}"
+    procs = [start(["scheduler", "--listen", f"127.0.0.1:{SCHEDULER_PORT}", "--catalog", catalog, *tls])]
     time.sleep(1)
-    procs += [start(["executor", "--scheduler", scheduler, "--catalog", catalog, "--slots", "1"])
+    procs += [start(["executor", "--scheduler", scheduler, "--catalog", catalog, "--slots", "1", *tls])
               for _ in range(EXECUTORS)]
     time.sleep(1)
     procs.append(qb.start_zhenjie(catalog, LOCAL_PORT))
-    procs.append(qb.start_zhenjie(catalog, CLUSTER_PORT, "--scheduler", scheduler, "--cluster-min-mb", "0"))
+    procs.append(qb.start_zhenjie(catalog, CLUSTER_PORT, "--scheduler", scheduler, "--cluster-min-mb", "0", *tls))
     results, problems = [], []
     try:
         for user in USERS:
@@ -77,6 +88,7 @@ def main():
         for p in procs:
             p.kill()
     print(f"\npersons: {qb.PERSONS:,}; executors: {EXECUTORS} (one task slot each); "
+          f"{'mutual TLS' if TLS else 'plain gRPC'}; "
           f"medians of {qb.REPS}; answers: {'all agree' if not problems else '; '.join(problems)}\n")
     print("| user | query | rows | one node | cluster | cluster / node | ran on |")
     print("|---|---|---|---|---|---|---|")

@@ -2,7 +2,8 @@
 #   bench_postgres   installs PostgreSQL 15 from Debian if it is not there
 #   bench_city       installs DuckDB and psycopg if missing, builds zhenjie in
 #                    release, exports ZJ_BIN and ZJ_DATA (a demo city of
-#                    PERSONS residents, generated if it is not there yet)
+#                    PERSONS residents laid out as LAYOUT, flat or by-county,
+#                    generated if it is not there yet)
 
 bench_postgres() {
   if [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then
@@ -13,8 +14,11 @@ bench_postgres() {
 bench_city() {
   python3 -c 'import duckdb, psycopg' 2>/dev/null || pip install -q duckdb 'psycopg[binary]'
   cargo build --release
-  export ZJ_BIN=target/release/zhenjie ZJ_DATA="${ZJ_DATA:-data/bench-${PERSONS:-1000000}}"
+  # LAYOUT=by-county: the tables placed by grid in one folder per county.
+  local layout="${LAYOUT:-flat}" suffix=""
+  [ "$layout" = flat ] || suffix="-$layout"
+  export ZJ_BIN=target/release/zhenjie ZJ_DATA="${ZJ_DATA:-data/bench-${PERSONS:-1000000}$suffix}"
   if [ ! -f "$ZJ_DATA/catalog.toml" ]; then
-    "$ZJ_BIN" demo --persons "${PERSONS:-1000000}" --out "$ZJ_DATA"
+    "$ZJ_BIN" demo --persons "${PERSONS:-1000000}" --out "$ZJ_DATA" --layout "$layout"
   fi
 }

@@ -89,6 +89,22 @@ fn put(endpoint: &str, bucket: &str, key: &str, body: &str) {
     assert!(status.success(), "put {key} to {endpoint}");
 }
 
+/// A server over `catalog` sending every plan that may travel to a local
+/// cluster whose executors read the buckets through their own copy of it.
+#[cfg(feature = "cluster")]
+async fn serve_on_a_cluster_over(catalog: &zhenjie_catalog::Catalog) -> std::net::SocketAddr {
+    let scheduler = start_cluster_over(catalog.clone()).await;
+    let options = zhenjie_engine::EngineOptions {
+        cluster: Some(zhenjie_engine::ClusterOptions {
+            scheduler,
+            min_bytes: 0,
+            tls: None,
+        }),
+        ..test_options()
+    };
+    start_server_over(catalog.clone(), options).await
+}
+
 /// The catalog's declaration of a bucket on the local S3 server.
 fn bucket_store(s3: &S3Server, bucket: &str) -> ObjectStore {
     ObjectStore {
@@ -142,18 +158,7 @@ async fn datasets_in_an_s3_bucket_are_queried_and_fenced() {
     // And on a cluster whose executors read the bucket through their own
     // copy of the catalog.
     #[cfg(feature = "cluster")]
-    let addr_cluster = {
-        let scheduler = start_cluster_over(catalog.clone()).await;
-        let options = zhenjie_engine::EngineOptions {
-            cluster: Some(zhenjie_engine::ClusterOptions {
-                scheduler,
-                min_bytes: 0,
-                tls: None,
-            }),
-            ..test_options()
-        };
-        start_server_over(catalog.clone(), options).await
-    };
+    let addr_cluster = serve_on_a_cluster_over(&catalog).await;
     let addr_s3 = start_server_over(catalog, Default::default()).await;
     let addr_local = start_server_over(local, Default::default()).await;
     for user in ["city", "town", "village"] {
@@ -270,18 +275,7 @@ async fn county_folders_are_read_as_far_as_the_fence_reaches() {
     )
     .unwrap();
     #[cfg(feature = "cluster")]
-    let addr_cluster = {
-        let scheduler = start_cluster_over(catalog.clone()).await;
-        let options = zhenjie_engine::EngineOptions {
-            cluster: Some(zhenjie_engine::ClusterOptions {
-                scheduler,
-                min_bytes: 0,
-                tls: None,
-            }),
-            ..test_options()
-        };
-        start_server_over(catalog.clone(), options).await
-    };
+    let addr_cluster = serve_on_a_cluster_over(&catalog).await;
     let addr_s3 = start_server_over(catalog, Default::default()).await;
     let addr_flat = start_server_over(load_catalog(), Default::default()).await;
     let users = ["city", "county", "town", "village", "grid", "penglai"];
