@@ -1238,3 +1238,100 @@ async fn a_key_placement_can_attribute_through_the_cleaned_key() {
     assert_eq!(count(&city, "dirty_clean").await, variants.len());
     assert_eq!(count(&city, "dirty_raw").await, variants.len());
 }
+
+/// A dataset in Hive folders by county and month: a user's own leakproof
+/// predicate on a folder column (`month = …`, a range) runs below the
+/// barrier, so the listing skips the other months' folders, while a
+/// function of it stays above and every folder of the user's county is
+/// read. A broken file dropped into another month's folder of the town's
+/// own county shows which statements open it.
+#[tokio::test]
+async fn a_users_predicate_on_a_folder_column_picks_the_folders_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut catalog =
+        catalog_with_area_dataset("visits", &format!("{}/visits/", dir.path().display()));
+    let town = catalog
+        .file
+        .users
+        .iter()
+        .find(|u| u.name == "town")
+        .unwrap()
+        .area
+        .clone();
+    let mine = format!("{}001001", &town[..9]);
+    let neighbour = format!("{}999001001", &town[..6]);
+    for (month, rows) in [
+        ("2026-10", vec![(&mine, 1), (&neighbour, 100)]),
+        ("2026-11", vec![(&mine, 2), (&mine, 4), (&neighbour, 200)]),
+    ] {
+        let folder = dir
+            .path()
+            .join(format!("visits/county={}/month={month}", &town[..6]));
+        std::fs::create_dir_all(&folder).unwrap();
+        let values: Vec<String> = rows
+            .iter()
+            .map(|(code, n)| format!("('{code}', {n})"))
+            .collect();
+        write_parquet(
+            &folder.join("part-0.parquet"),
+            &format!(
+                "SELECT * FROM (VALUES {}) AS t(area_code, n)",
+                values.join(", ")
+            ),
+        );
+    }
+    let visits = catalog
+        .file
+        .datasets
+        .iter_mut()
+        .find(|d| d.name == "visits")
+        .unwrap();
+    visits.partitions = vec![
+        zhenjie_catalog::Partition {
+            name: "county".into(),
+            area: Some(zhenjie_catalog::Level::County),
+        },
+        zhenjie_catalog::Partition {
+            name: "month".into(),
+            area: None,
+        },
+    ];
+    let addr = start_server_for(catalog).await;
+    let client = connect(addr, "town").await;
+    let sum = |sql: &'static str| {
+        let client = &client;
+        async move { text_rows(client, sql).await }
+    };
+    assert_eq!(
+        sum("SELECT month, sum(n) FROM visits GROUP BY month ORDER BY month").await,
+        vec![
+            vec![Some("2026-10".to_string()), Some("1".to_string())],
+            vec![Some("2026-11".to_string()), Some("6".to_string())],
+        ]
+    );
+    let broken = dir
+        .path()
+        .join(format!("visits/county={}/month=2026-09", &town[..6]));
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("broken.parquet"), "not a parquet file").unwrap();
+    for sql in [
+        "SELECT sum(n) FROM visits WHERE month = '2026-11'",
+        "SELECT sum(n) FROM visits WHERE month >= '2026-10' AND n > 1",
+        "SELECT sum(n) FROM visits WHERE month IN ('2026-11', '2027-01')",
+    ] {
+        assert_eq!(sum(sql).await, vec![vec![Some("6".to_string())]], "{sql}");
+    }
+    // A function of the folder column is not leakproof: it stays above the
+    // barrier, and the scan reads every folder of the county.
+    for sql in [
+        "SELECT sum(n) FROM visits",
+        "SELECT sum(n) FROM visits WHERE substr(month, 1, 7) = '2026-11'",
+    ] {
+        let err = client.simple_query(sql).await.unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some(&tokio_postgres::error::SqlState::IO_ERROR),
+            "{sql}: {err}"
+        );
+    }
+}

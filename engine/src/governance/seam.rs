@@ -82,6 +82,7 @@ pub(crate) fn govern_over(
                     proof = Some(FenceProof {
                         base: base.clone(),
                         folders: own_folders.clone(),
+                        folder_columns: dataset.partitions.iter().map(|p| p.name.clone()).collect(),
                         column: index,
                         ranges: fence_ranges(engine, principal),
                         nulls_inside: principal.level == Level::City,
@@ -176,6 +177,9 @@ pub(crate) fn govern_over(
                     proof = Some(FenceProof {
                         base: target_base.clone(),
                         folders: target_folders.clone(),
+                        // The user's predicates are on the dataset, not
+                        // on the target the proof lists.
+                        folder_columns: Vec::new(),
                         column: index,
                         ranges: fence_ranges(engine, principal),
                         nulls_inside: principal.level == Level::City,
@@ -271,6 +275,10 @@ struct FenceProof {
     /// The folders the plans read (see `folder_predicate`): only their
     /// files' statistics count, and only they are listed.
     folders: Option<Expr>,
+    /// The base's folder columns the user's predicates may fix (those of
+    /// the dataset itself): the proof lists only the folders the scan
+    /// reads, so files the user's own `month = …` skips are never opened.
+    folder_columns: Vec<String>,
     /// Index of the placement column in the base table.
     column: usize,
     /// `[lower, upper)` string ranges of the fence (`None`: unbounded).
@@ -284,7 +292,11 @@ struct FenceProof {
 impl FenceProof {
     /// Whether every row of the files is inside the fence, by their exact
     /// statistics; `false` whenever the statistics are missing or inexact.
-    async fn holds(&self, state: &dyn CatalogSession) -> datafusion::error::Result<bool> {
+    async fn holds(
+        &self,
+        state: &dyn CatalogSession,
+        user_filters: &[Expr],
+    ) -> datafusion::error::Result<bool> {
         use datafusion::common::stats::Precision;
         // A listing table's files and their statistics, without planning a
         // scan of them (the statistics come from the runtime's cache).
@@ -294,7 +306,19 @@ impl FenceProof {
             .downcast_ref::<datafusion::datasource::listing::ListingTable>();
         let stats = match listing {
             Some(listing) => {
-                let folders: Vec<Expr> = self.folders.iter().cloned().collect();
+                let on_folders = |e: &Expr| {
+                    let columns = e.column_refs();
+                    !columns.is_empty()
+                        && columns
+                            .iter()
+                            .all(|c| self.folder_columns.iter().any(|f| *f == c.name))
+                };
+                let folders: Vec<Expr> = self
+                    .folders
+                    .iter()
+                    .cloned()
+                    .chain(user_filters.iter().filter(|e| on_folders(e)).cloned())
+                    .collect();
                 let listed = listing.list_files_for_scan(state, &folders, None).await?;
                 listed
                     .statistics
@@ -669,8 +693,9 @@ impl TableProvider for GovernedTable {
         filters: &[Expr],
         _limit: Option<usize>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        let user_filters: Vec<Expr> = filters.iter().map(unqualified).collect();
         let (source, unfenced) = match &self.proof {
-            Some(proof) if proof.holds(state).await? => (&proof.unfenced, true),
+            Some(proof) if proof.holds(state, &user_filters).await? => (&proof.unfenced, true),
             _ => (&self.plan, false),
         };
         let session = state
