@@ -311,7 +311,7 @@ impl FenceProof {
                     !columns.is_empty()
                         && columns
                             .iter()
-                            .all(|c| self.folder_columns.iter().any(|f| *f == c.name))
+                            .all(|c| self.folder_columns.contains(&c.name))
                 };
                 let folders: Vec<Expr> = self
                     .folders
