@@ -203,7 +203,16 @@ fn write_file(path: &std::path::Path, bytes: &[u8], secret: bool) -> Result<()> 
     }
     #[cfg(not(unix))]
     let _ = secret;
-    let mut file = options.open(path).map_err(failed)?;
+    let mut file = options.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            DataFusionError::Configuration(format!(
+                "{} exists: a cluster's certificates are never replaced (give a new --out)",
+                path.display()
+            ))
+        } else {
+            failed(e)
+        }
+    })?;
     file.write_all(bytes).map_err(failed)?;
     file.sync_all().map_err(failed)
 }

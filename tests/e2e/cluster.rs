@@ -223,6 +223,21 @@ async fn the_binary_runs_a_scheduler_and_executors() {
     .status()
     .unwrap();
     assert!(made.success());
+    // Certificates are never overwritten: a second run into the same
+    // folder is refused, and says why.
+    let again = zhenjie(&[
+        "cluster-certs",
+        "--out",
+        certs.path().to_str().unwrap(),
+        "--host",
+        "localhost",
+    ])
+    .stderr(std::process::Stdio::piped())
+    .output()
+    .unwrap();
+    assert!(!again.status.success());
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(said.contains("never replaced"), "{said}");
     let member = certs.path().join("localhost");
     let member_tls = member.to_str().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
