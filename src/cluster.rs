@@ -33,18 +33,9 @@ pub(crate) fn front_end_tls(
     dir: Option<&Path>,
 ) -> Result<Option<zhenjie_engine::ClusterTls>, String> {
     on_this_machine("scheduler address", scheduler, dir.is_some())?;
-    let Some(dir) = dir else {
-        return Ok(None);
-    };
-    let read = |name: &str| {
-        let path = dir.join(name);
-        std::fs::read(&path).map_err(|e| format!("cluster TLS {}: {e}", path.display()))
-    };
-    Ok(Some(zhenjie_engine::ClusterTls {
-        ca: read("ca.pem")?,
-        cert: read("cert.pem")?,
-        key: read("key.pem")?,
-    }))
+    dir.map(zhenjie_engine::ClusterTls::from_dir)
+        .transpose()
+        .map_err(|e| format!("cluster TLS {e}"))
 }
 
 #[cfg(feature = "cluster")]

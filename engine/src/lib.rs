@@ -126,6 +126,23 @@ pub struct ClusterTls {
     pub key: Vec<u8>,
 }
 
+impl ClusterTls {
+    /// A member's folder as `zhenjie cluster-certs` writes it: `ca.pem`,
+    /// `cert.pem` and `key.pem`. An error names the file.
+    pub fn from_dir(dir: &std::path::Path) -> std::io::Result<ClusterTls> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+        };
+        Ok(ClusterTls {
+            ca: read("ca.pem")?,
+            cert: read("cert.pem")?,
+            key: read("key.pem")?,
+        })
+    }
+}
+
 impl std::fmt::Debug for ClusterTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ClusterTls { .. }")
@@ -235,15 +252,16 @@ impl Engine {
             None => None,
             Some(c) => Some(Arc::new(ClusterLink {
                 codec: cluster::ZhenjieCodec::new(&cluster::functions(), None),
-                tls: match &c.tls {
-                    None => None,
-                    Some(t) => Some(
+                tls: c
+                    .tls
+                    .as_ref()
+                    .map(|t| {
                         zhenjie_cluster::Tls::from_pem(t.ca.clone(), t.cert.clone(), t.key.clone())
-                            .map_err(|e| {
-                                EngineError::new(sqlstate::INVALID_PARAMETER_VALUE, e.to_string())
-                            })?,
-                    ),
-                },
+                    })
+                    .transpose()
+                    .map_err(|e| {
+                        EngineError::new(sqlstate::INVALID_PARAMETER_VALUE, e.to_string())
+                    })?,
             })),
         };
         #[cfg(not(feature = "cluster"))]

@@ -336,14 +336,9 @@ async fn errors_on_the_cluster_keep_their_sqlstate() {
     assert_eq!(on_cluster(&engine), before + 1, "{:?}", route.last());
 }
 
-/// A member's `--cluster-tls` files as the front end's options take them.
+/// A member's `--cluster-tls` folder as the front end's options take it.
 fn front_end_tls(member: &std::path::Path) -> zhenjie_engine::ClusterTls {
-    let read = |name: &str| std::fs::read(member.join(name)).unwrap();
-    zhenjie_engine::ClusterTls {
-        ca: read("ca.pem"),
-        cert: read("cert.pem"),
-        key: read("key.pem"),
-    }
+    zhenjie_engine::ClusterTls::from_dir(member).unwrap()
 }
 
 /// How a client comes to a member's gRPC server.
