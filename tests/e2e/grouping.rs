@@ -1,5 +1,5 @@
-//! Grouping by one text column over area-sorted files runs by runs of equal
-//! keys (`engine/src/run_grouping.rs`); data without runs goes to
+//! Grouping by one text column (or its first characters) over area-sorted
+//! files runs by runs of equal keys (`engine/src/speed/run_grouping.rs`); data without runs goes to
 //! DataFusion's own operator. Either way the groups and aggregates must be
 //! exactly those of plain DataFusion over the raw files (the oracle).
 
@@ -28,6 +28,17 @@ async fn grouping_by_runs_gives_the_oracles_groups() {
             0,
         ),
         ("SELECT name, count(*) FROM persons GROUP BY name", 0, 2),
+        // A prefix of the area code: the persons-per-county report.
+        (
+            "SELECT substr(grid_code, 1, 6), count(*) FROM persons GROUP BY 1",
+            2,
+            0,
+        ),
+        (
+            "SELECT left(grid_code, 9), count(*) FROM persons GROUP BY 1",
+            2,
+            0,
+        ),
     ] {
         let analyzed = rows(&admin, &format!("EXPLAIN ANALYZE {sql}"))
             .await
@@ -52,6 +63,19 @@ async fn grouping_by_runs_gives_the_oracles_groups() {
          THEN town_code END AS k, name FROM persons) GROUP BY k ORDER BY k NULLS LAST",
         "SELECT k, count(*), max(name) FROM (SELECT CASE WHEN sex = '男' THEN town_code END AS k, \
          name FROM persons) GROUP BY k ORDER BY k NULLS LAST",
+        // Prefixes: counties and towns cut from grid codes, a prefix longer
+        // than some values, and characters rather than bytes (the first
+        // character of a name, which has no runs).
+        "SELECT substr(grid_code, 1, 6) AS county, count(*), count(phone), min(name) \
+         FROM persons GROUP BY 1 ORDER BY 1",
+        "SELECT substring(grid_code FROM 1 FOR 9), count(*) FROM persons GROUP BY 1 ORDER BY 1",
+        "SELECT left(town_code, 6), count(*), max(household_no) FROM persons GROUP BY 1 ORDER BY 1",
+        "SELECT substr(k, 1, 12), count(*) FROM (SELECT CASE WHEN sex = '男' THEN grid_code \
+         ELSE substr(grid_code, 1, 4) END AS k FROM persons) GROUP BY 1 ORDER BY 1 NULLS LAST",
+        "SELECT substr(name, 1, 1), count(*) FROM persons GROUP BY 1 ORDER BY 1",
+        "SELECT substr(address, 1, 3), count(*) FROM persons GROUP BY 1 ORDER BY 1",
+        // Not a prefix: hashed as before.
+        "SELECT substr(grid_code, 7, 3), count(*) FROM persons GROUP BY 1 ORDER BY 1",
         // No runs at all: DataFusion's operator takes the partition over.
         "SELECT name, count(*) FROM persons GROUP BY name ORDER BY name",
         "SELECT town_code, count(*) FROM persons GROUP BY town_code \

@@ -8,9 +8,11 @@
 //! persons that is half the query's CPU.
 //!
 //! [`RunGrouping`] gives such partial aggregates (one text column as the key,
-//! no FILTER, no ordered or DISTINCT aggregates) an operator that only looks
+//! or its first characters, as in `GROUP BY substr(grid_code, 1, 6)`; no
+//! FILTER, no ordered or DISTINCT aggregates) an operator that only looks
 //! a key up where a run starts: each row's key is compared with the previous
-//! row's, and equal keys share their group. The aggregates themselves are
+//! row's, and equal keys share their group. A prefix is cut only where the
+//! column's value changes, not for every row. The aggregates themselves are
 //! DataFusion's own group accumulators, fed the same group indices and
 //! emitting the same partial state, so what the final aggregate receives is
 //! what it would have received. Data that does not come in runs (the first
@@ -83,23 +85,77 @@ impl PhysicalOptimizerRule for RunGrouping {
     }
 }
 
-/// A partial aggregate grouped by one `Utf8View` column, whose aggregates
-/// all have group accumulators and need no filter, order or distinct.
+/// A partial aggregate grouped by one `Utf8View` column (or its first
+/// characters), whose aggregates all have group accumulators and need no
+/// filter, order or distinct.
 fn eligible(agg: &AggregateExec) -> bool {
     let group = agg.group_expr();
     let [(key, _)] = group.expr() else {
         return false;
     };
+    let input = agg.input_schema();
     *agg.mode() == AggregateMode::Partial
         && group.is_single()
-        && key.downcast_ref::<Column>().is_some()
+        && Key::of(key).is_some_and(|k| {
+            input.fields().get(k.column).map(|f| f.data_type()) == Some(&DataType::Utf8View)
+        })
         && agg.schema().field(0).data_type() == &DataType::Utf8View
-        && key.data_type(&agg.input_schema()).ok() == Some(DataType::Utf8View)
+        && key.data_type(&input).ok() == Some(DataType::Utf8View)
         && agg.filter_expr().iter().all(Option::is_none)
         && agg.limit_options().is_none()
         && agg.aggr_expr().iter().all(|a| {
             a.groups_accumulator_supported() && a.order_bys().is_empty() && !a.is_distinct()
         })
+}
+
+/// What a row's group is keyed by: a text column of the aggregate's input,
+/// whole or cut to its first `chars` characters.
+#[derive(Debug, Clone, Copy)]
+struct Key {
+    column: usize,
+    chars: Option<usize>,
+}
+
+impl Key {
+    /// The key `expr` stands for: a column, or `substr(column, 1, n)` or
+    /// `left(column, n)` with a constant n ≥ 1 (both its first n
+    /// characters, or all of it when shorter).
+    fn of(expr: &Arc<dyn PhysicalExpr>) -> Option<Key> {
+        use datafusion::physical_expr::expressions::Literal;
+        use datafusion::physical_expr::ScalarFunctionExpr;
+        if let Some(c) = expr.downcast_ref::<Column>() {
+            return Some(Key {
+                column: c.index(),
+                chars: None,
+            });
+        }
+        let f = expr.downcast_ref::<ScalarFunctionExpr>()?;
+        let constant = |e: &Arc<dyn PhysicalExpr>| -> Option<i64> {
+            let v = e.downcast_ref::<Literal>()?.value();
+            match v.cast_to(&DataType::Int64).ok()? {
+                datafusion::common::ScalarValue::Int64(Some(n)) => Some(n),
+                _ => None,
+            }
+        };
+        let (column, n) = match (f.fun().name(), f.args()) {
+            ("substr", [c, start, n]) if constant(start) == Some(1) => (c, constant(n)?),
+            ("left", [c, n]) => (c, constant(n)?),
+            _ => return None,
+        };
+        Some(Key {
+            column: column.downcast_ref::<Column>()?.index(),
+            chars: Some(usize::try_from(n).ok().filter(|&n| n >= 1)?),
+        })
+    }
+}
+
+/// The first `chars` characters of `s` (all of it when shorter, or when
+/// `chars` is `None`).
+fn cut(s: &str, chars: Option<usize>) -> &str {
+    match chars.and_then(|n| s.char_indices().nth(n)) {
+        Some((end, _)) => &s[..end],
+        None => s,
+    }
 }
 
 /// A partial aggregate that groups runs of equal keys (see the module doc).
@@ -199,8 +255,12 @@ async fn run(
     reservation: MemoryReservation,
     paths: Paths,
 ) -> Result<SendableRecordBatchStream> {
-    let key = agg.group_expr().expr()[0].0.clone();
-    let keys_of = |b: &RecordBatch| key.evaluate(b)?.into_array(b.num_rows());
+    let key = Key::of(&agg.group_expr().expr()[0].0).ok_or_else(|| {
+        datafusion::error::DataFusionError::Internal("grouping by runs without a key".into())
+    })?;
+    // The column the key is read from; where the column's values come in
+    // runs, so do their prefixes.
+    let keys_of = |b: &RecordBatch| -> Result<ArrayRef> { Ok(b.column(key.column).clone()) };
     let arguments = aggregate_expressions(agg.aggr_expr(), agg.mode(), 1)?;
     let mut first = None;
     while let Some(batch) = input.next().await {
@@ -239,7 +299,7 @@ async fn run(
                 None => break,
             },
         };
-        groups.assign(keys.as_string_view(), &mut indices);
+        groups.assign(keys.as_string_view(), key.chars, &mut indices);
         for (acc, args) in accumulators.iter_mut().zip(&arguments) {
             let values = args
                 .iter()
@@ -332,24 +392,30 @@ impl RunGroups {
             + self.index.capacity() * (std::mem::size_of::<(Box<str>, usize)>() + 1)
     }
 
-    /// Sets `indices` to the group of each row of `keys`, creating groups for
-    /// keys not seen before. A row whose key equals the previous row's takes
-    /// its group without a lookup.
-    fn assign(&mut self, keys: &StringViewArray, indices: &mut Vec<usize>) {
+    /// Sets `indices` to the group of each row of `values`, keyed by the
+    /// value's first `chars` characters (`None`: all of it), creating groups
+    /// for keys not seen before. A row whose value equals the previous row's
+    /// takes its group without cutting or looking anything up.
+    fn assign(&mut self, values: &StringViewArray, chars: Option<usize>, indices: &mut Vec<usize>) {
         indices.clear();
-        indices.reserve(keys.len());
-        let views = keys.views();
+        indices.reserve(values.len());
+        let views = values.views();
         let mut prev = self.last;
-        for i in 0..keys.len() {
-            let group = if keys.is_null(i) {
+        for i in 0..values.len() {
+            let group = if values.is_null(i) {
                 self.null_group()
             } else {
                 match prev {
-                    // Equal views are equal strings; for longer strings the
-                    // bytes decide.
-                    Some(g) if i > 0 && !keys.is_null(i - 1) && views[i] == views[i - 1] => g,
-                    Some(g) if self.keys[g].as_deref() == Some(keys.value(i)) => g,
-                    _ => self.group_of(keys.value(i)),
+                    // Equal views are equal strings; for longer strings (or
+                    // the same prefix of another value) the bytes decide.
+                    Some(g) if i > 0 && !values.is_null(i - 1) && views[i] == views[i - 1] => g,
+                    _ => {
+                        let key = cut(values.value(i), chars);
+                        match prev {
+                            Some(g) if self.keys[g].as_deref() == Some(key) => g,
+                            _ => self.group_of(key),
+                        }
+                    }
                 }
             };
             indices.push(group);
@@ -452,12 +518,77 @@ mod tests {
     use datafusion::arrow::array::StringViewArray;
 
     fn assign(groups: &mut RunGroups, keys: &[Option<&str>]) -> Vec<usize> {
+        assign_cut(groups, keys, None)
+    }
+
+    fn assign_cut(
+        groups: &mut RunGroups,
+        keys: &[Option<&str>],
+        chars: Option<usize>,
+    ) -> Vec<usize> {
         let mut indices = Vec::new();
         groups.assign(
             &StringViewArray::from_iter(keys.iter().copied()),
+            chars,
             &mut indices,
         );
         indices
+    }
+
+    fn keys(groups: &RunGroups) -> Vec<Option<String>> {
+        groups
+            .values()
+            .iter()
+            .map(|k| k.map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn prefixes_group_values_that_share_their_first_characters() {
+        let mut g = RunGroups::default();
+        // A value shorter than the prefix is its own key; a longer one that
+        // starts with it is not in its group.
+        assert_eq!(
+            assign_cut(
+                &mut g,
+                &[
+                    Some("370602001001001"),
+                    Some("370602001001002"),
+                    Some("3706"),
+                    Some("370611001001001"),
+                    None,
+                    Some("370602999"),
+                ],
+                Some(6),
+            ),
+            [0, 0, 1, 2, 3, 0]
+        );
+        // Characters, not bytes: 芝罘区 is three characters of nine bytes.
+        assert_eq!(
+            assign_cut(
+                &mut g,
+                &[Some("370611"), Some("芝罘区第一街道"), Some("芝罘区")],
+                Some(6)
+            ),
+            [2, 4, 5]
+        );
+        assert_eq!(
+            keys(&g),
+            [
+                Some("370602".into()),
+                Some("3706".into()),
+                Some("370611".into()),
+                None,
+                Some("芝罘区第一街".into()),
+                Some("芝罘区".into()),
+            ]
+        );
+        let mut g = RunGroups::default();
+        assert_eq!(
+            assign_cut(&mut g, &[Some("芝罘区第一街道"), Some("芝罘区")], Some(3)),
+            [0, 0]
+        );
+        assert_eq!(keys(&g), [Some("芝罘区".into())]);
     }
 
     #[test]
