@@ -262,12 +262,12 @@ impl Session {
 
     /// Plans a statement that may only read.
     async fn plan_read(&self, statement: DfStatement) -> Result<LogicalPlan> {
-        let plan = self.ctx.state().statement_to_plan(statement).await?;
+        let state = self.ctx.state();
+        let plan = state.statement_to_plan(statement).await?;
         let plan = crate::postgres::narrow_output_types(plan)?;
         // The types PostgreSQL's semantics give are the types Describe
-        // reports: the whole analyzer runs here (and again, changing
-        // nothing, when the plan executes).
-        let state = self.ctx.state();
+        // reports: the whole analyzer runs here (and again when the plan
+        // runs, which also settles the schemas its rewrites leave).
         let plan = state
             .analyzer()
             .execute_and_check(plan, state.config_options(), |_, _| {})?;
