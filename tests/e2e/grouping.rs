@@ -1,6 +1,6 @@
 //! Grouping by one text column (or its first characters) over area-sorted
-//! files runs by runs of equal keys (`engine/src/speed/run_grouping.rs`); data without runs goes to
-//! DataFusion's own operator. Either way the groups and aggregates must be
+//! files runs by runs of equal keys (`engine/src/speed/run_grouping.rs`);
+//! data without runs goes to DataFusion's own operator. Either way the groups and aggregates must be
 //! exactly those of plain DataFusion over the raw files (the oracle).
 
 use crate::common::*;

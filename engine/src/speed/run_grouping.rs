@@ -63,13 +63,14 @@ impl PhysicalOptimizerRule for RunGrouping {
             let Some(agg) = node.downcast_ref::<AggregateExec>() else {
                 return Ok(Transformed::no(node));
             };
-            if !eligible(agg) {
+            let Some(key) = eligible(agg) else {
                 return Ok(Transformed::no(node));
-            }
+            };
             let agg = Arc::new(agg.clone());
             Ok(Transformed::yes(Arc::new(RunGroupedAggregateExec {
                 properties: agg.properties().clone(),
                 agg,
+                key,
                 metrics: Default::default(),
             }) as Arc<dyn ExecutionPlan>))
         })
@@ -85,27 +86,27 @@ impl PhysicalOptimizerRule for RunGrouping {
     }
 }
 
-/// A partial aggregate grouped by one `Utf8View` column (or its first
-/// characters), whose aggregates all have group accumulators and need no
-/// filter, order or distinct.
-fn eligible(agg: &AggregateExec) -> bool {
+/// The key of a partial aggregate grouped by one `Utf8View` column (or its
+/// first characters), whose aggregates all have group accumulators and need
+/// no filter, order or distinct; `None` for any other aggregate.
+fn eligible(agg: &AggregateExec) -> Option<Key> {
     let group = agg.group_expr();
     let [(key, _)] = group.expr() else {
-        return false;
+        return None;
     };
     let input = agg.input_schema();
-    *agg.mode() == AggregateMode::Partial
+    let key = Key::of(key)?;
+    let eligible = *agg.mode() == AggregateMode::Partial
         && group.is_single()
-        && Key::of(key).is_some_and(|k| {
-            input.fields().get(k.column).map(|f| f.data_type()) == Some(&DataType::Utf8View)
-        })
+        && input.fields().get(key.column).map(|f| f.data_type()) == Some(&DataType::Utf8View)
         && agg.schema().field(0).data_type() == &DataType::Utf8View
-        && key.data_type(&input).ok() == Some(DataType::Utf8View)
+        && group.expr()[0].0.data_type(&input).ok() == Some(DataType::Utf8View)
         && agg.filter_expr().iter().all(Option::is_none)
         && agg.limit_options().is_none()
         && agg.aggr_expr().iter().all(|a| {
             a.groups_accumulator_supported() && a.order_bys().is_empty() && !a.is_distinct()
-        })
+        });
+    eligible.then_some(key)
 }
 
 /// What a row's group is keyed by: a text column of the aggregate's input,
@@ -164,6 +165,8 @@ pub(crate) struct RunGroupedAggregateExec {
     /// The aggregate it stands for: its groups, aggregates, schema and
     /// input, and the operator used when the data has no runs.
     agg: Arc<AggregateExec>,
+    /// The aggregate's group key, as the rule found it.
+    key: Key,
     properties: Arc<PlanProperties>,
     /// How many partitions were grouped by runs, and how many handed over
     /// (EXPLAIN ANALYZE shows them).
@@ -209,6 +212,7 @@ impl ExecutionPlan for RunGroupedAggregateExec {
         Ok(Arc::new(RunGroupedAggregateExec {
             properties: agg.properties().clone(),
             agg: Arc::new(agg),
+            key: self.key,
             metrics: Default::default(),
         }))
     }
@@ -223,7 +227,7 @@ impl ExecutionPlan for RunGroupedAggregateExec {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let input = self.agg.input().execute(partition, context.clone())?;
-        let agg = self.agg.clone();
+        let (agg, key) = (self.agg.clone(), self.key);
         let schema = agg.schema();
         let reservation = MemoryConsumer::new(format!("RunGroupedAggregate[{partition}]"))
             .register(context.memory_pool());
@@ -232,7 +236,7 @@ impl ExecutionPlan for RunGroupedAggregateExec {
             hashed: MetricBuilder::new(&self.metrics).counter("partitions_hashed", partition),
         };
         let output = futures::stream::once(async move {
-            run(agg, input, partition, context, reservation, paths).await
+            run(agg, key, input, partition, context, reservation, paths).await
         })
         .try_flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, output)))
@@ -249,18 +253,16 @@ struct Paths {
 /// first batch shows no runs.
 async fn run(
     agg: Arc<AggregateExec>,
+    key: Key,
     mut input: SendableRecordBatchStream,
     partition: usize,
     context: Arc<TaskContext>,
     reservation: MemoryReservation,
     paths: Paths,
 ) -> Result<SendableRecordBatchStream> {
-    let key = Key::of(&agg.group_expr().expr()[0].0).ok_or_else(|| {
-        datafusion::error::DataFusionError::Internal("grouping by runs without a key".into())
-    })?;
     // The column the key is read from; where the column's values come in
     // runs, so do their prefixes.
-    let keys_of = |b: &RecordBatch| -> Result<ArrayRef> { Ok(b.column(key.column).clone()) };
+    let values_of = |b: &RecordBatch| b.column(key.column).clone();
     let arguments = aggregate_expressions(agg.aggr_expr(), agg.mode(), 1)?;
     let mut first = None;
     while let Some(batch) = input.next().await {
@@ -273,8 +275,8 @@ async fn run(
     let Some(first) = first else {
         return Ok(empty(&agg));
     };
-    let keys = keys_of(&first)?;
-    if runs(keys.as_string_view()) * MIN_RUN > first.num_rows() {
+    let values = values_of(&first);
+    if runs(values.as_string_view()) * MIN_RUN > first.num_rows() {
         paths.hashed.add(1);
         return hashed(&agg, first, input, partition, context);
     }
@@ -286,20 +288,20 @@ async fn run(
         .map(|a| a.create_groups_accumulator())
         .collect::<Result<_>>()?;
     let mut indices = Vec::new();
-    let mut batch = Some((first, keys));
+    let mut batch = Some((first, values));
     loop {
-        let (b, keys) = match batch.take() {
+        let (b, values) = match batch.take() {
             Some(next) => next,
             None => match input.next().await {
                 Some(b) => {
                     let b = b?;
-                    let keys = keys_of(&b)?;
-                    (b, keys)
+                    let values = values_of(&b);
+                    (b, values)
                 }
                 None => break,
             },
         };
-        groups.assign(keys.as_string_view(), key.chars, &mut indices);
+        groups.assign(values.as_string_view(), key.chars, &mut indices);
         for (acc, args) in accumulators.iter_mut().zip(&arguments) {
             let values = args
                 .iter()
@@ -322,9 +324,9 @@ async fn run(
     )))
 }
 
-/// Where a row's key differs from the one before, counted over one batch.
-fn runs(keys: &StringViewArray) -> usize {
-    let views = keys.views();
+/// Where a row's value differs from the one before, counted over one batch.
+fn runs(values: &StringViewArray) -> usize {
+    let views = values.views();
     1 + views.windows(2).filter(|w| w[0] != w[1]).count()
 }
 
