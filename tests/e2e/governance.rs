@@ -524,6 +524,64 @@ async fn only_leakproof_predicates_reach_the_governed_scan() {
     }
 }
 
+/// A governed scan's own plan is physically optimized once, by the query's
+/// pass, which reaches it below the barrier: a leakproof predicate is put
+/// into the files' scan once, and no node is wrapped twice for the
+/// scheduler (both happened while the nested plan got a pass of its own).
+#[tokio::test]
+async fn a_governed_scans_plan_is_optimized_once_with_the_query() {
+    let addr = start_server().await;
+    let town = connect(addr, "town").await;
+    let county = connect(addr, "county").await;
+    let plan = |text: Vec<Vec<String>>| {
+        text.iter()
+            .map(|r| r.join(" "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let lookup = plan(
+        rows(
+            &town,
+            "EXPLAIN SELECT name FROM persons WHERE id_number = '370602199901019999'",
+        )
+        .await,
+    );
+    let scan = lookup
+        .lines()
+        .find(|l| l.contains("DataSourceExec") && l.contains("persons"))
+        .unwrap_or_else(|| panic!("{lookup}"));
+    let predicate = scan
+        .split_once(", predicate=")
+        .and_then(|(_, p)| p.split_once(", pruning_predicate="))
+        .map(|(p, _)| p)
+        .unwrap_or_else(|| panic!("{scan}"));
+    assert_eq!(
+        predicate.matches("370602199901019999").count(),
+        1,
+        "{lookup}"
+    );
+    // A key placement's semi-join (a node DataFusion hands the scheduler
+    // through a cooperative wrapper) under the barrier.
+    for client in [&town, &county] {
+        let text = plan(
+            rows(
+                client,
+                "EXPLAIN SELECT channel, count(*) FROM social_security_cards GROUP BY 1",
+            )
+            .await,
+        );
+        assert!(text.contains("FenceBarrierExec"), "{text}");
+        assert!(text.contains("HashJoinExec"), "{text}");
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        assert!(
+            !lines
+                .windows(2)
+                .any(|w| w[0] == "CooperativeExec" && w[1] == "CooperativeExec"),
+            "{text}"
+        );
+    }
+}
+
 /// A join's run-time filter (the keys its build side holds) reaches the
 /// governed scan of the probe side when the key is read unmasked, and
 /// stays above the barrier when it is a mask.

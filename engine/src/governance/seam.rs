@@ -757,11 +757,9 @@ impl TableProvider for GovernedTable {
             // semi-join and masks need (see `LEAN`).
             Some(session) => {
                 let optimized = LEAN.optimize(plan, session, |_, _| {})?;
-                crate::speed::plan_cache::nested(
-                    session
-                        .query_planner()
-                        .create_physical_plan(&optimized, session),
-                )
+                crate::speed::plan_cache::nested(crate::speed::nested_plan::plan(
+                    &optimized, session,
+                ))
                 .await?
             }
             None => crate::speed::plan_cache::nested(state.create_physical_plan(&plan)).await?,

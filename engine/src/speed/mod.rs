@@ -10,6 +10,8 @@
 //!   everything it was built from still holds;
 //! * [`run_grouping`] — partial aggregates over an area code look a key up
 //!   only where a run of equal codes starts;
+//! * [`nested_plan`] — a governed scan's own plan leaves its physical
+//!   optimization to the query's, which reaches it anyway;
 //! * [`date_part`] — the year, month or day of a date straight from its day
 //!   number;
 //! * [`yielding_joins`] — joins hand control back to the scheduler, so a
@@ -19,6 +21,7 @@
 //! what PostgreSQL clients expect (`postgres`).
 
 pub(crate) mod date_part;
+pub(crate) mod nested_plan;
 pub(crate) mod plan_cache;
 pub(crate) mod run_grouping;
 pub(crate) mod yielding_joins;
