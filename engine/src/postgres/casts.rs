@@ -62,26 +62,38 @@ fn rewrite_plan(
     recompute: bool,
     f: &dyn Fn(Expr, &DFSchema) -> Result<Transformed<Expr>>,
 ) -> Result<LogicalPlan> {
+    // Children come before their parent, so while nothing has changed yet
+    // no node has a schema to recompute; once something has, every node
+    // after it (its ancestors among them) takes its inputs' new types.
+    // Statements a rule leaves alone (most) cost a walk, not a rebuild.
+    let changed_so_far = std::cell::Cell::new(false);
     plan.transform_up_with_subqueries(|plan| {
         // (A limit's count is not an expression PostgreSQL types; VALUES
         // rows keep the types of the schema they were planned with.)
         if matches!(plan, LogicalPlan::Limit(_) | LogicalPlan::Values(_)) {
             return Ok(Transformed::no(plan));
         }
-        let mut schema = DFSchema::empty();
-        for input in plan.inputs() {
-            schema.merge(input.schema());
-        }
-        if plan.inputs().is_empty() {
-            schema.merge(plan.schema());
-        }
+        let schema: datafusion::common::DFSchemaRef = match plan.inputs().as_slice() {
+            [] => Arc::clone(plan.schema()),
+            [input] => Arc::clone(input.schema()),
+            inputs => {
+                let mut schema = DFSchema::empty();
+                for input in inputs {
+                    schema.merge(input.schema());
+                }
+                Arc::new(schema)
+            }
+        };
         let names = NamePreserver::new(&plan);
         let changed = plan.map_expressions(|e| {
             let original = names.save(&e);
             let e = e.transform_up(|e| f(e, &schema))?;
             Ok(e.update_data(|e| original.restore(e)))
         })?;
-        if recompute {
+        if changed.transformed {
+            changed_so_far.set(true);
+        }
+        if recompute && changed_so_far.get() {
             changed.map_data(|p| p.recompute_schema())
         } else {
             Ok(changed)
