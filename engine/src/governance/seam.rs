@@ -756,7 +756,7 @@ impl TableProvider for GovernedTable {
             // Already analyzed; the few rewrites a scan, a fence, a
             // semi-join and masks need (see `LEAN`).
             Some(session) => {
-                let optimized = LEAN.optimize(plan, session, |_, _| {})?;
+                let optimized = crate::speed::nested_plan::optimize(&LEAN, plan, session)?;
                 crate::speed::plan_cache::nested(crate::speed::nested_plan::plan(
                     &optimized, session,
                 ))

@@ -10,8 +10,9 @@
 //!   everything it was built from still holds;
 //! * [`run_grouping`] — partial aggregates over an area code look a key up
 //!   only where a run of equal codes starts;
-//! * [`nested_plan`] — a governed scan's own plan leaves its physical
-//!   optimization to the query's, which reaches it anyway;
+//! * [`nested_plan`] — a governed scan's own plan gets one logical pass,
+//!   and leaves its physical optimization to the query's, which reaches it
+//!   anyway;
 //! * [`date_part`] — the year, month or day of a date straight from its day
 //!   number;
 //! * [`yielding_joins`] — joins hand control back to the scheduler, so a

@@ -1,13 +1,20 @@
-//! A governed scan's own plan is physically planned without DataFusion's
-//! physical optimizer rules: it is planned while the query's plan is, and
-//! ends up in that plan below its fence barrier, where the query's own pass
-//! of the same rules reaches it (the barrier is an ordinary node with one
-//! child). Running the rules on it first did the same work twice, about a
-//! twentieth of a short governed statement's time.
+//! A governed scan's own plan is planned for speed in two ways, both
+//! leaving what it reads and returns as it was:
 //!
-//! What the rules promise still holds: every node of the nested plan is
-//! rewritten by the query's pass, and the barrier's refusals (no pushdown
-//! through it, no statistics) do not depend on when that pass runs.
+//! * its logical optimizer (the seam's five `LEAN` rules) makes one pass:
+//!   they push the filters into the scan, find the semi-join's keys and drop
+//!   unread columns in one, and the second pass DataFusion runs to see that
+//!   nothing more changes cost as much as the first;
+//! * it is physically planned without DataFusion's physical optimizer
+//!   rules: it is planned while the query's plan is, and ends up in that
+//!   plan below its fence barrier, where the query's own pass of the same
+//!   rules reaches it (the barrier is an ordinary node with one child).
+//!   Running the rules on it first did the same work twice (each pushed
+//!   predicate went into the Parquet scan twice), about a twentieth of a
+//!   short governed statement's time. What the rules promise still holds:
+//!   every node of the nested plan is rewritten by the query's pass, and the
+//!   barrier's refusals (no pushdown through it, no statistics) do not
+//!   depend on when that pass runs.
 
 use datafusion::catalog::{CatalogProviderList, Session};
 use datafusion::common::config::{ConfigOptions, TableOptions};
@@ -28,7 +35,66 @@ use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 use datafusion::prelude::SessionConfig;
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
+
+/// `plan` optimized by `optimizer` in one pass, with the session's options
+/// otherwise.
+pub(crate) fn optimize(
+    optimizer: &datafusion::optimizer::Optimizer,
+    plan: LogicalPlan,
+    state: &SessionState,
+) -> Result<LogicalPlan> {
+    let config = OnePass {
+        state,
+        options: one_pass_options(state.config_options()),
+    };
+    optimizer.optimize(plan, &config, |_, _| {})
+}
+
+/// `options` with one optimizer pass, kept for the options they were made
+/// from (a session's options change only when it sets one), so most scans
+/// do not copy them.
+fn one_pass_options(options: &Arc<ConfigOptions>) -> Arc<ConfigOptions> {
+    static KEPT: Mutex<Option<(Weak<ConfigOptions>, Arc<ConfigOptions>)>> = Mutex::new(None);
+    let mut kept = KEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((from, one_pass)) = kept.as_ref() {
+        if from
+            .upgrade()
+            .is_some_and(|from| Arc::ptr_eq(&from, options))
+        {
+            return Arc::clone(one_pass);
+        }
+    }
+    let mut one_pass = ConfigOptions::clone(options);
+    one_pass.optimizer.max_passes = 1;
+    let one_pass = Arc::new(one_pass);
+    *kept = Some((Arc::downgrade(options), Arc::clone(&one_pass)));
+    one_pass
+}
+
+/// The session as the logical optimizer sees it, with other options.
+struct OnePass<'a> {
+    state: &'a SessionState,
+    options: Arc<ConfigOptions>,
+}
+
+impl datafusion::optimizer::OptimizerConfig for OnePass<'_> {
+    fn query_execution_start_time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        datafusion::optimizer::OptimizerConfig::query_execution_start_time(self.state)
+    }
+
+    fn alias_generator(&self) -> &Arc<datafusion::common::alias::AliasGenerator> {
+        datafusion::optimizer::OptimizerConfig::alias_generator(self.state)
+    }
+
+    fn options(&self) -> Arc<ConfigOptions> {
+        Arc::clone(&self.options)
+    }
+
+    fn function_registry(&self) -> Option<&dyn datafusion::execution::FunctionRegistry> {
+        datafusion::optimizer::OptimizerConfig::function_registry(self.state)
+    }
+}
 
 /// Physical plan of `plan` (already optimized) for a governed scan inside
 /// the query `state` is planning; its physical optimization is left to the
