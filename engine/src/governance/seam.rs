@@ -847,7 +847,14 @@ fn switchable_masks(
     if switches.is_empty() {
         return Ok((plan.clone(), switches));
     }
-    let projection = Projection::try_new(exprs, projection.input.clone())?;
+    // The switchable mask answers as the mask it wraps (same name, same
+    // type), so the projection keeps its schema rather than typing every
+    // expression again.
+    let projection = Projection::try_new_with_schema(
+        exprs,
+        projection.input.clone(),
+        projection.schema.clone(),
+    )?;
     Ok((LogicalPlan::Projection(projection), switches))
 }
 
