@@ -454,12 +454,6 @@ async fn explain_shows_only_the_own_fence_and_analyze_and_verbose_are_refused_be
 #[tokio::test]
 async fn only_leakproof_predicates_reach_the_governed_scan() {
     let addr = start_server().await;
-    let plan = |text: Vec<Vec<String>>| {
-        text.iter()
-            .map(|r| r.join(" "))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
     // The scan below the barrier: what follows its line in the plan.
     let below = |text: &str| {
         text.split_once("FenceBarrierExec")
@@ -467,7 +461,7 @@ async fn only_leakproof_predicates_reach_the_governed_scan() {
             .unwrap_or_default()
     };
     let town = connect(addr, "town").await;
-    let text = plan(
+    let text = plan_text(
         rows(
             &town,
             "EXPLAIN SELECT count(*) FROM persons WHERE id_number = '370602199901019999' \
@@ -482,7 +476,7 @@ async fn only_leakproof_predicates_reach_the_governed_scan() {
     // The village's id_number is a keyed hash: a comparison with it is a
     // comparison with the mask, above the barrier.
     let village = connect(addr, "village").await;
-    let text = plan(
+    let text = plan_text(
         rows(
             &village,
             "EXPLAIN SELECT count(*) FROM persons WHERE id_number = 'abc' AND grid_code LIKE '3706%'",
@@ -496,12 +490,12 @@ async fn only_leakproof_predicates_reach_the_governed_scan() {
     // column, above for a mask.
     let lookup = "EXPLAIN SELECT name FROM persons WHERE id_number = \
                   (SELECT min(id_number) FROM persons WHERE grid_code LIKE '3706%')";
-    let text = plan(rows(&town, lookup).await);
+    let text = plan_text(rows(&town, lookup).await);
     assert!(
         below(&text).contains("id_number@0 = scalar_subquery"),
         "{text}"
     );
-    let text = plan(rows(&village, lookup).await);
+    let text = plan_text(rows(&village, lookup).await);
     assert!(!below(&text).contains("= scalar_subquery"), "{text}");
     // Functions and arithmetic stay above.
     for predicate in [
@@ -509,7 +503,7 @@ async fn only_leakproof_predicates_reach_the_governed_scan() {
         "length(grid_code) + 1 > 3",
         "CAST(grid_code AS BIGINT) > 3",
     ] {
-        let text = plan(
+        let text = plan_text(
             rows(
                 &town,
                 &format!("EXPLAIN SELECT count(*) FROM persons WHERE {predicate}"),
@@ -533,13 +527,7 @@ async fn a_governed_scans_plan_is_optimized_once_with_the_query() {
     let addr = start_server().await;
     let town = connect(addr, "town").await;
     let county = connect(addr, "county").await;
-    let plan = |text: Vec<Vec<String>>| {
-        text.iter()
-            .map(|r| r.join(" "))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let lookup = plan(
+    let lookup = plan_text(
         rows(
             &town,
             "EXPLAIN SELECT name FROM persons WHERE id_number = '370602199901019999'",
@@ -563,7 +551,7 @@ async fn a_governed_scans_plan_is_optimized_once_with_the_query() {
     // A key placement's semi-join (a node DataFusion hands the scheduler
     // through a cooperative wrapper) under the barrier.
     for client in [&town, &county] {
-        let text = plan(
+        let text = plan_text(
             rows(
                 client,
                 "EXPLAIN SELECT channel, count(*) FROM social_security_cards GROUP BY 1",
@@ -955,14 +943,8 @@ async fn city_scans_skip_the_fence_only_when_statistics_prove_it() {
     let catalog = catalog_with_area_dataset("mixed", mixed.to_str().unwrap());
     let addr = start_server_over(catalog, Default::default()).await;
     let city = connect(addr, "city").await;
-    let plan = |rows: Vec<Vec<String>>| {
-        rows.iter()
-            .map(|r| r.join(" "))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
     // Every person of the test city is inside the city: no filter, no area column read.
-    let persons = plan(rows(&city, "EXPLAIN SELECT count(*) FROM persons").await);
+    let persons = plan_text(rows(&city, "EXPLAIN SELECT count(*) FROM persons").await);
     assert!(!persons.contains("FilterExec"), "{persons}");
     assert!(persons.contains("FenceBarrierExec"), "{persons}");
     assert_eq!(
@@ -972,7 +954,7 @@ async fn city_scans_skip_the_fence_only_when_statistics_prove_it() {
     // A key placement attributes nothing at city level: every row of the
     // list is the city's, those whose key names no resident (dirty numbers,
     // outsiders) included, as rows with no area code are. Closed is not lost.
-    let listed_plan = plan(rows(&city, "EXPLAIN SELECT count(*) FROM dept_list").await);
+    let listed_plan = plan_text(rows(&city, "EXPLAIN SELECT count(*) FROM dept_list").await);
     assert!(!listed_plan.contains("LeftSemi"), "{listed_plan}");
     assert!(!listed_plan.contains("FilterExec"), "{listed_plan}");
     let listed = rows(&city, "SELECT count(*) FROM dept_list").await;
@@ -994,7 +976,7 @@ async fn city_scans_skip_the_fence_only_when_statistics_prove_it() {
         ))
     );
     // One row from another province: the fence stays and keeps it out.
-    let mixed_plan = plan(rows(&city, "EXPLAIN SELECT note FROM mixed").await);
+    let mixed_plan = plan_text(rows(&city, "EXPLAIN SELECT note FROM mixed").await);
     assert!(mixed_plan.contains("FilterExec"), "{mixed_plan}");
     assert_eq!(
         rows(&city, "SELECT note FROM mixed ORDER BY note").await,
@@ -1002,7 +984,7 @@ async fn city_scans_skip_the_fence_only_when_statistics_prove_it() {
     );
     // Below city level the statistics of the whole city never prove a fence.
     let town = connect(addr, "town").await;
-    let town_plan = plan(rows(&town, "EXPLAIN SELECT count(*) FROM persons").await);
+    let town_plan = plan_text(rows(&town, "EXPLAIN SELECT count(*) FROM persons").await);
     assert!(town_plan.contains("FilterExec"), "{town_plan}");
 }
 
@@ -1392,4 +1374,12 @@ async fn a_users_predicate_on_a_folder_column_picks_the_folders_read() {
             "{sql}: {err}"
         );
     }
+}
+
+/// An EXPLAIN's rows as one text, a line per row.
+fn plan_text(rows: Vec<Vec<String>>) -> String {
+    rows.iter()
+        .map(|r| r.join(" "))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
