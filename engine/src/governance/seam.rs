@@ -715,11 +715,7 @@ impl TableProvider for GovernedTable {
         // The leakproof predicates (only those were taken), on top of the
         // fenced and masked rows: the scan's own optimizer then pushes them,
         // beside the fence, into the files.
-        if let Some(predicate) = filters
-            .iter()
-            .map(unqualified)
-            .reduce(datafusion::logical_expr::Expr::and)
-        {
+        if let Some(predicate) = user_filters.into_iter().reduce(Expr::and) {
             plan = plan.filter(predicate)?;
         }
         if let Some(projection) = projection {
