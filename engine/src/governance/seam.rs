@@ -750,13 +750,11 @@ impl TableProvider for GovernedTable {
         // run-time filters of this plan's joins too (see `plan_cache`).
         let inner = match session {
             // Already analyzed; the few rewrites a scan, a fence, a
-            // semi-join and masks need (see `LEAN`).
+            // semi-join and masks need (see `LEAN`), and no physical rules
+            // (the query's reach it), so no run-time filter either.
             Some(session) => {
                 let optimized = crate::speed::nested_plan::optimize(&LEAN, plan, session)?;
-                crate::speed::plan_cache::nested(crate::speed::nested_plan::plan(
-                    &optimized, session,
-                ))
-                .await?
+                crate::speed::nested_plan::plan(&optimized, session).await?
             }
             None => crate::speed::plan_cache::nested(state.create_physical_plan(&plan)).await?,
         };

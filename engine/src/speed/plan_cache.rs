@@ -141,9 +141,11 @@ tokio::task_local! {
     static NESTED: ();
 }
 
-/// Plans a governed scan's own plan (`planning`) inside a query's: its
-/// run-time filters are placed by the query's pushdown, over the whole plan,
-/// so the query's plan before that pushdown holds none.
+/// Plans a governed scan's own plan (`planning`) inside a query's with the
+/// session's physical rules (a table function's result; a dataset's scan
+/// gets none, see `nested_plan`): its run-time filters are placed by the
+/// query's pushdown, over the whole plan, so the query's plan before that
+/// pushdown holds none.
 pub(crate) async fn nested<T>(planning: impl std::future::Future<Output = T>) -> T {
     NESTED.scope((), planning).await
 }
