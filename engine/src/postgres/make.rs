@@ -1,13 +1,16 @@
 //! PostgreSQL's constructors of date/time values from numbers that
 //! DataFusion lacks: `make_interval` (report SQL builds periods from a
-//! setting: `make_interval(days => n)`) and `make_timestamp`.
+//! setting: `make_interval(days => n)`) and `make_timestamp`; and
+//! `make_date`, whose DataFusion form reads a negative year as an
+//! astronomical one (`make_date(-44, 3, 15)` was 45 BC, PostgreSQL's 44 BC)
+//! and accepts a year zero that PostgreSQL refuses.
 //!
 //! `make_interval`'s named and omitted arguments are resolved by the SQL
 //! rewrite (see `rewrite.rs`): the function here always takes all seven.
 
 use chrono::{NaiveDate, NaiveTime};
 use datafusion::arrow::array::{
-    Array, AsArray, IntervalMonthDayNanoBuilder, TimestampMicrosecondBuilder,
+    Array, AsArray, Date32Builder, IntervalMonthDayNanoBuilder, TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::datatypes::{
     DataType, Float64Type, Int64Type, IntervalMonthDayNano, IntervalUnit, TimeUnit,
@@ -23,10 +26,14 @@ use std::sync::{Arc, LazyLock};
 pub(crate) const INTERVAL_PARAMETERS: [&str; 7] =
     ["years", "months", "weeks", "days", "hours", "mins", "secs"];
 
-/// `make_interval(years, months, weeks, days, hours, mins, secs)` and
-/// `make_timestamp(year, month, mday, hour, min, sec)`.
-pub(crate) fn make_udfs() -> [ScalarUDF; 2] {
+/// `make_interval(years, months, weeks, days, hours, mins, secs)`,
+/// `make_timestamp(year, month, mday, hour, min, sec)` and
+/// `make_date(year, month, day)`.
+pub(crate) fn make_udfs() -> [ScalarUDF; 3] {
     [
+        ScalarUDF::from(MakeDate {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }),
         ScalarUDF::from(Make {
             interval: true,
             signature: Signature::user_defined(Volatility::Immutable),
@@ -169,6 +176,89 @@ impl ScalarUDFImpl for Make {
     }
 }
 
+/// PostgreSQL's `make_date`: negative years are BC, there is no year zero.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct MakeDate {
+    signature: Signature,
+}
+
+static DATE_DOC: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        doc_section(),
+        "A date from its year, month and day; a negative year counts BC \
+         (PostgreSQL's `make_date`).",
+        "make_date(year, month, day)",
+    )
+    .with_sql_example("SELECT make_date(2024, 2, 29);")
+    .build()
+});
+
+impl ScalarUDFImpl for MakeDate {
+    fn name(&self) -> &str {
+        "make_date"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        if arg_types.len() != 3 {
+            return Err(DataFusionError::Plan(
+                "make_date takes 3 arguments".to_string(),
+            ));
+        }
+        Ok(vec![DataType::Int64; 3])
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Date32)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let n = args.number_rows;
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let [y, m, d] = [0, 1, 2].map(|i| arrays[i].as_primitive::<Int64Type>());
+        let mut out = Date32Builder::with_capacity(n);
+        for i in 0..n {
+            if y.is_null(i) || m.is_null(i) || d.is_null(i) {
+                out.append_null();
+            } else {
+                out.append_value(date(y.value(i), m.value(i), d.value(i))?);
+            }
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(&DATE_DOC)
+    }
+}
+
+/// Days since 1970-01-01 of PostgreSQL's date `year`-`month`-`day`, where
+/// year -1 is 1 BC (the astronomical year 0) and year 0 does not exist.
+fn date(year: i64, month: i64, day: i64) -> Result<i32> {
+    let field = || {
+        DataFusionError::External(Box::new(crate::EngineError::new(
+            "22008",
+            format!("date field value out of range: {year}-{month:02}-{day:02}"),
+        )))
+    };
+    let astronomical = match year {
+        0 => return Err(field()),
+        y if y < 0 => y + 1,
+        y => y,
+    };
+    let date = i32::try_from(astronomical)
+        .ok()
+        .zip(u32::try_from(month).ok())
+        .zip(u32::try_from(day).ok())
+        .and_then(|((y, m), d)| NaiveDate::from_ymd_opt(y, m, d))
+        .ok_or_else(field)?;
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
+    i32::try_from((date - epoch).num_days()).map_err(|_| field())
+}
+
 /// years, months, weeks, days, hours, mins and secs as PostgreSQL keeps
 /// them: months, days, and microseconds of time.
 fn interval(v: &[i64], secs: f64) -> Result<IntervalMonthDayNano> {
@@ -259,6 +349,17 @@ mod tests {
             (4 * 3600 + 5 * 60) * 1_000_000_000 + 6_500_000_000
         );
         assert!(interval(&[i64::MAX, 0, 0, 0, 0, 0], 0.0).is_err());
+    }
+
+    #[test]
+    fn dates_count_negative_years_bc() {
+        assert_eq!(date(1970, 1, 1).unwrap(), 0);
+        assert_eq!(date(2024, 2, 29).unwrap(), 19_782);
+        // 1 BC is the year before 1 AD.
+        assert_eq!(date(-1, 12, 31).unwrap(), -719_163);
+        assert!(date(0, 1, 1).is_err());
+        assert!(date(2023, 2, 29).is_err());
+        assert!(date(2024, 13, 1).is_err());
     }
 
     #[test]

@@ -481,5 +481,7 @@ SELECT i, date_part('month', ts) FROM t ORDER BY i;
 SELECT DATE '0001-01-01' - 1;
 SELECT DATE '0001-01-01' - 400;
 SELECT DATE '9999-12-31' + 1;
+SELECT make_date(-44, 3, 15);
+SELECT make_date(0, 1, 1);
 SELECT i, d + 3000000 FROM t ORDER BY i;
 SELECT i, d - 1000000 FROM t ORDER BY i;
