@@ -102,6 +102,26 @@ fn rewrite_plan(
     .map(|t| t.data)
 }
 
+/// Carries a rewrite's new types up the plan: once a node has been
+/// rewritten (with its own new schema), every node visited after it, its
+/// ancestors among them, takes its inputs' types, so the analyzed plan's
+/// schemas (what Describe reports) are the types its rows will have.
+#[derive(Default)]
+struct Settle(std::cell::Cell<bool>);
+
+impl Settle {
+    fn after(&self, node: Transformed<LogicalPlan>) -> Result<Transformed<LogicalPlan>> {
+        if node.transformed {
+            self.0.set(true);
+            Ok(node)
+        } else if self.0.get() {
+            node.data.recompute_schema().map(Transformed::yes)
+        } else {
+            Ok(node)
+        }
+    }
+}
+
 fn is_text(t: &DataType) -> bool {
     matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
 }
@@ -268,10 +288,13 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                 && f.args[0].get_type(schema).is_ok_and(|t| t.is_floating()) =>
         {
             // The float `log(x)` is the C library's log10, as PostgreSQL's
-            // (DataFusion divides natural logarithms: a last digit off).
-            Ok(Transformed::yes(Expr::ScalarFunction(
-                ScalarFunction::new_udf(datafusion::functions::math::log10(), f.args),
-            )))
+            // (DataFusion divides natural logarithms: a last digit off),
+            // with log10's argument check.
+            let log10 = Expr::ScalarFunction(ScalarFunction::new_udf(
+                datafusion::functions::math::log10(),
+                f.args,
+            ));
+            Ok(Transformed::yes(rewrite(log10, schema)?.data))
         }
         Expr::ScalarFunction(f)
             if f.func.name() == "to_hex"
@@ -613,9 +636,10 @@ fn zoned(e: Expr, schema: &DFSchema, zone: &Arc<str>) -> Result<Transformed<Expr
 fn exact_averages(plan: LogicalPlan) -> Result<LogicalPlan> {
     use datafusion::logical_expr::expr::AggregateFunction;
     use datafusion::logical_expr::{Aggregate, Projection};
+    let settle = Settle::default();
     plan.transform_up_with_subqueries(|node| {
         let LogicalPlan::Aggregate(agg) = node else {
-            return Ok(Transformed::no(node));
+            return settle.after(Transformed::no(node));
         };
         let input_schema = agg.input.schema().clone();
         let exact = |e: &Expr| -> Option<(AggregateFunction, DataType)> {
@@ -651,7 +675,7 @@ fn exact_averages(plan: LogicalPlan) -> Result<LogicalPlan> {
             .iter()
             .any(|e| matches!(e, Expr::GroupingSet(_)));
         if grouping_sets || !agg.aggr_expr.iter().any(|e| exact(e).is_some()) {
-            return Ok(Transformed::no(LogicalPlan::Aggregate(agg)));
+            return settle.after(Transformed::no(LogicalPlan::Aggregate(agg)));
         }
         let mut aggr_expr = Vec::new();
         let mut finals = Vec::new();
@@ -718,7 +742,7 @@ fn exact_averages(plan: LogicalPlan) -> Result<LogicalPlan> {
         let inner = Aggregate::try_new(agg.input.clone(), agg.group_expr.clone(), aggr_expr)?;
         let exprs = groups.into_iter().chain(finals).collect();
         let projection = Projection::try_new(exprs, Arc::new(LogicalPlan::Aggregate(inner)))?;
-        Ok(Transformed::yes(LogicalPlan::Projection(projection)))
+        settle.after(Transformed::yes(LogicalPlan::Projection(projection)))
     })
     .map(|t| t.data)
 }
@@ -732,9 +756,10 @@ fn date_part_as_double(plan: LogicalPlan) -> Result<LogicalPlan> {
     use datafusion::common::tree_node::TreeNodeRecursion;
     let is_integer_part =
         |e: &Expr| matches!(e, Expr::ScalarFunction(f) if f.func.name() == "date_part");
+    let settle = Settle::default();
     plan.transform_up_with_subqueries(|node| {
         if !matches!(node, LogicalPlan::Projection(_) | LogicalPlan::Aggregate(_)) {
-            return Ok(Transformed::no(node));
+            return settle.after(Transformed::no(node));
         }
         let schema = {
             let mut schema = DFSchema::empty();
@@ -768,9 +793,9 @@ fn date_part_as_double(plan: LogicalPlan) -> Result<LogicalPlan> {
             Ok(e.update_data(|e| original.restore(e)))
         })?;
         if changed.transformed {
-            changed.map_data(|p| p.recompute_schema())
+            settle.after(changed.map_data(|p| p.recompute_schema())?)
         } else {
-            Ok(changed)
+            settle.after(changed)
         }
     })
     .map(|t| t.data)

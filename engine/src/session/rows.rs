@@ -180,7 +180,14 @@ impl Session {
                 }
                 None => None,
             };
-            let optimized = state.optimize(&plan)?;
+            // The statement was analyzed when it was planned (Describe
+            // reports its types); only parameters' values, and EXPLAIN's
+            // record of each rule, need the analyzer again.
+            let optimized = if params.is_none() && !matches!(plan, LogicalPlan::Explain(_)) {
+                state.optimizer().optimize(plan, &state, |_, _| {})?
+            } else {
+                state.optimize(&plan)?
+            };
             let columns = audit::touched(&self.engine, &optimized, true);
             pending.touches(&self.engine, &self.principal, columns.clone());
             let physical = state

@@ -266,8 +266,8 @@ impl Session {
         let plan = state.statement_to_plan(statement).await?;
         let plan = crate::postgres::narrow_output_types(plan)?;
         // The types PostgreSQL's semantics give are the types Describe
-        // reports: the whole analyzer runs here (and again when the plan
-        // runs, which also settles the schemas its rewrites leave).
+        // reports: the whole analyzer runs here, once (again only for a
+        // prepared statement's parameter values, see `start_query`).
         let plan = state
             .analyzer()
             .execute_and_check(plan, state.config_options(), |_, _| {})?;
