@@ -10,7 +10,7 @@ use datafusion::logical_expr::{
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::rules::pseudonym;
+use super::rules::pseudonym_into;
 use crate::common::args::{signature, Arg};
 use crate::common::arrays::{invoke, str_rows, Emit, Strs};
 use crate::common::docs::MASKING;
@@ -94,7 +94,7 @@ impl ScalarUDFImpl for KeyedHashFunc {
                 let Some((_, keyed)) = &cached else {
                     return Emit::Null;
                 };
-                buf.push_str(&pseudonym(keyed, v.as_bytes()));
+                pseudonym_into(keyed, v.as_bytes(), buf);
                 Emit::Buf
             }))
         })

@@ -14,6 +14,25 @@ fn significant_chars(s: &str) -> impl Iterator<Item = char> + '_ {
     s.chars().filter(|c| !is_space(*c)).map(fold_width)
 }
 
+/// Calls `f` with the characters `chars` yields, gathered on the stack when
+/// they are few (as in names, phones and identity numbers), so masking a
+/// column does not allocate for every value.
+fn gathered<R>(mut chars: impl Iterator<Item = char>, f: impl FnOnce(&[char]) -> R) -> R {
+    let mut stack = ['\0'; 32];
+    let mut n = 0;
+    while let Some(c) = chars.next() {
+        if n == stack.len() {
+            let mut all = stack.to_vec();
+            all.push(c);
+            all.extend(chars);
+            return f(&all);
+        }
+        stack[n] = c;
+        n += 1;
+    }
+    f(&stack[..n])
+}
+
 /// Appends `first` characters of `chars`, then `*` for the middle, then the
 /// last `last` characters; if that would leave nothing hidden the whole value
 /// is replaced by `*`s.
@@ -33,12 +52,11 @@ fn keep_ends(chars: &[char], first: usize, last: usize, out: &mut String) {
 /// `370602******002` for the legacy 15 digits; any other shape is fully
 /// masked (`*` per character), so a short or odd value never shows through.
 pub fn mask_id_number_into(s: &str, out: &mut String) {
-    let chars: Vec<char> = significant_chars(s).collect();
-    match chars.len() {
-        18 => keep_ends(&chars, 6, 4, out),
-        15 => keep_ends(&chars, 6, 3, out),
+    gathered(significant_chars(s), |chars| match chars.len() {
+        18 => keep_ends(chars, 6, 4, out),
+        15 => keep_ends(chars, 6, 3, out),
         n => out.extend(std::iter::repeat_n('*', n)),
-    }
+    })
 }
 
 /// The display mask of an identity number (see [`mask_id_number_into`]).
@@ -53,22 +71,26 @@ pub fn mask_id_number(s: &str) -> String {
 /// first 3 and last 4 (`138****5678`, `053****3456`); 7 to 10 digits keep only
 /// the last 2; anything shorter is fully masked.
 pub fn mask_phone_into(s: &str, out: &mut String) {
-    let mut digits: Vec<char> = significant_chars(s).filter(char::is_ascii_digit).collect();
     let stripped = s.trim_start_matches(|c: char| is_space(c) || c == '(' || c == '（');
     let has_plus = stripped.starts_with('+') || stripped.starts_with('＋');
-    if digits.len() > 11 && digits.starts_with(&['0', '0', '8', '6']) {
-        digits.drain(..4);
-    } else if digits.len() > 11
-        && (has_plus || digits.len() == 13)
-        && digits.starts_with(&['8', '6'])
-    {
-        digits.drain(..2);
-    }
-    match digits.len() {
-        n if n >= 11 => keep_ends(&digits, 3, 4, out),
-        n if n >= 7 => keep_ends(&digits, 0, 2, out),
-        n => out.extend(std::iter::repeat_n('*', n)),
-    }
+    let digits = significant_chars(s).filter(char::is_ascii_digit);
+    gathered(digits, |digits| {
+        let digits = if digits.len() > 11 && digits.starts_with(&['0', '0', '8', '6']) {
+            &digits[4..]
+        } else if digits.len() > 11
+            && (has_plus || digits.len() == 13)
+            && digits.starts_with(&['8', '6'])
+        {
+            &digits[2..]
+        } else {
+            digits
+        };
+        match digits.len() {
+            n if n >= 11 => keep_ends(digits, 3, 4, out),
+            n if n >= 7 => keep_ends(digits, 0, 2, out),
+            n => out.extend(std::iter::repeat_n('*', n)),
+        }
+    })
 }
 
 /// The display mask of a phone number (see [`mask_phone_into`]).
@@ -82,16 +104,15 @@ pub fn mask_phone(s: &str) -> String {
 /// `张*三` for three, first and last kept with the middle hidden for longer
 /// names (`欧**娜`), `*` for a single character.
 pub fn mask_name_into(s: &str, out: &mut String) {
-    let chars: Vec<char> = significant_chars(s).collect();
-    match chars.len() {
+    gathered(significant_chars(s), |chars| match chars.len() {
         0 => {}
         1 => out.push('*'),
         2 => {
             out.push(chars[0]);
             out.push('*');
         }
-        _ => keep_ends(&chars, 1, 1, out),
-    }
+        _ => keep_ends(chars, 1, 1, out),
+    })
 }
 
 /// The display mask of a personal name (see [`mask_name_into`]).
@@ -104,8 +125,7 @@ pub fn mask_name(s: &str) -> String {
 /// Writes a generic mask keeping `first` leading and `last` trailing
 /// characters; if they would cover the whole value, all of it is masked.
 pub fn mask_partial_into(s: &str, first: usize, last: usize, out: &mut String) {
-    let chars: Vec<char> = s.chars().collect();
-    keep_ends(&chars, first, last, out);
+    gathered(s.chars(), |chars| keep_ends(chars, first, last, out));
 }
 
 /// A generic partial mask (see [`mask_partial_into`]).
@@ -134,20 +154,26 @@ pub fn keyed_hash(value: &[u8], key: &[u8]) -> String {
 /// [`keyed_hash`] of `value` under a MAC already keyed, which the SQL
 /// functions key once per batch rather than once per row.
 pub(crate) fn pseudonym(keyed: &Hmac<Sha256>, value: &[u8]) -> String {
-    let mut mac = keyed.clone();
-    mac.update(value);
-    hex_prefix(&mac.finalize().into_bytes())
+    let mut out = String::with_capacity(KEYED_HASH_HEX_LEN);
+    pseudonym_into(keyed, value, &mut out);
+    out
 }
 
-/// Lower-case hex of the first [`KEYED_HASH_HEX_LEN`] / 2 bytes.
-pub(crate) fn hex_prefix(bytes: &[u8]) -> String {
+/// Appends [`pseudonym`] of `value` to `out`, for the SQL functions' row
+/// buffers.
+pub(crate) fn pseudonym_into(keyed: &Hmac<Sha256>, value: &[u8], out: &mut String) {
+    let mut mac = keyed.clone();
+    mac.update(value);
+    hex_prefix_into(&mac.finalize().into_bytes(), out);
+}
+
+/// Appends the lower-case hex of the first [`KEYED_HASH_HEX_LEN`] / 2 bytes.
+fn hex_prefix_into(bytes: &[u8], out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(KEYED_HASH_HEX_LEN);
     for &b in bytes.iter().take(KEYED_HASH_HEX_LEN / 2) {
         out.push(HEX[(b >> 4) as usize] as char);
         out.push(HEX[(b & 15) as usize] as char);
     }
-    out
 }
 
 #[cfg(test)]
@@ -194,6 +220,23 @@ mod tests {
         assert_eq!(mask_partial("abcdef", 1, 2), "a***ef");
         assert_eq!(mask_partial("abc", 2, 2), "***");
         assert_eq!(mask_partial("", 0, 0), "");
+    }
+
+    #[test]
+    fn values_longer_than_the_stack_buffer_mask_alike() {
+        // 40 characters: more than are gathered on the stack.
+        let long = "abcdefghij".repeat(4);
+        assert_eq!(
+            mask_partial(&long, 2, 3),
+            format!("ab{}hij", "*".repeat(35))
+        );
+        let name = "欧".repeat(33) + "娜";
+        assert_eq!(mask_name(&name), format!("欧{}娜", "*".repeat(32)));
+        assert_eq!(
+            mask_phone(&"1".repeat(40)),
+            format!("111{}1111", "*".repeat(33))
+        );
+        assert_eq!(mask_id_number(&"3".repeat(33)), "*".repeat(33));
     }
 
     #[test]
