@@ -71,9 +71,22 @@ pub fn mask_id_number(s: &str) -> String {
 /// first 3 and last 4 (`138****5678`, `053****3456`); 7 to 10 digits keep only
 /// the last 2; anything shorter is fully masked.
 pub fn mask_phone_into(s: &str, out: &mut String) {
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        // The usual shape: digits only, nothing to drop or fold.
+        return mask_phone_digits(s.bytes().map(char::from), false, out);
+    }
     let stripped = s.trim_start_matches(|c: char| is_space(c) || c == '(' || c == '（');
     let has_plus = stripped.starts_with('+') || stripped.starts_with('＋');
-    let digits = significant_chars(s).filter(char::is_ascii_digit);
+    mask_phone_digits(
+        significant_chars(s).filter(char::is_ascii_digit),
+        has_plus,
+        out,
+    )
+}
+
+/// The phone mask of a number's `digits` (`has_plus`: it was written
+/// with a leading `+`, so a leading 86 is the country code).
+fn mask_phone_digits(digits: impl Iterator<Item = char>, has_plus: bool, out: &mut String) {
     gathered(digits, |digits| {
         let digits = if digits.len() > 11 && digits.starts_with(&['0', '0', '8', '6']) {
             &digits[4..]
@@ -203,6 +216,10 @@ mod tests {
         assert_eq!(mask_phone("6123456"), "*****56");
         assert_eq!(mask_phone("12"), "**");
         assert_eq!(mask_phone(""), "");
+        // Digits only (the quick path) follow the same prefix rules.
+        assert_eq!(mask_phone("008613812345678"), "138****5678");
+        assert_eq!(mask_phone("8613812345678"), "138****5678");
+        assert_eq!(mask_phone("861381234567"), "861*****4567");
     }
 
     #[test]
