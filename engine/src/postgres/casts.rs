@@ -1233,6 +1233,19 @@ fn int4_rows(plan: LogicalPlan) -> Result<LogicalPlan> {
 fn integer_literal(e: Expr) -> Result<Transformed<Expr>> {
     use datafusion::common::ScalarValue;
     match e {
+        // `count(*)` (DataFusion's count(1)) keeps its int8 1: only in that
+        // form is it answered from file statistics; a count's argument is
+        // only tested for NULL, so its type changes no answer.
+        Expr::AggregateFunction(mut f)
+            if f.func.name() == "count"
+                && matches!(
+                    f.params.args.as_slice(),
+                    [Expr::Literal(ScalarValue::Int32(Some(1)), _)]
+                ) =>
+        {
+            f.params.args[0] = Expr::Literal(ScalarValue::Int64(Some(1)), None);
+            Ok(Transformed::yes(Expr::AggregateFunction(f)))
+        }
         // A minus on a constant is part of the constant (`-(-2147483648)`
         // is the int8 2147483648, as PostgreSQL folds it).
         Expr::Negative(inner)
