@@ -8,7 +8,11 @@
 //! exact statistics (so an aggregate cannot be read off the files' metadata).
 //! It does pass on an inexact estimate of how many rows and bytes come out,
 //! without any column's values, so the planner can still put the smaller side
-//! of a join on its build side. The pushdown refusals are the defaults of
+//! of a join on its build side. The one exception: where the governed scan
+//! reads the files unchanged (no fence left to apply, no filter, no join,
+//! every column unmasked, as for a city-level user with `pii`), the files'
+//! statistics tell nothing a `SELECT` would not, and pass through exactly,
+//! so `count(*)`, `min` and `max` are answered from them as for any table. The pushdown refusals are the defaults of
 //! `ExecutionPlan`; this node relies on them on purpose and the governance
 //! tests hold it to them.
 //!
@@ -148,12 +152,19 @@ impl ExecutionPlan for FenceBarrierExec {
 
     /// Sizes only, and never exact: an exact count would let `count(*)` be
     /// answered from the files, and column statistics would carry values
-    /// (min, max) of rows outside the fence.
+    /// (min, max) of rows outside the fence or of masked columns. Unless the
+    /// scan reads the files unchanged and shows every column as it is.
     fn statistics_from_inputs(
         &self,
         input_stats: &[Arc<Statistics>],
         _args: &StatisticsArgs,
     ) -> Result<Arc<Statistics>> {
+        let shown_as_stored = self.switches.is_empty()
+            && self.raw.len() == self.schema().fields().len()
+            && reads_files_only(&self.input);
+        if let (true, Some(input)) = (shown_as_stored, input_stats.first()) {
+            return Ok(Arc::clone(input));
+        }
         let mut stats = Statistics::new_unknown(&self.schema());
         if let Some(input) = input_stats.first() {
             stats.num_rows = input.num_rows.to_inexact();
@@ -269,4 +280,32 @@ fn compares_with_a_value(
         }
         _ => false,
     }
+}
+
+/// Whether `plan` returns the files' rows and columns as stored: a file scan
+/// with no predicate (pushed into it or above it), under nothing but
+/// projections of plain columns; no fence, join or computed column.
+fn reads_files_only(plan: &Arc<dyn ExecutionPlan>) -> bool {
+    use datafusion::datasource::physical_plan::FileScanConfig;
+    use datafusion::datasource::source::DataSourceExec;
+    use datafusion::physical_expr::expressions::Column;
+    use datafusion::physical_plan::coop::CooperativeExec;
+    use datafusion::physical_plan::projection::ProjectionExec;
+    if let Some(scan) = plan.downcast_ref::<DataSourceExec>() {
+        return scan
+            .data_source()
+            .downcast_ref::<FileScanConfig>()
+            .is_some_and(|files| files.file_source().filter().is_none());
+    }
+    if let Some(projection) = plan.downcast_ref::<ProjectionExec>() {
+        return projection
+            .expr()
+            .iter()
+            .all(|e| e.expr.downcast_ref::<Column>().is_some())
+            && reads_files_only(projection.input());
+    }
+    if plan.downcast_ref::<CooperativeExec>().is_some() {
+        return plan.children().first().is_some_and(|c| reads_files_only(c));
+    }
+    false
 }
