@@ -249,16 +249,7 @@ fn iso_dates(field: &FieldInfo) -> bool {
 /// `2024-02-29`, the year zero-padded to four digits (more when it has
 /// them), and years before 1 AD as `0001-12-31 BC`.
 fn iso_date(days: i32, out: &mut BytesMut) {
-    // Days to the proleptic Gregorian calendar (H. Hinnant's civil_from_days).
-    let z = i64::from(days) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = zhenjie_udfs::calendar::civil_from_days(days);
     let (shown, bc) = if year > 0 {
         (year, false)
     } else {
@@ -306,13 +297,10 @@ pub(crate) fn data_rows(
                     encode_one(&mut encoder, array, row, schema.field(i), field)?
                 }
                 _ if column.is_null(row) => row_buffer.put_i32(-1),
-                _ => {
-                    let at = row_buffer.len();
-                    row_buffer.put_i32(0);
-                    column.write(row, &mut row_buffer)?;
-                    let length = (row_buffer.len() - at - 4) as i32;
-                    row_buffer[at..at + 4].copy_from_slice(&length.to_be_bytes());
-                }
+                _ => length_prefixed(&mut row_buffer, |out| {
+                    column.write(row, out)?;
+                    Ok(IsNull::No)
+                })?,
             }
         }
         Ok(DataRow::new(row_buffer.split(), columns.len() as i16))
@@ -331,21 +319,31 @@ impl Encoder for RowWriter<'_> {
     where
         T: ToSql + ToSqlText + Sized,
     {
-        let at = self.0.len();
-        self.0.put_i32(-1);
-        let is_null = if field.format() == FieldFormat::Text {
-            value.to_sql_text(field.datatype(), self.0, field.format_options())?
-        } else {
-            value.to_sql(field.datatype(), self.0)?
-        };
-        if let IsNull::No = is_null {
-            let length = (self.0.len() - at - 4) as i32;
-            self.0[at..at + 4].copy_from_slice(&length.to_be_bytes());
-        }
-        Ok(())
+        length_prefixed(self.0, |out| {
+            Ok(if field.format() == FieldFormat::Text {
+                value.to_sql_text(field.datatype(), out, field.format_options())?
+            } else {
+                value.to_sql(field.datatype(), out)?
+            })
+        })
     }
 
     fn take_row(&mut self) -> Self::Item {}
+}
+
+/// Writes one field of a DataRow: its length, then what `write` writes
+/// (the length -1 and nothing else when `write` finds a NULL).
+fn length_prefixed(
+    out: &mut BytesMut,
+    write: impl FnOnce(&mut BytesMut) -> PgWireResult<IsNull>,
+) -> PgWireResult<()> {
+    let at = out.len();
+    out.put_i32(-1);
+    if let IsNull::No = write(out)? {
+        let length = (out.len() - at - 4) as i32;
+        out[at..at + 4].copy_from_slice(&length.to_be_bytes());
+    }
+    Ok(())
 }
 
 /// A json, jsonb or uuid value held as text: the text is its text form; the
