@@ -63,10 +63,9 @@ fn rewrite_plan(
     f: &dyn Fn(Expr, &DFSchema) -> Result<Transformed<Expr>>,
 ) -> Result<LogicalPlan> {
     // Children come before their parent, so while nothing has changed yet
-    // no node has a schema to recompute; once something has, every node
-    // after it (its ancestors among them) takes its inputs' new types.
-    // Statements a rule leaves alone (most) cost a walk, not a rebuild.
-    let changed_so_far = std::cell::Cell::new(false);
+    // no node has a schema to recompute (see `Settle`). Statements a rule
+    // leaves alone (most) cost a walk, not a rebuild.
+    let settle = Settle::default();
     plan.transform_up_with_subqueries(|plan| {
         // (A limit's count is not an expression PostgreSQL types; VALUES
         // rows keep the types of the schema they were planned with.)
@@ -90,13 +89,10 @@ fn rewrite_plan(
             let e = e.transform_up(|e| f(e, &schema))?;
             Ok(e.update_data(|e| original.restore(e)))
         })?;
-        if changed.transformed {
-            changed_so_far.set(true);
-        }
-        if recompute && changed_so_far.get() {
-            changed.map_data(|p| p.recompute_schema())
-        } else {
-            Ok(changed)
+        match (recompute, changed.transformed) {
+            (false, _) => Ok(changed),
+            (true, true) => settle.after(changed.map_data(|p| p.recompute_schema())?),
+            (true, false) => settle.after(changed),
         }
     })
     .map(|t| t.data)
