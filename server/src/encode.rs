@@ -332,7 +332,9 @@ impl Encoder for RowWriter<'_> {
 }
 
 /// Writes one field of a DataRow: its length, then what `write` writes
-/// (the length -1 and nothing else when `write` finds a NULL).
+/// (the length -1 and nothing else when `write` finds a NULL). Inlined: it
+/// runs for every value of a result.
+#[inline(always)]
 fn length_prefixed(
     out: &mut BytesMut,
     write: impl FnOnce(&mut BytesMut) -> PgWireResult<IsNull>,
