@@ -861,3 +861,45 @@ fn a_statement_timeout_that_is_not_a_time_stops_the_catalog() {
         "{err}"
     );
 }
+
+/// Each statement starts at its own time and sees the settings made before
+/// it, through both protocols, though a session plans its statements with
+/// one copy of its state (`Session::statement_state`).
+#[tokio::test]
+async fn each_statement_has_its_own_now_and_the_settings_before_it() {
+    let addr = start_server().await;
+    let client = connect(addr, "town").await;
+    let now = |rows: Vec<Vec<Option<String>>>| rows[0][0].clone().unwrap();
+    let first = now(text_rows(&client, "SELECT CAST(now() AS text)").await);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let second = now(text_rows(&client, "SELECT CAST(now() AS text)").await);
+    assert!(second > first, "{first} then {second}");
+    let prepared: String = client
+        .query_one("SELECT CAST(now() AS text)", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(prepared > second, "{second} then {prepared}");
+    // One statement reads one time.
+    assert_eq!(
+        text_rows(&client, "SELECT now() = now()").await,
+        vec![vec![Some("t".to_string())]]
+    );
+    client.batch_execute("SET TimeZone = 'UTC'").await.unwrap();
+    let utc = now(text_rows(
+        &client,
+        "SELECT CAST(TIMESTAMPTZ '2024-01-01 08:00:00+08' AS text)",
+    )
+    .await);
+    assert_eq!(utc, "2024-01-01 00:00:00+00");
+    client
+        .batch_execute("SET TimeZone = 'Asia/Shanghai'")
+        .await
+        .unwrap();
+    let shanghai = now(text_rows(
+        &client,
+        "SELECT CAST(TIMESTAMPTZ '2024-01-01 08:00:00+08' AS text)",
+    )
+    .await);
+    assert_eq!(shanghai, "2024-01-01 08:00:00+08");
+}

@@ -195,6 +195,9 @@ pub struct Session {
     relation_oids: std::collections::HashMap<String, i32>,
     /// Counts SET and RESET: a plan kept under an older count is not reused.
     generation: std::sync::atomic::AtomicU64,
+    /// The copy of the DataFusion state the last statement planned with,
+    /// under the count of SETs it was copied at (see `statement_state`).
+    spare_state: Mutex<Option<(u64, datafusion::execution::SessionState)>>,
     /// The last plan before its run-time filters were placed: what a
     /// prepared statement keeps.
     before_run_time_filters: crate::speed::plan_cache::BeforeRunTimeFilters,
@@ -447,9 +450,33 @@ impl Session {
             cursors: Cursors::default(),
             block: Arc::default(),
             generation: Default::default(),
+            spare_state: Mutex::new(None),
             before_run_time_filters,
             engine,
         })
+    }
+
+    /// The session's DataFusion state for one statement, with the count
+    /// of SETs it holds: the copy the last statement left when no SET or
+    /// RESET has come since, else a new copy (copying the function
+    /// registries cost about a twentieth of a short statement, once to plan
+    /// it and once to run it); either way marked as starting now, which
+    /// `now()` and the planner's generated names read.
+    fn statement_state(&self) -> (u64, datafusion::execution::SessionState) {
+        let generation = self.generation.load(std::sync::atomic::Ordering::Relaxed);
+        let spare = self.spare_state.lock().expect("state lock").take();
+        match spare {
+            Some((kept, mut state)) if kept == generation => {
+                state.mark_start_execution();
+                (generation, state)
+            }
+            _ => (generation, self.ctx.state()),
+        }
+    }
+
+    /// Leaves a statement's state for the next one.
+    fn leave_state(&self, generation: u64, state: datafusion::execution::SessionState) {
+        *self.spare_state.lock().expect("state lock") = Some((generation, state));
     }
 
     /// Who this session belongs to.

@@ -151,8 +151,7 @@ impl Session {
         };
         let timeout = self.settings().statement_timeout();
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-        let state = self.ctx.state();
-        let generation = self.generation.load(std::sync::atomic::Ordering::Relaxed);
+        let (generation, state) = self.statement_state();
         let start = async {
             if let Some(cache) = cache {
                 if let Some((physical, kept)) = cache
@@ -225,6 +224,7 @@ impl Session {
         if let Some(route) = route {
             stream = crate::postgres::explain::with_route(stream, route);
         }
+        self.leave_state(generation, state);
         let limit = self.principal.max_result_rows;
         Ok(guard_stream(stream, token, deadline, limit))
     }

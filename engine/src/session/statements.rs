@@ -262,7 +262,7 @@ impl Session {
 
     /// Plans a statement that may only read.
     async fn plan_read(&self, statement: DfStatement) -> Result<LogicalPlan> {
-        let state = self.ctx.state();
+        let (generation, state) = self.statement_state();
         let plan = state.statement_to_plan(statement).await?;
         let plan = crate::postgres::narrow_output_types(plan)?;
         // The types PostgreSQL's semantics give are the types Describe
@@ -282,6 +282,7 @@ impl Session {
                 "permission denied: zhenjie serves governed data read-only",
             ));
         }
+        self.leave_state(generation, state);
         Ok(plan)
     }
 
