@@ -12,9 +12,10 @@
 //! reads the files unchanged (no fence left to apply, no filter, no join,
 //! every column unmasked, as for a city-level user with `pii`), the files'
 //! statistics tell nothing a `SELECT` would not, and pass through exactly,
-//! so `count(*)`, `min` and `max` are answered from them as for any table. The pushdown refusals are the defaults of
-//! `ExecutionPlan`; this node relies on them on purpose and the governance
-//! tests hold it to them.
+//! so `count(*)`, `min` and `max` are answered from them as for any table.
+//!
+//! The pushdown refusals are the defaults of `ExecutionPlan`; this node
+//! relies on them on purpose and the governance tests hold it to them.
 //!
 //! One kind of filter does pass: the dynamic filters a join or a top-N
 //! builds at run time (the join keys seen, the current N-th value), over
