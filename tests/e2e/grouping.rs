@@ -1,13 +1,14 @@
-//! Grouping by one text column (or its first characters) over area-sorted
-//! files runs by runs of equal keys (`engine/src/speed/run_grouping.rs`);
-//! data without runs goes to DataFusion's own operator. Either way the groups and aggregates must be
+//! Grouping by a few text columns (or their first characters) whose keys
+//! repeat finds each row's group by its keys' string views
+//! (`engine/src/speed/key_grouping.rs`); keys that do not repeat go to
+//! DataFusion's own operator. Either way the groups and aggregates must be
 //! exactly those of plain DataFusion over the raw files (the oracle).
 
 use crate::common::*;
 use crate::governance::{oracle, rows};
 
 #[tokio::test]
-async fn grouping_by_runs_gives_the_oracles_groups() {
+async fn grouping_by_key_views_gives_the_oracles_groups() {
     let addr = start_server().await;
     // admin: the whole city, nothing masked, so the raw files are the oracle.
     let admin = connect(addr, "admin").await;
@@ -18,9 +19,10 @@ async fn grouping_by_runs_gives_the_oracles_groups() {
     .await
     .concat()
     .join("\n");
-    assert!(plan.contains("grouping=runs"), "{plan}");
-    // Over the area-sorted persons file both partitions go by runs; by name,
-    // which has none, both are handed to DataFusion's operator.
+    assert!(plan.contains("grouping=key_views"), "{plan}");
+    // Area codes (sorted runs) and sexes (two values) repeat, so both
+    // partitions go by views; names do not, so both are handed to
+    // DataFusion's operator.
     for (sql, runs, hashed) in [
         (
             "SELECT county_code, count(*) FROM persons GROUP BY county_code",
@@ -28,6 +30,16 @@ async fn grouping_by_runs_gives_the_oracles_groups() {
             0,
         ),
         ("SELECT name, count(*) FROM persons GROUP BY name", 0, 2),
+        (
+            "SELECT town_code, sex, count(*) FROM persons GROUP BY 1, 2",
+            2,
+            0,
+        ),
+        (
+            "SELECT sex, name, count(*) FROM persons GROUP BY 1, 2",
+            0,
+            2,
+        ),
         // A prefix of the area code: the persons-per-county report.
         (
             "SELECT substr(grid_code, 1, 6), count(*) FROM persons GROUP BY 1",
@@ -45,7 +57,7 @@ async fn grouping_by_runs_gives_the_oracles_groups() {
             .concat()
             .join("\n");
         assert!(
-            analyzed.contains(&format!("partitions_by_runs={runs}"))
+            analyzed.contains(&format!("partitions_by_key_views={runs}"))
                 && analyzed.contains(&format!("partitions_hashed={hashed}")),
             "{analyzed}"
         );
@@ -76,7 +88,16 @@ async fn grouping_by_runs_gives_the_oracles_groups() {
         "SELECT substr(address, 1, 3), count(*) FROM persons GROUP BY 1 ORDER BY 1",
         // Not a prefix: hashed as before.
         "SELECT substr(grid_code, 7, 3), count(*) FROM persons GROUP BY 1 ORDER BY 1",
-        // No runs at all: DataFusion's operator takes the partition over.
+        // Two and three keys: a run and a scattered key, NULLs in either,
+        // a prefix among them, and a key long enough to be kept out of line.
+        "SELECT town_code, sex, count(*), min(name), max(phone) FROM persons \
+         GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT sex, relation, count(*) FROM persons GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT k, sex, count(*), count(phone) FROM (SELECT CASE WHEN relation <> '02' \
+         THEN town_code END AS k, sex, phone FROM persons) GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT substr(grid_code, 1, 9), CASE WHEN sex = '男' THEN NULL ELSE relation END, \
+         grid_code, count(*) FROM persons GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        // No repeats at all: DataFusion's operator takes the partition over.
         "SELECT name, count(*) FROM persons GROUP BY name ORDER BY name",
         "SELECT town_code, count(*) FROM persons GROUP BY town_code \
          HAVING count(*) > 100 ORDER BY town_code",

@@ -8,8 +8,9 @@
 //!
 //! * [`plan_cache`] — prepared statements keep their physical plan while
 //!   everything it was built from still holds;
-//! * [`run_grouping`] — partial aggregates over an area code look a key up
-//!   only where a run of equal codes starts;
+//! * [`key_grouping`] — partial aggregates over a few text keys (area
+//!   codes, statuses, types) find a row's group from its keys' string views
+//!   and read a key's text only when its views are new;
 //! * [`nested_plan`] — a governed scan's own plan gets one logical pass,
 //!   and leaves its physical optimization to the query's, which reaches it
 //!   anyway;
@@ -22,7 +23,7 @@
 //! what PostgreSQL clients expect (`postgres`).
 
 pub(crate) mod date_part;
+pub(crate) mod key_grouping;
 pub(crate) mod nested_plan;
 pub(crate) mod plan_cache;
-pub(crate) mod run_grouping;
 pub(crate) mod yielding_joins;
