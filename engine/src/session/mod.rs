@@ -284,6 +284,7 @@ impl Session {
             }
         }
         physical.push(Arc::new(crate::governance::raw_key_join::RawKeyJoin));
+        physical.push(Arc::new(crate::speed::widening_casts::WideningCasts));
         physical.push(Arc::new(crate::speed::key_grouping::KeyGrouping));
         physical.push(Arc::new(crate::speed::yielding_joins::YieldingJoins));
         let state = builder

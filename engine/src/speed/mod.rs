@@ -16,6 +16,8 @@
 //!   anyway;
 //! * [`date_part`] — the year, month or day of a date straight from its day
 //!   number;
+//! * [`widening_casts`] — integers cast to a `numeric` that holds all their
+//!   values, without a check per value;
 //! * [`yielding_joins`] — joins hand control back to the scheduler, so a
 //!   stopped query stops.
 //!
@@ -26,4 +28,5 @@ pub(crate) mod date_part;
 pub(crate) mod key_grouping;
 pub(crate) mod nested_plan;
 pub(crate) mod plan_cache;
+pub(crate) mod widening_casts;
 pub(crate) mod yielding_joins;
