@@ -599,29 +599,59 @@ impl<const N: usize> Groups<N> {
 
     /// Sets `indices` to the group of each row of `columns`, creating groups
     /// for keys not seen before. A row whose views were seen lately takes
-    /// their group without reading its text.
+    /// their group without reading its text; in a batch of long runs (area
+    /// codes in a sorted file), a row whose views are the previous row's
+    /// takes its group without even that. Elsewhere that comparison would
+    /// only be a branch mispredicted at every other row.
     fn assign(&mut self, columns: &[&StringViewArray; N], indices: &mut Vec<usize>) {
         let rows = columns[0].len();
         indices.clear();
         indices.resize(rows, 0);
         self.batch += 1;
-        let mut previous = self.last;
         if columns.iter().all(|c| c.null_count() == 0) {
             let views: [&[u128]; N] = std::array::from_fn(|k| &columns[k].views()[..rows]);
-            for (i, out) in indices.iter_mut().enumerate() {
-                let key = RowViews {
-                    views: std::array::from_fn(|k| views[k][i]),
-                    nulls: 0,
-                };
-                let g = self.find(key, columns, i, previous);
-                *out = g;
-                previous = Some(g);
+            let key = |i: usize| RowViews {
+                views: std::array::from_fn(|k| views[k][i]),
+                nulls: 0,
+            };
+            // Long runs: at most one row in MIN_REPEAT starts one (counted
+            // until there are more).
+            let most = rows / MIN_REPEAT;
+            let long_runs = (1..rows)
+                .filter(|&i| (0..N).any(|k| views[k][i] != views[k][i - 1]))
+                .nth(most)
+                .is_none();
+            if long_runs {
+                self.assign_rows::<true>(columns, indices, key);
+            } else {
+                self.assign_rows::<false>(columns, indices, key);
             }
         } else {
-            for (i, out) in indices.iter_mut().enumerate() {
-                let g = self.find(RowViews::of(columns, i), columns, i, previous);
-                *out = g;
-                previous = Some(g);
+            self.assign_rows::<false>(columns, indices, |i| RowViews::of(columns, i));
+        }
+    }
+
+    /// [`Self::assign`] over keys read by `key`, looking at the previous
+    /// row's views first when `RUNS`.
+    #[inline(always)]
+    fn assign_rows<const RUNS: bool>(
+        &mut self,
+        columns: &[&StringViewArray; N],
+        indices: &mut [usize],
+        key: impl Fn(usize) -> RowViews<N>,
+    ) {
+        let mut previous = self.last;
+        let mut previous_key = RowViews::NONE;
+        for (i, out) in indices.iter_mut().enumerate() {
+            let views = key(i);
+            let g = match previous {
+                Some(g) if RUNS && i > 0 && views.same(&previous_key) => g,
+                _ => self.find(views, columns, i, previous),
+            };
+            *out = g;
+            previous = Some(g);
+            if RUNS {
+                previous_key = views;
             }
         }
         self.last = previous;
@@ -907,6 +937,42 @@ mod tests {
                 (Some("b"), None),
                 (Some(long), Some("女")),
             ]
+        );
+    }
+
+    #[test]
+    fn long_runs_continue_across_batches() {
+        // Two runs in a batch of 64 rows: the batch goes by runs.
+        let town = |runs: &[(&'static str, usize)]| {
+            StringViewArray::from_iter_values(
+                runs.iter().flat_map(|&(v, n)| std::iter::repeat_n(v, n)),
+            )
+        };
+        let sex = StringViewArray::from_iter_values(std::iter::repeat_n("男性", 64));
+        let mut g = Groups::new([None, Some(1)]);
+        let mut indices = Vec::new();
+        g.assign(
+            &[&town(&[("370602", 40), ("370611", 24)]), &sex],
+            &mut indices,
+        );
+        let expected: Vec<usize> = [(0, 40), (1, 24)]
+            .iter()
+            .flat_map(|&(g, n)| std::iter::repeat_n(g, n))
+            .collect();
+        assert_eq!(indices, expected);
+        g.assign(
+            &[&town(&[("370611", 10), ("370602", 54)]), &sex],
+            &mut indices,
+        );
+        let expected: Vec<usize> = [(1, 10), (0, 54)]
+            .iter()
+            .flat_map(|&(g, n)| std::iter::repeat_n(g, n))
+            .collect();
+        assert_eq!(indices, expected);
+        let [t, s] = g.values();
+        assert_eq!(
+            t.iter().zip(s.iter()).collect::<Vec<_>>(),
+            [(Some("370602"), Some("男")), (Some("370611"), Some("男"))]
         );
     }
 
