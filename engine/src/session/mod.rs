@@ -283,8 +283,10 @@ impl Session {
                 break;
             }
         }
+        // First: projections are still projections, not yet pushed into
+        // the scans.
+        physical.insert(0, Arc::new(crate::speed::widening_casts::WideningCasts));
         physical.push(Arc::new(crate::governance::raw_key_join::RawKeyJoin));
-        physical.push(Arc::new(crate::speed::widening_casts::WideningCasts));
         physical.push(Arc::new(crate::speed::key_grouping::KeyGrouping));
         physical.push(Arc::new(crate::speed::yielding_joins::YieldingJoins));
         let state = builder

@@ -9,8 +9,10 @@
 //! average age over a million persons. Where the target's integer digits
 //! hold every value of the source type (`numeric(38, 0)` holds any `int8`),
 //! no check can fail, so [`WideningCasts`] gives such casts in projections
-//! an expression that converts without one. It prints as the cast it
-//! stands for, and any other cast is left to Arrow.
+//! an expression that converts without one. It runs before any other
+//! physical rule, while projections are still projections: DataFusion then
+//! pushes them into the file scans as they are. The expression prints as
+//! the cast it stands for, and any other cast is left to Arrow.
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Decimal128Array, RecordBatch};
 use datafusion::arrow::datatypes::{

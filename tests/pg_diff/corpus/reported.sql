@@ -109,3 +109,6 @@ SELECT to_char(-100::numeric, '999PL');
 SELECT to_char(100::numeric, 'SG999');
 SELECT i, to_char(n, 'FM9,990.00'), to_char(b, 'S0000') FROM t ORDER BY i;
 SELECT to_char(1234.5::float8, '9999.99');
+SELECT i, i::numeric(38,0), b::numeric(38,0), i::numeric(12,2), b::numeric(21,2), b::numeric FROM t ORDER BY 1 NULLS FIRST;
+SELECT i, 2024 - extract(year FROM d), b::numeric(19,0) * 10 FROM t ORDER BY i NULLS FIRST;
+SELECT flag, sum(2024 - extract(year FROM d)), sum(b::numeric(30,0)), sum(i::numeric(12,2)) FROM t GROUP BY flag ORDER BY 1 NULLS FIRST;
