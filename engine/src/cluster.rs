@@ -16,6 +16,7 @@
 //! shuffle files.
 
 use crate::governance::barrier::FenceBarrierExec;
+use crate::speed::widening_casts::WideningCast;
 use crate::speed::yielding_joins::StopCheck;
 use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::source::DataSourceExec;
@@ -42,6 +43,7 @@ const MAGIC: &[u8] = b"ZJ\x00";
 const BARRIER: u8 = 1;
 const STOP_CHECK: u8 = 2;
 const MASK: u8 = 3;
+const WIDENING_CAST: u8 = 4;
 
 /// The codec of a zhenjie cluster: zhenjie's nodes, and the functions every
 /// process registers alike; everything else is Ballista's and DataFusion's.
@@ -271,7 +273,8 @@ impl PhysicalExtensionCodec for ZhenjieCodec {
     }
 
     /// A join's stop check travels as the filter it checks: a cluster job is
-    /// stopped through its scheduler, not a switch in this process.
+    /// stopped through its scheduler, not a switch in this process. A
+    /// widening cast travels as its operand and target type.
     fn try_encode_expr(
         &self,
         node: &Arc<dyn PhysicalExpr>,
@@ -280,6 +283,11 @@ impl PhysicalExtensionCodec for ZhenjieCodec {
     ) -> Result<()> {
         if node.downcast_ref::<StopCheck>().is_some() {
             Self::tagged(STOP_CHECK, buf);
+            return Ok(());
+        }
+        if let Some(cast) = node.downcast_ref::<WideningCast>() {
+            Self::tagged(WIDENING_CAST, buf);
+            buf.extend_from_slice(&cast.target());
             return Ok(());
         }
         self.ballista.try_encode_expr(node, buf, ctx)
@@ -293,6 +301,9 @@ impl PhysicalExtensionCodec for ZhenjieCodec {
     ) -> Result<Arc<dyn PhysicalExpr>> {
         match (Self::ours(buf), inputs) {
             (Some((STOP_CHECK, _)), [inner]) => Ok(inner.clone()),
+            (Some((WIDENING_CAST, &[precision, scale])), [input]) => {
+                WideningCast::over(input.clone(), precision, scale)
+            }
             (Some((kind, _)), _) => Err(DataFusionError::Internal(format!(
                 "zhenjie expression {kind} with {} inputs",
                 inputs.len()
@@ -599,6 +610,45 @@ mod tests {
             .is_ok());
         let date_part = crate::speed::date_part::DatePart::udf();
         assert!(codec.try_encode_udf(&date_part, &mut buf).is_ok());
+    }
+
+    /// A widening cast travels (a plan holding one would otherwise stay
+    /// here) and converts on the executor as it does here.
+    #[tokio::test]
+    async fn widening_casts_travel() {
+        use datafusion::arrow::array::Int64Array;
+        use datafusion::physical_expr::expressions::CastExpr;
+        let schema = Arc::new(Schema::new(vec![Field::new("b", DataType::Int64, true)]));
+        let values = Int64Array::from(vec![Some(i64::MIN), None, Some(7)]);
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(values)]).unwrap();
+        let scan = MemorySourceConfig::try_new_exec(&[vec![batch]], schema.clone(), None).unwrap();
+        let cast: Arc<dyn PhysicalExpr> = Arc::new(CastExpr::new(
+            col("b", &schema).unwrap(),
+            DataType::Decimal128(21, 2),
+            None,
+        ));
+        let projection: Arc<dyn ExecutionPlan> =
+            Arc::new(ProjectionExec::try_new(vec![(cast, "n".to_string())], scan).unwrap());
+        let plan = datafusion::physical_optimizer::PhysicalOptimizerRule::optimize(
+            &crate::speed::widening_casts::WideningCasts,
+            projection,
+            &Default::default(),
+        )
+        .unwrap();
+        let widened = |p: &Arc<dyn ExecutionPlan>| {
+            p.downcast_ref::<ProjectionExec>().unwrap().expr()[0]
+                .expr
+                .downcast_ref::<WideningCast>()
+                .is_some()
+        };
+        assert!(widened(&plan));
+        let codec = ZhenjieCodec::new(&functions(), None);
+        let bytes = zhenjie_cluster::encode(plan.clone(), &codec).unwrap();
+        let ctx = TaskContext::from(&functions());
+        let decoded = zhenjie_cluster::decode(&bytes, &ctx, &codec).unwrap();
+        assert!(widened(&decoded));
+        assert_eq!(decoded.schema(), plan.schema());
+        assert_eq!(rows(decoded).await, rows(plan).await);
     }
 
     #[test]

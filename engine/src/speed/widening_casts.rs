@@ -153,6 +153,29 @@ impl std::fmt::Display for WideningCast {
 }
 
 impl WideningCast {
+    /// The cast of `input` to `Decimal128(precision, scale)`, as a cluster
+    /// executor receives it ([`Self::target`] is what was sent).
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    pub(crate) fn over(
+        input: Arc<dyn PhysicalExpr>,
+        precision: u8,
+        scale: u8,
+    ) -> Result<Arc<dyn PhysicalExpr>> {
+        let to = DataType::Decimal128(precision, scale as i8);
+        Ok(Arc::new(WideningCast {
+            cast: Arc::new(CastExpr::new(input.clone(), to, None)),
+            input,
+            precision,
+            scale: u32::from(scale),
+        }))
+    }
+
+    /// The target type's precision and scale.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    pub(crate) fn target(&self) -> [u8; 2] {
+        [self.precision, self.scale as u8]
+    }
+
     fn convert(&self, values: &ArrayRef) -> Result<ArrayRef> {
         fn each<T: ArrowPrimitiveType>(values: &ArrayRef, factor: i128) -> Decimal128Array
         where
