@@ -23,6 +23,8 @@ pub mod sqlstate {
     pub const UNDEFINED_TABLE: &str = "42P01";
     /// undefined_column
     pub const UNDEFINED_COLUMN: &str = "42703";
+    /// ambiguous_column
+    pub const AMBIGUOUS_COLUMN: &str = "42702";
     /// undefined_function
     pub const UNDEFINED_FUNCTION: &str = "42883";
     /// insufficient_privilege

@@ -125,9 +125,16 @@ pub(crate) fn before_rules(statement: &mut Statement) {
 /// can, then gives user expressions PostgreSQL's meaning where DataFusion's
 /// differs (see [`PostgresSemantics`]).
 pub(crate) fn rewrite(statement: &mut Statement) -> Result<(), crate::EngineError> {
-    let _ = statement.visit(&mut CatalogIdioms);
+    let mut idioms = CatalogIdioms::default();
+    let _ = statement.visit(&mut idioms);
     let mut semantics = PostgresSemantics::default();
     let _ = statement.visit(&mut semantics);
+    if let Some(name) = idioms.ambiguous {
+        return Err(crate::EngineError::new(
+            crate::error::sqlstate::AMBIGUOUS_COLUMN,
+            format!("ORDER BY \"{name}\" is ambiguous"),
+        ));
+    }
     match semantics.unsupported {
         Some(what) => Err(crate::EngineError::new(
             crate::error::sqlstate::FEATURE_NOT_SUPPORTED,
@@ -848,7 +855,12 @@ pub(super) fn as_int4_literal(e: &Expr) -> Option<Expr> {
     parse_expr(&format!("CAST({digits} AS INT)"))
 }
 
-pub(super) struct CatalogIdioms;
+#[derive(Default)]
+pub(super) struct CatalogIdioms {
+    /// An `ORDER BY` name two different output columns have (see
+    /// [`ambiguous_order_by`]), found before they are told apart.
+    ambiguous: Option<String>,
+}
 
 pub(super) fn function_args(args: &FunctionArguments) -> Vec<String> {
     match args {
@@ -955,6 +967,52 @@ pub(super) fn name_function_columns(
             alias: Ident::with_quote('"', alias),
         };
     }
+}
+
+/// The name of an `ORDER BY` item PostgreSQL refuses as ambiguous: a bare
+/// name that two output columns have, as different expressions
+/// (`SELECT i, i::numeric FROM t ORDER BY i`; 42702). DataFusion would
+/// order by one of them. Where the select list has a wildcard, or the two
+/// could be the same column (`i` and `t.i`), nothing is refused.
+fn ambiguous_order_by(query: &datafusion::sql::sqlparser::ast::Query) -> Option<String> {
+    use datafusion::sql::sqlparser::ast::{OrderByKind, SelectItem, SetExpr};
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
+    let OrderByKind::Expressions(items) = &query.order_by.as_ref()?.kind else {
+        return None;
+    };
+    let mut outputs = Vec::new();
+    for item in &select.projection {
+        let (name, expr) = match item {
+            SelectItem::ExprWithAlias { expr, alias } => (display_ident(alias), expr),
+            SelectItem::UnnamedExpr(e) => match e {
+                Expr::Identifier(id) => (display_ident(id), e),
+                Expr::CompoundIdentifier(parts) => (display_ident(parts.last()?), e),
+                _ => match postgres_column_name(e) {
+                    Some(name) => (name, e),
+                    None => continue,
+                },
+            },
+            _ => return None,
+        };
+        // A column is known by its name; anything else by its text.
+        let what = match expr {
+            Expr::Identifier(id) => display_ident(id),
+            Expr::CompoundIdentifier(parts) => display_ident(parts.last()?),
+            other => other.to_string(),
+        };
+        outputs.push((name, what));
+    }
+    items.iter().find_map(|item| {
+        let Expr::Identifier(id) = &item.expr else {
+            return None;
+        };
+        let name = display_ident(id);
+        let mut named = outputs.iter().filter(|(n, _)| *n == name);
+        let (_, first) = named.next()?;
+        named.any(|(_, other)| other != first).then_some(name)
+    })
 }
 
 fn display_ident(id: &datafusion::sql::sqlparser::ast::Ident) -> String {
@@ -1534,6 +1592,9 @@ impl VisitorMut for CatalogIdioms {
                 }
                 _ => {}
             }
+        }
+        if let Some(name) = ambiguous_order_by(query) {
+            self.ambiguous.get_or_insert(name);
         }
         name_selects(query.body.as_mut());
         ControlFlow::Continue(())

@@ -112,3 +112,8 @@ SELECT to_char(1234.5::float8, '9999.99');
 SELECT i, i::numeric(38,0), b::numeric(38,0), i::numeric(12,2), b::numeric(21,2), b::numeric FROM t ORDER BY 1 NULLS FIRST;
 SELECT i, 2024 - extract(year FROM d), b::numeric(19,0) * 10 FROM t ORDER BY i NULLS FIRST;
 SELECT flag, sum(2024 - extract(year FROM d)), sum(b::numeric(30,0)), sum(i::numeric(12,2)) FROM t GROUP BY flag ORDER BY 1 NULLS FIRST;
+SELECT i, i::numeric FROM t ORDER BY i;
+SELECT i AS x, n AS x FROM t ORDER BY x;
+SELECT i, t.i FROM t ORDER BY i;
+SELECT i AS x, i AS x FROM t ORDER BY x;
+SELECT i, i::numeric AS j FROM t ORDER BY i;
