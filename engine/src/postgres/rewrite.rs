@@ -930,30 +930,10 @@ pub(super) fn name_function_columns(
     use datafusion::sql::sqlparser::ast::{Ident, SelectItem};
     let mut used = std::collections::HashSet::new();
     for (i, item) in projection.iter_mut().enumerate() {
-        // The name PostgreSQL shows, and whether DataFusion would name the
-        // column so already.
-        let (expr, name, named) = match &*item {
-            SelectItem::ExprWithAlias { expr, alias } => {
-                let name = if alias.quote_style.is_some() {
-                    alias.value.clone()
-                } else {
-                    alias.value.to_ascii_lowercase()
-                };
-                (expr, name, true)
-            }
-            SelectItem::UnnamedExpr(e) => match e {
-                Expr::Identifier(id) => (e, display_ident(id), true),
-                Expr::CompoundIdentifier(parts) => match parts.last() {
-                    Some(id) => (e, display_ident(id), true),
-                    None => continue,
-                },
-                _ => match postgres_column_name(e) {
-                    Some(name) => (e, name, false),
-                    None => continue,
-                },
-            },
-            _ => continue,
+        let Some((expr, name, named)) = output_name(item) else {
+            continue;
         };
+        let expr = expr.clone();
         let alias = if used.insert(name.clone()) {
             if named {
                 continue;
@@ -963,9 +943,27 @@ pub(super) fn name_function_columns(
             format!("{name}{}{i}", super::text::NAME_SUFFIX)
         };
         *item = SelectItem::ExprWithAlias {
-            expr: expr.clone(),
+            expr,
             alias: Ident::with_quote('"', alias),
         };
+    }
+}
+
+/// The name PostgreSQL shows for a select item, its expression, and whether
+/// DataFusion would name the column so already; `None` for a wildcard, or
+/// an item whose name PostgreSQL figures and this does not.
+fn output_name(
+    item: &datafusion::sql::sqlparser::ast::SelectItem,
+) -> Option<(&Expr, String, bool)> {
+    use datafusion::sql::sqlparser::ast::SelectItem;
+    match item {
+        SelectItem::ExprWithAlias { expr, alias } => Some((expr, display_ident(alias), true)),
+        SelectItem::UnnamedExpr(e) => match e {
+            Expr::Identifier(id) => Some((e, display_ident(id), true)),
+            Expr::CompoundIdentifier(parts) => Some((e, display_ident(parts.last()?), true)),
+            _ => Some((e, postgres_column_name(e)?, false)),
+        },
+        _ => None,
     }
 }
 
@@ -984,17 +982,14 @@ fn ambiguous_order_by(query: &datafusion::sql::sqlparser::ast::Query) -> Option<
     };
     let mut outputs = Vec::new();
     for item in &select.projection {
-        let (name, expr) = match item {
-            SelectItem::ExprWithAlias { expr, alias } => (display_ident(alias), expr),
-            SelectItem::UnnamedExpr(e) => match e {
-                Expr::Identifier(id) => (display_ident(id), e),
-                Expr::CompoundIdentifier(parts) => (display_ident(parts.last()?), e),
-                _ => match postgres_column_name(e) {
-                    Some(name) => (name, e),
-                    None => continue,
-                },
-            },
-            _ => return None,
+        if !matches!(
+            item,
+            SelectItem::ExprWithAlias { .. } | SelectItem::UnnamedExpr(_)
+        ) {
+            return None;
+        }
+        let Some((expr, name, _)) = output_name(item) else {
+            continue;
         };
         // A column is known by its name; anything else by its text.
         let what = match expr {
