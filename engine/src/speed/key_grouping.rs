@@ -700,10 +700,9 @@ impl<const N: usize> Groups<N> {
         let key = |k: usize| -> Option<&str> {
             (!columns[k].is_null(row)).then(|| cut(columns[k].value(row), self.chars[k]))
         };
-        if let Some(g) = before {
-            if (0..N).all(|k| self.keys[g][k].as_deref() == key(k)) {
-                return g;
-            }
+        let is_key_of = |g: usize| (0..N).all(|k| self.keys[g][k].as_deref() == key(k));
+        if let Some(g) = before.filter(|&g| is_key_of(g)) {
+            return g;
         }
         let hash = {
             use std::hash::{BuildHasher, Hash, Hasher};
@@ -713,7 +712,7 @@ impl<const N: usize> Groups<N> {
         };
         let mut candidate = self.index.get(&hash).copied();
         while let Some(g) = candidate {
-            if (0..N).all(|k| self.keys[g][k].as_deref() == key(k)) {
+            if is_key_of(g) {
                 return g;
             }
             candidate = self.same_hash[g];
