@@ -16,6 +16,7 @@
 //! shuffle files.
 
 use crate::governance::barrier::FenceBarrierExec;
+use crate::speed::view_comparisons::{Test, ViewComparison};
 use crate::speed::widening_casts::WideningCast;
 use crate::speed::yielding_joins::StopCheck;
 use datafusion::datasource::physical_plan::FileScanConfig;
@@ -44,6 +45,7 @@ const BARRIER: u8 = 1;
 const STOP_CHECK: u8 = 2;
 const MASK: u8 = 3;
 const WIDENING_CAST: u8 = 4;
+const VIEW_COMPARISON: u8 = 5;
 
 /// The codec of a zhenjie cluster: zhenjie's nodes, and the functions every
 /// process registers alike; everything else is Ballista's and DataFusion's.
@@ -290,6 +292,13 @@ impl PhysicalExtensionCodec for ZhenjieCodec {
             buf.extend_from_slice(&cast.target());
             return Ok(());
         }
+        if let Some(comparison) = node.downcast_ref::<ViewComparison>() {
+            let (test, constant) = comparison.parts();
+            Self::tagged(VIEW_COMPARISON, buf);
+            buf.push(test.code());
+            buf.extend_from_slice(constant);
+            return Ok(());
+        }
         self.ballista.try_encode_expr(node, buf, ctx)
     }
 
@@ -303,6 +312,12 @@ impl PhysicalExtensionCodec for ZhenjieCodec {
             (Some((STOP_CHECK, _)), [inner]) => Ok(inner.clone()),
             (Some((WIDENING_CAST, &[precision, scale])), [input]) => {
                 WideningCast::over(input.clone(), precision, scale)
+            }
+            (Some((VIEW_COMPARISON, [code, constant @ ..])), [text]) => {
+                let test = Test::from_code(*code).ok_or_else(|| {
+                    DataFusionError::Internal(format!("view comparison test {code}"))
+                })?;
+                ViewComparison::over(text.clone(), test, constant.to_vec())
             }
             (Some((kind, _)), _) => Err(DataFusionError::Internal(format!(
                 "zhenjie expression {kind} with {} inputs",
@@ -649,6 +664,69 @@ mod tests {
         assert!(widened(&decoded));
         assert_eq!(decoded.schema(), plan.schema());
         assert_eq!(rows(decoded).await, rows(plan).await);
+    }
+
+    /// View comparisons travel (a filter holding one would otherwise stay
+    /// here), each test with its constant, and filter on the executor as
+    /// they do here.
+    #[tokio::test]
+    async fn view_comparisons_travel() {
+        use datafusion::arrow::array::StringViewArray;
+        use datafusion::common::ScalarValue;
+        use datafusion::logical_expr::Operator;
+        use datafusion::physical_expr::expressions::{lit, BinaryExpr, LikeExpr};
+        use datafusion::physical_plan::filter::FilterExec;
+        let schema = Arc::new(Schema::new(vec![Field::new("t", DataType::Utf8View, true)]));
+        let codes = StringViewArray::from(vec![
+            Some("370602001001001"),
+            None,
+            Some("370603001"),
+            Some("3706"),
+        ]);
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(codes)]).unwrap();
+        let t = col("t", &schema).unwrap();
+        let text = |s: &str| lit(ScalarValue::Utf8View(Some(s.to_string())));
+        let compare = |op| -> Arc<dyn PhysicalExpr> {
+            Arc::new(BinaryExpr::new(t.clone(), op, text("370602")))
+        };
+        let like = |negated| -> Arc<dyn PhysicalExpr> {
+            Arc::new(LikeExpr::new(negated, false, t.clone(), text("370602%")))
+        };
+        let predicates = [
+            compare(Operator::Lt),
+            compare(Operator::LtEq),
+            compare(Operator::Gt),
+            compare(Operator::GtEq),
+            like(false),
+            like(true),
+        ];
+        for predicate in predicates {
+            let scan =
+                MemorySourceConfig::try_new_exec(&[vec![batch.clone()]], schema.clone(), None)
+                    .unwrap();
+            let filter: Arc<dyn ExecutionPlan> =
+                Arc::new(FilterExec::try_new(predicate.clone(), scan).unwrap());
+            let plan = datafusion::physical_optimizer::PhysicalOptimizerRule::optimize(
+                &crate::speed::view_comparisons::ViewComparisons,
+                filter,
+                &Default::default(),
+            )
+            .unwrap();
+            let fast = |p: &Arc<dyn ExecutionPlan>| {
+                p.downcast_ref::<FilterExec>()
+                    .unwrap()
+                    .predicate()
+                    .downcast_ref::<ViewComparison>()
+                    .map(|c| (c.parts().0, c.parts().1.to_vec()))
+            };
+            assert!(fast(&plan).is_some(), "{predicate}");
+            let codec = ZhenjieCodec::new(&functions(), None);
+            let bytes = zhenjie_cluster::encode(plan.clone(), &codec).unwrap();
+            let ctx = TaskContext::from(&functions());
+            let decoded = zhenjie_cluster::decode(&bytes, &ctx, &codec).unwrap();
+            assert_eq!(fast(&decoded), fast(&plan), "{predicate}");
+            assert_eq!(rows(decoded).await, rows(plan).await, "{predicate}");
+        }
     }
 
     #[test]

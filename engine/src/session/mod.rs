@@ -289,6 +289,8 @@ impl Session {
         physical.push(Arc::new(crate::governance::raw_key_join::RawKeyJoin));
         physical.push(Arc::new(crate::speed::key_grouping::KeyGrouping));
         physical.push(Arc::new(crate::speed::yielding_joins::YieldingJoins));
+        // Last: the scans have taken the filters they prune with.
+        physical.push(Arc::new(crate::speed::view_comparisons::ViewComparisons));
         let state = builder
             .with_optimizer_rule(Arc::new(
                 crate::governance::attribution_join::AttributionJoin,

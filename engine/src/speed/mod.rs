@@ -18,6 +18,9 @@
 //!   number;
 //! * [`widening_casts`] — integers cast to a `numeric` that holds all their
 //!   values, without a check per value;
+//! * [`view_comparisons`] — text compared with a short constant (the
+//!   fence's range of area codes, `LIKE '370602%'`) by each string's first
+//!   16 bytes;
 //! * [`yielding_joins`] — joins hand control back to the scheduler, so a
 //!   stopped query stops.
 //!
@@ -28,5 +31,6 @@ pub(crate) mod date_part;
 pub(crate) mod key_grouping;
 pub(crate) mod nested_plan;
 pub(crate) mod plan_cache;
+pub(crate) mod view_comparisons;
 pub(crate) mod widening_casts;
 pub(crate) mod yielding_joins;

@@ -141,6 +141,11 @@ tokio::task_local! {
     static NESTED: ();
 }
 
+/// Whether a governed scan's own plan is being planned (inside a query's).
+pub(crate) fn planning_nested() -> bool {
+    NESTED.try_with(|_| ()).is_ok()
+}
+
 /// Plans a governed scan's own plan (`planning`) inside a query's with the
 /// session's physical rules (a table function's result; a dataset's scan
 /// gets none, see `nested_plan`): its run-time filters are placed by the
@@ -199,7 +204,7 @@ impl PhysicalOptimizerRule for RunTimeFilters {
         plan: Arc<dyn ExecutionPlan>,
         config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if NESTED.try_with(|_| ()).is_ok() {
+        if planning_nested() {
             return Ok(plan);
         }
         *self.before.lock().expect("run-time filters lock") = Some(plan.clone());
