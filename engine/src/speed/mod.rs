@@ -18,6 +18,8 @@
 //!   number;
 //! * [`widening_casts`] — integers cast to a `numeric` that holds all their
 //!   values, without a check per value;
+//! * [`row_group_ranges`] — a scan's partitions share the row groups its
+//!   predicate keeps, instead of one partition reading all of a county's;
 //! * [`view_comparisons`] — text compared with a short constant (the
 //!   fence's range of area codes, `LIKE '370602%'`) by each string's first
 //!   16 bytes;
@@ -31,6 +33,7 @@ pub(crate) mod date_part;
 pub(crate) mod key_grouping;
 pub(crate) mod nested_plan;
 pub(crate) mod plan_cache;
+pub(crate) mod row_group_ranges;
 pub(crate) mod view_comparisons;
 pub(crate) mod widening_casts;
 pub(crate) mod yielding_joins;
