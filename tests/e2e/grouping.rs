@@ -67,6 +67,16 @@ async fn grouping_by_key_views_gives_the_oracles_groups() {
         // inside an aggregate (phone).
         "SELECT county_code, count(*), count(phone), min(name), max(household_no), \
          sum(length(address)) FROM persons GROUP BY county_code ORDER BY county_code",
+        // Counts tallied by runs (area codes) or by group (sexes), and the
+        // counts that must go row by row: of a column with NULLs, of
+        // CASE (NULL for half the rows), of a NULL constant.
+        "SELECT county_code, count(*), count(1), count(name), count(phone), \
+         count(CASE WHEN sex = '男' THEN 1 END), count(NULL) FROM persons \
+         GROUP BY county_code ORDER BY county_code",
+        "SELECT sex, relation, count(*), count(household_no) FROM persons \
+         GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT substr(grid_code, 1, 9), count(*) FROM persons WHERE is_alive \
+         GROUP BY 1 HAVING count(*) > 10 ORDER BY 1",
         // Keys longer than 12 bytes (kept out of line) and many groups.
         "SELECT grid_code, count(*), min(id_number) FROM persons \
          GROUP BY grid_code ORDER BY grid_code",
