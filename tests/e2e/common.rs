@@ -282,6 +282,12 @@ pub fn write_parquet(path: &Path, sql: &str) {
 /// [`write_parquet`] with row groups of at most `rows` rows, for tests of
 /// what a scan skips.
 pub fn write_parquet_in_groups(path: &Path, sql: &str, rows: usize) {
+    write_parquet_with(path, sql, rows, false)
+}
+
+/// [`write_parquet_in_groups`], with a bloom filter on every column of
+/// every row group when `bloom_filters`: what marks a file's lookup keys.
+pub fn write_parquet_with(path: &Path, sql: &str, rows: usize, bloom_filters: bool) {
     let path = path.to_str().unwrap().to_string();
     let sql = sql.to_string();
     std::thread::spawn(move || {
@@ -289,7 +295,11 @@ pub fn write_parquet_in_groups(path: &Path, sql: &str, rows: usize) {
             .unwrap()
             .block_on(async move {
                 let config = datafusion::prelude::SessionConfig::new()
-                    .set_usize("datafusion.execution.parquet.max_row_group_size", rows);
+                    .set_usize("datafusion.execution.parquet.max_row_group_size", rows)
+                    .set_bool(
+                        "datafusion.execution.parquet.bloom_filter_on_write",
+                        bloom_filters,
+                    );
                 datafusion::prelude::SessionContext::new_with_config(config)
                     .sql(&sql)
                     .await

@@ -311,11 +311,15 @@ impl Session {
         physical.push(Arc::new(crate::speed::key_grouping::KeyGrouping));
         physical.push(Arc::new(crate::speed::yielding_joins::YieldingJoins));
         // Last: the scans have taken the filters they prune with.
-        physical.push(Arc::new(
-            crate::speed::row_group_ranges::RowGroupRanges::new(
-                engine.runtime().cache_manager.get_file_metadata_cache(),
-            ),
+        let footers = engine.runtime().cache_manager.get_file_metadata_cache();
+        let ranges = Arc::new(crate::speed::row_group_ranges::RowGroupRanges::new(
+            footers.clone(),
         ));
+        physical.push(Arc::new(crate::speed::lookup_scans::LookupScans::new(
+            footers,
+            ranges.clone(),
+        )));
+        physical.push(ranges);
         physical.push(Arc::new(crate::speed::view_comparisons::ViewComparisons));
         let state = builder
             .with_optimizer_rule(Arc::new(

@@ -18,6 +18,9 @@
 //!   number;
 //! * [`widening_casts`] — integers cast to a `numeric` that holds all their
 //!   values, without a check per value;
+//! * [`lookup_scans`] — a scan that looks a key up (an identity number, a
+//!   phone, a credit code) decodes the rest of a row only where the key
+//!   matched;
 //! * [`row_group_ranges`] — a scan's partitions share the row groups its
 //!   predicate keeps, instead of one partition reading all of a county's;
 //! * [`view_comparisons`] — text compared with a short constant (the
@@ -31,6 +34,7 @@
 
 pub(crate) mod date_part;
 pub(crate) mod key_grouping;
+pub(crate) mod lookup_scans;
 pub(crate) mod nested_plan;
 pub(crate) mod plan_cache;
 pub(crate) mod row_group_ranges;

@@ -26,6 +26,7 @@ use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result;
 use datafusion::execution::cache::cache_manager::FileMetadataCache;
 use datafusion::parquet::file::metadata::ParquetMetaData;
+use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::pruning::{PruningPredicate, PruningPredicateBuilder};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
@@ -132,7 +133,39 @@ impl RowGroupRanges {
             return None;
         }
         let source = config.file_source().downcast_ref::<ParquetSource>()?;
-        let filter = source.filter()?;
+        let kept = self.kept(config, &source.filter()?)?;
+        let total: u64 = kept.iter().flat_map(|k| k.groups.rows.iter()).sum();
+        let groups_kept = kept
+            .iter()
+            .flat_map(|k| k.groups.rows.iter())
+            .filter(|&&r| r > 0)
+            .count();
+        if groups_kept < 2 {
+            return None;
+        }
+        Some(cut(&kept, partitions, total))
+    }
+
+    /// How many row groups of a Parquet scan's files `filter` keeps by
+    /// their statistics; `None` when that is not known (files read in part,
+    /// a footer no scan has read yet).
+    pub(crate) fn row_groups_kept(
+        &self,
+        config: &FileScanConfig,
+        filter: &Arc<dyn PhysicalExpr>,
+    ) -> Option<usize> {
+        let kept = self.kept(config, filter)?;
+        Some(
+            kept.iter()
+                .flat_map(|k| k.groups.rows.iter())
+                .filter(|&&r| r > 0)
+                .count(),
+        )
+    }
+
+    /// The scan's files, whole, with the rows `filter` keeps of each row
+    /// group, or `None` when that is not known.
+    fn kept(&self, config: &FileScanConfig, filter: &Arc<dyn PhysicalExpr>) -> Option<Vec<Kept>> {
         let text = filter.to_string();
         let mut predicate = None;
         // Every file's pieces, which must cover it whole.
@@ -201,16 +234,7 @@ impl RowGroupRanges {
             };
             kept.push(Kept { file, groups });
         }
-        let total: u64 = kept.iter().flat_map(|k| k.groups.rows.iter()).sum();
-        let groups_kept = kept
-            .iter()
-            .flat_map(|k| k.groups.rows.iter())
-            .filter(|&&r| r > 0)
-            .count();
-        if groups_kept < 2 {
-            return None;
-        }
-        Some(cut(&kept, partitions, total))
+        Some(kept)
     }
 
     /// The file's footer, if DataFusion has cached it for this version.
