@@ -17,9 +17,10 @@
 //! aggregates) an operator that finds a row's group from its views alone, in
 //! a small table of the views seen lately. Only a key not seen lately is read
 //! as text, cut, and looked up. The aggregates themselves
-//! are DataFusion's own group accumulators, fed the same group indices and
-//! emitting the same partial state, so what the final aggregate receives is
-//! what it would have received. Data whose keys do not repeat (in the first
+//! are DataFusion's own group accumulators, fed the same group indices (a
+//! `count`, its batch's counts per group through its merge: see [`Feed`])
+//! and emitting the same partial state, so what the final aggregate
+//! receives is what it would have received. Data whose keys do not repeat (in the first
 //! batch, more than one row in [`MIN_REPEAT`] has a key not seen lately) is
 //! handed, first batch included, to DataFusion's operator.
 
