@@ -312,11 +312,8 @@ impl Session {
         physical.push(Arc::new(crate::speed::yielding_joins::YieldingJoins));
         // Last: the scans have taken the filters they prune with.
         let footers = engine.runtime().cache_manager.get_file_metadata_cache();
-        let ranges = Arc::new(crate::speed::row_group_ranges::RowGroupRanges::new(
-            footers.clone(),
-        ));
+        let ranges = Arc::new(crate::speed::row_group_ranges::RowGroupRanges::new(footers));
         physical.push(Arc::new(crate::speed::lookup_scans::LookupScans::new(
-            footers,
             ranges.clone(),
         )));
         physical.push(ranges);

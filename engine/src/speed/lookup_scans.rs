@@ -33,17 +33,13 @@
 //! offers the value as a constant to the scan's pruning, which then asks
 //! the bloom filters.
 
-use crate::speed::plan_cache;
-use crate::speed::row_group_ranges::RowGroupRanges;
-use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
+use crate::speed::row_group_ranges::{rewrite_file_scans, RowGroupRanges};
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::config::ConfigOptions;
-use datafusion::datasource::physical_plan::parquet::metadata::CachedParquetMetaData;
 use datafusion::datasource::physical_plan::{
     FileScanConfig, FileScanConfigBuilder, FileSource, ParquetSource,
 };
-use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result;
-use datafusion::execution::cache::cache_manager::FileMetadataCache;
 use datafusion::logical_expr::Operator;
 use datafusion::parquet::file::metadata::ParquetMetaData;
 use datafusion::physical_expr::expressions::{BinaryExpr, Column, InListExpr};
@@ -56,9 +52,9 @@ use std::sync::Arc;
 /// Turns on reading by row filter for Parquet scans that look a key up
 /// (see the module doc).
 pub(crate) struct LookupScans {
-    footers: Arc<FileMetadataCache>,
-    /// What each scan's predicate keeps of its row groups, as the rule that
-    /// cuts scans at them works it out (and remembers it).
+    /// The footers DataFusion has cached, and what each scan's predicate
+    /// keeps of its row groups, as the rule that cuts scans at them works
+    /// it out (and remembers it).
     ranges: Arc<RowGroupRanges>,
 }
 
@@ -69,10 +65,10 @@ impl std::fmt::Debug for LookupScans {
 }
 
 impl LookupScans {
-    /// The rule over the footers a runtime caches: a file whose footer no
+    /// The rule over the footers `ranges` reads: a file whose footer no
     /// scan has read yet is read as DataFusion reads it.
-    pub(crate) fn new(footers: Arc<FileMetadataCache>, ranges: Arc<RowGroupRanges>) -> Self {
-        LookupScans { footers, ranges }
+    pub(crate) fn new(ranges: Arc<RowGroupRanges>) -> Self {
+        LookupScans { ranges }
     }
 
     /// `config` reading by row filter or pruning by its subqueries' values,
@@ -116,16 +112,7 @@ impl LookupScans {
             return None;
         }
         for file in files {
-            let entry = self.footers.get(&file.object_meta.location)?;
-            if !entry.is_valid_for(&file.object_meta) {
-                return None;
-            }
-            let footer = entry
-                .file_metadata
-                .as_any()
-                .downcast_ref::<CachedParquetMetaData>()?
-                .parquet_metadata()
-                .clone();
+            let footer = self.ranges.footer(file)?;
             if !keys.iter().any(|key| marked_as_key(&footer, key)) {
                 return None;
             }
@@ -148,24 +135,7 @@ impl PhysicalOptimizerRule for LookupScans {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if plan_cache::planning_nested() {
-            return Ok(plan);
-        }
-        plan.transform_up(|node| {
-            let Some(scan) = node.downcast_ref::<DataSourceExec>() else {
-                return Ok(Transformed::no(node));
-            };
-            let Some(config) = scan.data_source().downcast_ref::<FileScanConfig>() else {
-                return Ok(Transformed::no(node));
-            };
-            match self.lookup(config) {
-                Some(config) => Ok(Transformed::yes(
-                    DataSourceExec::from_data_source(config) as Arc<dyn ExecutionPlan>
-                )),
-                None => Ok(Transformed::no(node)),
-            }
-        })
-        .data()
+        rewrite_file_scans(plan, |config| self.lookup(config))
     }
 
     fn name(&self) -> &str {
@@ -338,6 +308,7 @@ mod tests {
     use super::*;
     use datafusion::arrow::array::{RecordBatch, StringArray};
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::datasource::source::DataSourceExec;
     use datafusion::parquet::arrow::ArrowWriter;
     use datafusion::parquet::file::properties::WriterProperties;
     use datafusion::parquet::schema::types::ColumnPath;
@@ -405,11 +376,9 @@ mod tests {
         writer.close().unwrap();
     }
 
-    /// Four row groups of people: `key` has a bloom filter (a lookup
-    /// column), `kind` (two values) has none. A lookup by key reads the
-    /// rest of only the matching row; a filter on kind is read as before.
-    #[tokio::test]
-    async fn lookups_by_a_marked_key_read_by_row_filter() {
+    /// A session over [`write_people`]'s file as `t`, and the rule over its
+    /// footers (the folder lives as long as the first value).
+    async fn people() -> (tempfile::TempDir, SessionContext, LookupScans) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("people.parquet");
         write_people(&path);
@@ -418,7 +387,16 @@ mod tests {
             .await
             .unwrap();
         let footers = ctx.runtime_env().cache_manager.get_file_metadata_cache();
-        let rule = LookupScans::new(footers.clone(), Arc::new(RowGroupRanges::new(footers)));
+        let rule = LookupScans::new(Arc::new(RowGroupRanges::new(footers)));
+        (dir, ctx, rule)
+    }
+
+    /// Four row groups of people: `key` has a bloom filter (a lookup
+    /// column), `kind` (two values) has none. A lookup by key reads the
+    /// rest of only the matching row; a filter on kind is read as before.
+    #[tokio::test]
+    async fn lookups_by_a_marked_key_read_by_row_filter() {
+        let (_dir, ctx, rule) = people().await;
         // The rows in any order: two partitions may come in either.
         let pretty = |b: &[RecordBatch]| {
             let text = datafusion::arrow::util::pretty::pretty_format_batches(b)
@@ -461,7 +439,7 @@ mod tests {
                 .runtime_env()
                 .cache_manager
                 .get_file_metadata_cache();
-            let elsewhere = LookupScans::new(empty.clone(), Arc::new(RowGroupRanges::new(empty)));
+            let elsewhere = LookupScans::new(Arc::new(RowGroupRanges::new(empty)));
             let plan = plan_of(&ctx, sql).await;
             let kept = elsewhere
                 .optimize(plan.clone(), &Default::default())
@@ -505,33 +483,13 @@ mod tests {
     /// leave the one holding the key.
     #[tokio::test]
     async fn a_subquerys_value_prunes_by_bloom_filter() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("people.parquet");
-        write_people(&path);
-        let ctx = SessionContext::new();
-        ctx.register_parquet("t", path.to_str().unwrap(), ParquetReadOptions::default())
-            .await
-            .unwrap();
-        let footers = ctx.runtime_env().cache_manager.get_file_metadata_cache();
-        let rule = LookupScans::new(footers.clone(), Arc::new(RowGroupRanges::new(footers)));
+        let (_dir, ctx, rule) = people().await;
         let sql = "SELECT payload FROM t WHERE key = \
                    (SELECT max(key) FROM t WHERE payload = 'payload of 5')";
-        let plan = ctx
-            .sql(sql)
-            .await
-            .unwrap()
-            .create_physical_plan()
-            .await
-            .unwrap();
+        let plan = plan_of(&ctx, sql).await;
         let want = collect(plan.clone(), ctx.task_ctx()).await.unwrap();
         // A plan runs once: the rule gets one of its own.
-        let fresh = ctx
-            .sql(sql)
-            .await
-            .unwrap()
-            .create_physical_plan()
-            .await
-            .unwrap();
+        let fresh = plan_of(&ctx, sql).await;
         let ruled = rule.optimize(fresh, &Default::default()).unwrap();
         let got = collect(ruled.clone(), ctx.task_ctx()).await.unwrap();
         let pretty = |b: &[RecordBatch]| {

@@ -86,28 +86,14 @@ impl PhysicalOptimizerRule for RowGroupRanges {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if plan_cache::planning_nested() {
-            return Ok(plan);
-        }
-        plan.transform_up(|node| {
-            let Some(scan) = node.downcast_ref::<DataSourceExec>() else {
-                return Ok(Transformed::no(node));
-            };
-            let Some(config) = scan.data_source().downcast_ref::<FileScanConfig>() else {
-                return Ok(Transformed::no(node));
-            };
-            match self.recut(config) {
-                Some(groups) => {
-                    let config = FileScanConfigBuilder::from(config.clone())
-                        .with_file_groups(groups)
-                        .build();
-                    let rebuilt: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(config);
-                    Ok(Transformed::yes(rebuilt))
-                }
-                None => Ok(Transformed::no(node)),
-            }
+        rewrite_file_scans(plan, |config| {
+            let groups = self.recut(config)?;
+            Some(
+                FileScanConfigBuilder::from(config.clone())
+                    .with_file_groups(groups)
+                    .build(),
+            )
         })
-        .data()
     }
 
     fn name(&self) -> &str {
@@ -117,6 +103,31 @@ impl PhysicalOptimizerRule for RowGroupRanges {
     fn schema_check(&self) -> bool {
         true
     }
+}
+
+/// `plan` with each file scan that `rewrite` returns a new configuration
+/// for rebuilt over it; the query's plan only (a governed scan's nested
+/// plan reaches the query's pass below its barrier, see `nested_plan`).
+pub(crate) fn rewrite_file_scans(
+    plan: Arc<dyn ExecutionPlan>,
+    rewrite: impl Fn(&FileScanConfig) -> Option<FileScanConfig>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    if plan_cache::planning_nested() {
+        return Ok(plan);
+    }
+    plan.transform_up(|node| {
+        let config = node
+            .downcast_ref::<DataSourceExec>()
+            .and_then(|scan| scan.data_source().downcast_ref::<FileScanConfig>())
+            .and_then(&rewrite);
+        Ok(match config {
+            Some(config) => {
+                Transformed::yes(DataSourceExec::from_data_source(config) as Arc<dyn ExecutionPlan>)
+            }
+            None => Transformed::no(node),
+        })
+    })
+    .data()
 }
 
 /// One file of a scan, whole, and its row groups.
@@ -238,7 +249,7 @@ impl RowGroupRanges {
     }
 
     /// The file's footer, if DataFusion has cached it for this version.
-    fn footer(&self, file: &PartitionedFile) -> Option<Arc<ParquetMetaData>> {
+    pub(crate) fn footer(&self, file: &PartitionedFile) -> Option<Arc<ParquetMetaData>> {
         let entry = self.footers.get(&file.object_meta.location)?;
         if !entry.is_valid_for(&file.object_meta) {
             return None;
