@@ -985,6 +985,31 @@ async fn lookups_read_by_row_filter_keep_the_fence() {
         .await
         .is_empty());
     }
+    // Prepared, the kept plan looks up a fresh subquery value each run
+    // (keys are (n * 7919) % 4000, each n once).
+    let key = |n: i64| (n * 7919) % 4000;
+    let by_subquery = town_user
+        .prepare(
+            "SELECT n FROM cards WHERE key = \
+             (SELECT max(key) FROM cards WHERE n BETWEEN $1 AND $2)",
+        )
+        .await
+        .unwrap();
+    for (low, high) in [(0i64, 10i64), (1500, 1600), (10, 20), (2500, 2600)] {
+        let got: Vec<i64> = town_user
+            .query(&by_subquery, &[&low, &high])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        // Rows past 2000 are outside the town: its subquery sees none.
+        let want: Vec<i64> = (low..=high.min(1999))
+            .max_by_key(|&n| key(n))
+            .into_iter()
+            .collect();
+        assert_eq!(got, want, "n between {low} and {high}");
+    }
     // A city-level scan (two row groups inside the city) read by row
     // filter: the rows of the row group the bloom filter kept, but the
     // matching one, were dropped as they were read. (EXPLAIN ANALYZE is
