@@ -130,6 +130,29 @@ pub(crate) fn rewrite_file_scans(
     .data()
 }
 
+/// The conjuncts of `filter` whose values are known while the plan is
+/// made: a scalar subquery's value is not (it runs with the plan), and
+/// pruning by a conjunction that holds it keeps every row group, the
+/// fence's others too. The scan prunes by the value when it runs.
+fn known_at_planning(filter: &Arc<dyn PhysicalExpr>) -> Arc<dyn PhysicalExpr> {
+    use datafusion::physical_expr::scalar_subquery::ScalarSubqueryExpr;
+    use datafusion::physical_expr::split_conjunction;
+    use datafusion::physical_expr::utils::conjunction;
+    let has_subquery = |e: &Arc<dyn PhysicalExpr>| {
+        e.exists(|e| Ok(e.downcast_ref::<ScalarSubqueryExpr>().is_some()))
+            .unwrap_or(true)
+    };
+    if !has_subquery(filter) {
+        return filter.clone();
+    }
+    conjunction(
+        split_conjunction(filter)
+            .into_iter()
+            .filter(|c| !has_subquery(c))
+            .cloned(),
+    )
+}
+
 /// One file of a scan, whole, and its row groups.
 struct Kept {
     file: PartitionedFile,
@@ -177,6 +200,7 @@ impl RowGroupRanges {
     /// The scan's files, whole, with the rows `filter` keeps of each row
     /// group, or `None` when that is not known.
     fn kept(&self, config: &FileScanConfig, filter: &Arc<dyn PhysicalExpr>) -> Option<Vec<Kept>> {
+        let filter = &known_at_planning(filter);
         let text = filter.to_string();
         let mut predicate = None;
         // Every file's pieces, which must cover it whole.
