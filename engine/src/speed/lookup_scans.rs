@@ -78,7 +78,7 @@ impl LookupScans {
         let filter = source.filter()?;
         let valued = with_subquery_values(&filter);
         let by_row_filter = !source.table_parquet_options().global.pushdown_filters
-            && self.by_row_filter(config, &filter);
+            && self.looks_up(config, &filter).unwrap_or(false);
         if valued.is_none() && !by_row_filter {
             return None;
         }
@@ -97,27 +97,20 @@ impl LookupScans {
     }
 
     /// Whether `config`, filtered by `filter`, looks a key up over more than
-    /// one row group.
-    fn by_row_filter(&self, config: &FileScanConfig, filter: &Arc<dyn PhysicalExpr>) -> bool {
-        self.looks_up(config, filter).is_some()
-    }
-
-    fn looks_up(&self, config: &FileScanConfig, filter: &Arc<dyn PhysicalExpr>) -> Option<()> {
+    /// one row group; `None` when that is not known (a footer no scan has
+    /// read yet).
+    fn looks_up(&self, config: &FileScanConfig, filter: &Arc<dyn PhysicalExpr>) -> Option<bool> {
         let keys = looked_up(filter);
         if keys.is_empty() {
-            return None;
+            return Some(false);
         }
-        let files: Vec<_> = config.file_groups.iter().flat_map(|g| g.iter()).collect();
-        if files.is_empty() {
-            return None;
-        }
-        for file in files {
+        for file in config.file_groups.iter().flat_map(|g| g.iter()) {
             let footer = self.ranges.footer(file)?;
             if !keys.iter().any(|key| marked_as_key(&footer, key)) {
-                return None;
+                return Some(false);
             }
         }
-        (self.ranges.row_groups_kept(config, filter)? >= 2).then_some(())
+        Some(self.ranges.row_groups_kept(config, filter)? >= 2)
     }
 }
 
