@@ -284,6 +284,7 @@ fn marked_as_key(footer: &ParquetMetaData, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::speed::row_group_ranges::tests::last_scan;
     use datafusion::arrow::array::{RecordBatch, StringArray};
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     use datafusion::datasource::source::DataSourceExec;
@@ -295,15 +296,7 @@ mod tests {
 
     /// The rows the plan's scan hands up, and whether it reads by row filter.
     async fn scanned(plan: &Arc<dyn ExecutionPlan>, ctx: &SessionContext) -> (usize, bool) {
-        let mut scan = None;
-        plan.apply(|node| {
-            if node.downcast_ref::<DataSourceExec>().is_some() {
-                scan = Some(node.clone());
-            }
-            Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
-        })
-        .unwrap();
-        let scan = scan.expect("a scan");
+        let scan = last_scan(plan);
         let by_row_filter = scan
             .downcast_ref::<DataSourceExec>()
             .and_then(|s| s.data_source().downcast_ref::<FileScanConfig>())

@@ -382,7 +382,7 @@ fn cut(kept: &[Kept], partitions: usize, total: u64) -> Vec<FileGroup> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -391,8 +391,8 @@ mod tests {
     use datafusion::physical_plan::collect;
     use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 
-    /// The rows each partition of `plan`'s scan reads.
-    async fn rows_per_partition(plan: &Arc<dyn ExecutionPlan>, ctx: &SessionContext) -> Vec<usize> {
+    /// The last data source scan of `plan` (its only one, in these tests).
+    pub(crate) fn last_scan(plan: &Arc<dyn ExecutionPlan>) -> Arc<dyn ExecutionPlan> {
         let mut scan = None;
         plan.apply(|node| {
             if node.downcast_ref::<DataSourceExec>().is_some() {
@@ -401,7 +401,12 @@ mod tests {
             Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
         })
         .unwrap();
-        let scan = scan.expect("a scan");
+        scan.expect("a scan")
+    }
+
+    /// The rows each partition of `plan`'s scan reads.
+    async fn rows_per_partition(plan: &Arc<dyn ExecutionPlan>, ctx: &SessionContext) -> Vec<usize> {
+        let scan = last_scan(plan);
         let mut rows = Vec::new();
         let partitions = scan.properties().output_partitioning().partition_count();
         for partition in 0..partitions {
