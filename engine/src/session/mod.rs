@@ -316,6 +316,9 @@ impl Session {
         physical.push(Arc::new(crate::speed::lookup_scans::LookupScans::new(
             ranges.clone(),
         )));
+        physical.push(Arc::new(crate::speed::one_partition::OnePartition::new(
+            ranges.clone(),
+        )));
         physical.push(ranges);
         physical.push(Arc::new(crate::speed::view_comparisons::ViewComparisons));
         let state = builder

@@ -110,7 +110,7 @@ impl LookupScans {
                 return Some(false);
             }
         }
-        Some(self.ranges.row_groups_kept(config, filter)? >= 2)
+        Some(self.ranges.row_groups_kept(config, filter)?.0 >= 2)
     }
 }
 

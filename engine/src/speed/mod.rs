@@ -21,6 +21,9 @@
 //! * [`lookup_scans`] — a scan that looks a key up (an identity number, a
 //!   phone, a credit code) decodes the rest of a row only where the key
 //!   matched;
+//! * [`one_partition`] — a statement that reads one row group of each file
+//!   (a fence below county level) runs in one partition, without the
+//!   exchanges between partitions that would have nothing to share;
 //! * [`row_group_ranges`] — a scan's partitions share the row groups its
 //!   predicate keeps, instead of one partition reading all of a county's;
 //! * [`view_comparisons`] — text compared with a short constant (the
@@ -36,6 +39,7 @@ pub(crate) mod date_part;
 pub(crate) mod key_grouping;
 pub(crate) mod lookup_scans;
 pub(crate) mod nested_plan;
+pub(crate) mod one_partition;
 pub(crate) mod plan_cache;
 pub(crate) mod row_group_ranges;
 pub(crate) mod view_comparisons;

@@ -181,20 +181,16 @@ impl RowGroupRanges {
     }
 
     /// How many row groups of a Parquet scan's files `filter` keeps by
-    /// their statistics; `None` when that is not known (files read in part,
-    /// a footer no scan has read yet).
+    /// their statistics, and how many rows they hold; `None` when that is
+    /// not known (files read in part, a footer no scan has read yet).
     pub(crate) fn row_groups_kept(
         &self,
         config: &FileScanConfig,
         filter: &Arc<dyn PhysicalExpr>,
-    ) -> Option<usize> {
+    ) -> Option<(usize, u64)> {
         let kept = self.kept(config, filter)?;
-        Some(
-            kept.iter()
-                .flat_map(|k| k.groups.rows.iter())
-                .filter(|&&r| r > 0)
-                .count(),
-        )
+        let rows = kept.iter().flat_map(|k| k.groups.rows.iter());
+        Some((rows.clone().filter(|&&r| r > 0).count(), rows.sum()))
     }
 
     /// The scan's files, whole, with the rows `filter` keeps of each row
@@ -203,35 +199,9 @@ impl RowGroupRanges {
         let filter = &known_at_planning(filter);
         let text = filter.to_string();
         let mut predicate = None;
-        // Every file's pieces, which must cover it whole.
-        let mut files: Vec<(PartitionedFile, u64)> = Vec::new();
-        for piece in config.file_groups.iter().flat_map(|g| g.iter()) {
-            if !piece.partition_values.is_empty() || !piece.extensions.is_empty() {
-                return None;
-            }
-            let size = piece.object_meta.size;
-            let (start, end) = piece
-                .range
-                .as_ref()
-                .map(|r| (r.start as u64, r.end as u64))
-                .unwrap_or((0, size));
-            match files
-                .iter_mut()
-                .find(|(f, _)| f.object_meta.location == piece.object_meta.location)
-            {
-                Some((_, covered)) => *covered += end - start,
-                None => {
-                    let mut whole = piece.clone();
-                    whole.range = None;
-                    files.push((whole, end - start));
-                }
-            }
-        }
+        let files = whole_files(config)?;
         let mut kept = Vec::with_capacity(files.len());
-        for (file, covered) in files {
-            if covered != file.object_meta.size {
-                return None;
-            }
+        for file in files {
             let meta = &file.object_meta;
             let key = Seen {
                 location: meta.location.to_string(),
@@ -284,6 +254,40 @@ impl RowGroupRanges {
             .downcast_ref::<CachedParquetMetaData>()
             .map(|m| m.parquet_metadata().clone())
     }
+}
+
+/// The files a scan reads, each whole (no range), or `None` unless its
+/// pieces cover every file whole: a scan that reads part of a file (a
+/// range someone chose) or adds columns to it (partition values, access
+/// plans) is not one whose row groups the rules here may redistribute.
+pub(crate) fn whole_files(config: &FileScanConfig) -> Option<Vec<PartitionedFile>> {
+    let mut files: Vec<(PartitionedFile, u64)> = Vec::new();
+    for piece in config.file_groups.iter().flat_map(|g| g.iter()) {
+        if !piece.partition_values.is_empty() || !piece.extensions.is_empty() {
+            return None;
+        }
+        let size = piece.object_meta.size;
+        let (start, end) = piece
+            .range
+            .as_ref()
+            .map(|r| (r.start as u64, r.end as u64))
+            .unwrap_or((0, size));
+        match files
+            .iter_mut()
+            .find(|(f, _)| f.object_meta.location == piece.object_meta.location)
+        {
+            Some((_, covered)) => *covered += end - start,
+            None => {
+                let mut whole = piece.clone();
+                whole.range = None;
+                files.push((whole, end - start));
+            }
+        }
+    }
+    files
+        .into_iter()
+        .map(|(file, covered)| (covered == file.object_meta.size).then_some(file))
+        .collect()
 }
 
 /// The rows `predicate` keeps of each row group of `file`, by their
