@@ -80,8 +80,9 @@ pub(crate) fn split_by_county(out: &Path, spec: &TableSpec) -> Result<(), DemoEr
                 std::fs::create_dir_all(&dir).map_err(io(&dir))?;
                 let path = dir.join("part-0.parquet");
                 let file = File::create(&path).map_err(io(&path))?;
-                let writer = ArrowWriter::try_new(file, batch.schema(), Some(writer_properties()?))
-                    .map_err(parquet(&path))?;
+                let writer =
+                    ArrowWriter::try_new(file, batch.schema(), Some(writer_properties(spec.name)?))
+                        .map_err(parquet(&path))?;
                 writers.insert(county.to_string(), writer);
             }
             let writer = writers.get_mut(county).expect("inserted above");

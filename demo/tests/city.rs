@@ -461,3 +461,45 @@ fn bad_output_paths_are_errors_not_panics() {
     .unwrap_err();
     assert!(matches!(e, DemoError::Io { .. }), "{e}");
 }
+
+/// A grid's people are read by page: pages of at most 8,192 rows with a page
+/// index, and the columns whose values do not repeat (identity numbers,
+/// phones, names, birth dates) written without the dictionary a reader must
+/// decode whole before any page; area codes, which repeat, keep theirs.
+#[test]
+fn persons_are_laid_out_to_be_read_by_page() {
+    use datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions;
+    use datafusion::parquet::file::metadata::PageIndexPolicy;
+    let (dir, _) = city(20_000, 7);
+    let file = std::fs::File::open(data_file(dir.path(), "persons")).unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(
+        file,
+        ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required),
+    )
+    .unwrap();
+    let meta = reader.metadata();
+    let group = meta.row_group(0);
+    assert!(group.num_rows() > 8192, "{}", group.num_rows());
+    let offsets = meta.offset_index().expect("a page index");
+    for (i, column) in group.columns().iter().enumerate() {
+        let name = column.column_path().string();
+        let starts: Vec<i64> = offsets[0][i]
+            .page_locations()
+            .iter()
+            .map(|p| p.first_row_index)
+            .chain([group.num_rows()])
+            .collect();
+        assert!(starts.len() > 2, "{name}: one page");
+        assert!(
+            starts.windows(2).all(|w| w[1] - w[0] <= 8192),
+            "{name}: {starts:?}"
+        );
+        let dictionary = column.dictionary_page_offset().is_some();
+        if ["id_number", "phone", "name", "birth_date"].contains(&name.as_str()) {
+            assert!(!dictionary, "{name} has a dictionary");
+        }
+        if ["grid_code", "town_code", "sex", "relation"].contains(&name.as_str()) {
+            assert!(dictionary, "{name} has no dictionary");
+        }
+    }
+}
