@@ -15,11 +15,11 @@
 //! where the file marks that column as one looked up by value, with a bloom
 //! filter in every row group. Bloom filters are written only for columns of
 //! many distinct values (they answer "is this value here?", useless for a
-//! sex), so the mark is the data's own statement of what is a key. Reading
-//! by row filter costs a few tenths of a millisecond more to open a file,
-//! and pays where the lookup spans row groups: a scan whose statistics keep
-//! one row group (a fence below county level, an area filter) is left as
-//! it is, its pages already narrowed to the area's. The scan
+//! sex), so the mark is the data's own statement of what is a key. It pays
+//! where the statistics keep one row group too (a fence below county
+//! level): the page index narrows the scan to the area's pages, and of
+//! those only the key is decoded for every row (a town's lookup by identity
+//! number, 4.0 → 3.2 ms with the fence written out as `admin`). The scan
 //! keeps its predicate and the filter above it: the same rows come out, and
 //! the predicate is the one already allowed below the fence (governance
 //! decides what reaches a scan, not this rule).
@@ -96,9 +96,9 @@ impl LookupScans {
         )
     }
 
-    /// Whether `config`, filtered by `filter`, looks a key up over more than
-    /// one row group; `None` when that is not known (a footer no scan has
-    /// read yet).
+    /// Whether `config`, filtered by `filter`, looks a key up in the row
+    /// groups its statistics keep; `None` when that is not known (a footer
+    /// no scan has read yet).
     fn looks_up(&self, config: &FileScanConfig, filter: &Arc<dyn PhysicalExpr>) -> Option<bool> {
         let keys = looked_up(filter);
         if keys.is_empty() {
@@ -110,7 +110,7 @@ impl LookupScans {
                 return Some(false);
             }
         }
-        Some(self.ranges.row_groups_kept(config, filter)?.0 >= 2)
+        Some(self.ranges.row_groups_kept(config, filter)?.0 >= 1)
     }
 }
 
@@ -392,10 +392,10 @@ mod tests {
             ("SELECT payload FROM t WHERE key NOT IN ('k00123')", None),
             ("SELECT payload FROM t WHERE key > 'k03990'", None),
             // Payloads sort by row, so this keeps one row group by its
-            // statistics: its pages are narrowed already.
+            // statistics: the key is looked up in it.
             (
-                "SELECT payload FROM t WHERE key = 'k00123' AND payload < 'payload of 1'",
-                None,
+                "SELECT payload FROM t WHERE key = 'k00000' AND payload < 'payload of 1'",
+                Some(1),
             ),
         ] {
             // A plan runs once: each run below gets a fresh one. The first
@@ -485,32 +485,44 @@ mod tests {
             "{after}"
         );
         // Where what is known while planning keeps one row group (payloads
-        // sort by row), the lookup by the subquery's value is not read by
-        // row filter; the value still prunes.
+        // sort by row), that one row group is where the subquery's value is
+        // looked up, by row filter: the statistics are worked out without
+        // the value (with it, they kept all four).
         let narrow = "SELECT payload FROM t WHERE payload < 'payload of 1' AND key = \
                       (SELECT max(key) FROM t WHERE payload = 'payload of 0')";
         let ruled = rule
             .optimize(plan_of(&ctx, narrow).await, &Default::default())
             .unwrap();
-        let mut sources = Vec::new();
+        let mut configs = Vec::new();
         ruled
             .apply(|node| {
-                if let Some(source) = node
+                if let Some(config) = node
                     .downcast_ref::<DataSourceExec>()
                     .and_then(|s| s.data_source().downcast_ref::<FileScanConfig>())
-                    .and_then(|c| c.file_source().downcast_ref::<ParquetSource>())
                 {
-                    sources.push(source.clone());
+                    configs.push(config.clone());
                 }
                 Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
             })
             .unwrap();
-        let outer = sources
+        let outer = configs
             .iter()
-            .find(|s| s.filter().is_some_and(|f| f.to_string().contains("key@")))
+            .find_map(|c| {
+                let source = c.file_source().downcast_ref::<ParquetSource>()?.clone();
+                let filter = source.filter()?;
+                filter
+                    .to_string()
+                    .contains("key@")
+                    .then_some((c, source, filter))
+            })
             .expect("the outer scan");
-        assert!(!outer.table_parquet_options().global.pushdown_filters);
-        assert!(format!("{:?}", outer.filter()).contains("SubqueryValue"));
+        let (config, source, filter) = outer;
+        assert!(source.table_parquet_options().global.pushdown_filters);
+        assert!(format!("{filter:?}").contains("SubqueryValue"));
+        assert_eq!(
+            rule.ranges.row_groups_kept(config, &filter).map(|k| k.0),
+            Some(1)
+        );
         let got = collect(ruled, ctx.task_ctx()).await.unwrap();
         assert_eq!(got.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
     }

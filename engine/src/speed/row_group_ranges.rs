@@ -135,12 +135,17 @@ pub(crate) fn rewrite_file_scans(
 /// pruning by a conjunction that holds it keeps every row group, the
 /// fence's others too. The scan prunes by the value when it runs.
 fn known_at_planning(filter: &Arc<dyn PhysicalExpr>) -> Arc<dyn PhysicalExpr> {
+    use crate::speed::lookup_scans::SubqueryValue;
     use datafusion::physical_expr::scalar_subquery::ScalarSubqueryExpr;
     use datafusion::physical_expr::split_conjunction;
     use datafusion::physical_expr::utils::conjunction;
+    // Also once lookup scans have wrapped the value (`SubqueryValue`).
     let has_subquery = |e: &Arc<dyn PhysicalExpr>| {
-        e.exists(|e| Ok(e.downcast_ref::<ScalarSubqueryExpr>().is_some()))
-            .unwrap_or(true)
+        e.exists(|e| {
+            Ok(e.downcast_ref::<ScalarSubqueryExpr>().is_some()
+                || e.downcast_ref::<SubqueryValue>().is_some())
+        })
+        .unwrap_or(true)
     };
     if !has_subquery(filter) {
         return filter.clone();
