@@ -195,7 +195,7 @@ impl Session {
                 .await?;
             let before = self.before_run_time_filters.take();
             if let (Some(cache), Some(files), Some(before)) = (cache, files, before.clone()) {
-                cache.keep(generation, &params, files, before, columns);
+                cache.keep(generation, &params, files, before, &physical, columns);
             }
             Ok::<_, EngineError>((physical, before))
         };
