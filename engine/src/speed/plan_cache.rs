@@ -34,7 +34,11 @@
 //! starts from fresh per-run state (DataFusion's `reset_plan_states`, the
 //! same reset recursive queries use) and runs that pushdown and the rules
 //! after it again: fresh filters, placed as a fresh plan would place them.
-//! [`RunTimeFilters`] is that pushdown, noting the plan it is given.
+//! [`RunTimeFilters`] is that pushdown, noting the plan it is given. A plan
+//! that holds no such state (no run-time filter, no scalar subquery's
+//! value, no join's stop switch: most short aggregates) is kept as it ran
+//! too, and each reuse runs a reset copy of it, since the pushdown and the
+//! rules after it would build it alike.
 
 use crate::audit::Touched;
 use crate::Engine;
