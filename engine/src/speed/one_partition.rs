@@ -23,10 +23,11 @@
 //! paid).
 
 use crate::speed::plan_cache;
-use crate::speed::row_group_ranges::{whole_files, RowGroupRanges};
+use crate::speed::row_group_ranges::{file_scan, whole_files, RowGroupRanges};
 use datafusion::common::internal_err;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::config::ConfigOptions;
+use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{
     FileGroup, FileScanConfig, FileScanConfigBuilder, FileSource, ParquetSource,
 };
@@ -65,10 +66,11 @@ impl OnePartition {
         OnePartition { ranges }
     }
 
-    /// The row groups and rows a Parquet scan reads: those its predicate
-    /// keeps by their statistics, or all of its files'. `None` when that is
-    /// not known, or the scan is not one this rule may rewrite.
-    fn reads(&self, config: &FileScanConfig) -> Option<(usize, u64)> {
+    /// The row groups and rows a Parquet scan of `files` (whole) reads:
+    /// those its predicate keeps by their statistics, or all of its files'.
+    /// `None` when that is not known, or the scan is not one this rule may
+    /// rewrite.
+    fn reads(&self, config: &FileScanConfig, files: &[PartitionedFile]) -> Option<(usize, u64)> {
         let source = config.file_source().downcast_ref::<ParquetSource>()?;
         if !config.output_ordering.is_empty() {
             // Files read one after another in one stream are not in order.
@@ -83,8 +85,8 @@ impl OnePartition {
         // No predicate, or one statistics cannot prune by.
         let mut groups = 0;
         let mut rows = 0;
-        for file in whole_files(config)? {
-            let footer = self.ranges.footer(&file)?;
+        for file in files {
+            let footer = self.ranges.footer(file)?;
             groups += footer.num_row_groups();
             rows += footer.file_metadata().num_rows().max(0) as u64;
         }
@@ -105,8 +107,9 @@ impl OnePartition {
                 return Ok(TreeNodeRecursion::Continue);
             }
             let read = file_scan(node).and_then(|config| {
-                let (groups, read) = self.reads(config)?;
-                (groups <= whole_files(config)?.len()).then_some(read)
+                let files = whole_files(config)?;
+                let (groups, read) = self.reads(config, &files)?;
+                (groups <= files.len()).then_some(read)
             });
             match read {
                 Some(read) => {
@@ -166,12 +169,6 @@ impl OnePartition {
         });
         one.then_some(rewritten)
     }
-}
-
-/// The file scan `node` is, if it is one.
-fn file_scan(node: &Arc<dyn ExecutionPlan>) -> Option<&FileScanConfig> {
-    node.downcast_ref::<DataSourceExec>()
-        .and_then(|scan| scan.data_source().downcast_ref::<FileScanConfig>())
 }
 
 impl PhysicalOptimizerRule for OnePartition {

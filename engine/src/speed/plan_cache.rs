@@ -159,8 +159,6 @@ impl PlanCache {
 fn holds_no_run_state(plan: &Arc<dyn ExecutionPlan>) -> bool {
     use crate::speed::lookup_scans::SubqueryValue;
     use crate::speed::yielding_joins::StopCheck;
-    use datafusion::datasource::physical_plan::{FileScanConfig, FileSource, ParquetSource};
-    use datafusion::datasource::source::DataSourceExec;
     use datafusion::physical_expr::expressions::DynamicFilterPhysicalExpr;
     use datafusion::physical_expr::scalar_subquery::ScalarSubqueryExpr;
     use datafusion::physical_expr::PhysicalExpr;
@@ -180,17 +178,9 @@ fn holds_no_run_state(plan: &Arc<dyn ExecutionPlan>) -> bool {
             TreeNodeRecursion::Continue
         })
     };
+    // A scan lists its predicate among its expressions.
     let walked = plan.apply(|node| {
         node.apply_expressions(&mut look)?;
-        // A scan's predicate, whether or not its source lists it.
-        if let Some(filter) = node
-            .downcast_ref::<DataSourceExec>()
-            .and_then(|scan| scan.data_source().downcast_ref::<FileScanConfig>())
-            .and_then(|config| config.file_source().downcast_ref::<ParquetSource>())
-            .and_then(|source| source.filter())
-        {
-            look(&filter)?;
-        }
         Ok(TreeNodeRecursion::Continue)
     });
     walked.is_ok() && !stateful

@@ -116,10 +116,7 @@ pub(crate) fn rewrite_file_scans(
         return Ok(plan);
     }
     plan.transform_up(|node| {
-        let config = node
-            .downcast_ref::<DataSourceExec>()
-            .and_then(|scan| scan.data_source().downcast_ref::<FileScanConfig>())
-            .and_then(&rewrite);
+        let config = file_scan(&node).and_then(&rewrite);
         Ok(match config {
             Some(config) => {
                 Transformed::yes(DataSourceExec::from_data_source(config) as Arc<dyn ExecutionPlan>)
@@ -128,6 +125,12 @@ pub(crate) fn rewrite_file_scans(
         })
     })
     .data()
+}
+
+/// The file scan `node` is, if it is one.
+pub(crate) fn file_scan(node: &Arc<dyn ExecutionPlan>) -> Option<&FileScanConfig> {
+    node.downcast_ref::<DataSourceExec>()
+        .and_then(|scan| scan.data_source().downcast_ref::<FileScanConfig>())
 }
 
 /// The conjuncts of `filter` whose values are known while the plan is
