@@ -21,7 +21,7 @@
 //! * [`lookup_scans`] — a scan that looks a key up (an identity number, a
 //!   phone, a credit code) decodes the rest of a row only where the key
 //!   matched;
-//! * [`one_partition`] — a statement that reads one row group of each file
+//! * [`one_partition`] — a statement that reads one row group of one file
 //!   (a fence below county level) runs in one partition, without the
 //!   exchanges between partitions that would have nothing to share;
 //! * [`row_group_ranges`] — a scan's partitions share the row groups its

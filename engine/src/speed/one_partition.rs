@@ -1,10 +1,10 @@
-//! A statement that reads one row group of each file runs in one partition.
+//! A statement that reads one row group of one file runs in one partition.
 //!
 //! DataFusion plans every statement for all cores: a scan is split into a
 //! byte range per partition, partial aggregates are hashed across the
 //! partitions to their final ones, sorted partitions are merged. A row
 //! group is read by one stream, so where a fence or a filter keeps a single
-//! row group of each file (a town's, a village's or a grid's people; the
+//! row group of a file (a town's, a village's or a grid's people; the
 //! city's enterprises, one row group in all), one partition reads every row
 //! and the others read nothing, and the exchanges between them cost their
 //! tasks, channels and wake-ups for nothing: a tenth of the server's time
@@ -15,9 +15,11 @@
 //! input partition goes. What each node computes is unchanged: one
 //! partition holds all of a node's rows, which meets any distribution it
 //! requires (all rows of a key in one partition), and orderings are kept.
-//! It applies only to a plan with one such scan, of at most [`ROWS`] rows
-//! (a row group may be written large), whose result has one partition at
-//! every node: otherwise the plan is left as it is. A join of two small
+//! It applies only to a plan with one such scan, of one file (a folder's
+//! files are opened side by side by two partitions, most of them only to be
+//! skipped) and at most [`ROWS`] rows (a row group may be written large),
+//! whose result has one partition at every node: otherwise the plan is left
+//! as it is. A join of two small
 //! scans is left too: in two partitions, one scan is read while the other
 //! is (5–8% faster than one after the other, for a town's deceased still
 //! paid).
@@ -93,7 +95,7 @@ impl OnePartition {
         Some((groups, rows))
     }
 
-    /// Whether `plan` reads one scan, of at most one row group of each file
+    /// Whether `plan` reads one scan, of at most one row group of one file
     /// and few rows, and otherwise only rows of constants.
     fn small(&self, plan: &Arc<dyn ExecutionPlan>) -> bool {
         let mut small = true;
@@ -109,7 +111,7 @@ impl OnePartition {
             let read = file_scan(node).and_then(|config| {
                 let files = whole_files(config)?;
                 let (groups, read) = self.reads(config, &files)?;
-                (groups <= files.len()).then_some(read)
+                (files.len() == 1 && groups <= 1).then_some(read)
             });
             match read {
                 Some(read) => {
@@ -252,8 +254,9 @@ mod tests {
     /// Statements reading one row group run in one partition, with the
     /// rows they had: a GROUP BY with ORDER BY over a range of area codes,
     /// and one with no predicate over a file of one row group. One keeping
-    /// two row groups, a join, a UNION (its inputs in two partitions), and
-    /// one over a file whose footer no scan has read are left as they were.
+    /// two row groups, a join, a UNION (its inputs in two partitions), one
+    /// over a folder of two files, and one over a file whose footer no scan
+    /// has read are left as they were.
     #[tokio::test]
     async fn plans_reading_one_row_group_run_in_one_partition() {
         let dir = tempfile::tempdir().unwrap();
@@ -268,6 +271,17 @@ mod tests {
                 .await
                 .unwrap();
         }
+        let folder = dir.path().join("two");
+        std::fs::create_dir(&folder).unwrap();
+        write(&folder.join("a.parquet"), 1);
+        write(&folder.join("b.parquet"), 1);
+        ctx.register_parquet(
+            "two",
+            &format!("{}/", folder.to_str().unwrap()),
+            ParquetReadOptions::default(),
+        )
+        .await
+        .unwrap();
         let footers = ctx.runtime_env().cache_manager.get_file_metadata_cache();
         let rule = OnePartition::new(Arc::new(RowGroupRanges::new(footers.clone())));
         let plan = |sql: &'static str| {
@@ -313,6 +327,7 @@ mod tests {
             "SELECT b.kind, count(*) FROM big b JOIN one o ON o.n + 3000 = b.n \
              WHERE b.code LIKE '370603%' GROUP BY b.kind ORDER BY 1",
             "SELECT kind FROM big WHERE code LIKE '370603%' UNION ALL SELECT 'k9'",
+            "SELECT kind, count(*) FROM two WHERE code LIKE '370600%' GROUP BY kind",
         ];
         for sql in left_alone {
             let before = plan(sql).await;
